@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// gpufleet's entry point: commander wiring and the one place that maps errors to exit codes.
+import { Command, CommanderError } from 'commander'
+import { ConnectError, FleetError, InternalError } from './errors.js'
+import { EXIT } from './exit-codes.js'
+import { registerInventory } from './commands/inventory.js'
+import { registerFacts } from './commands/facts.js'
+import { registerRun } from './commands/run.js'
+import { registerSim } from './commands/sim.js'
+import { registerSchema } from './commands/schema.js'
+
+export function buildProgram(): Command {
+  const program = new Command('gpufleet')
+    .description('Prepare racks of IBM POWER (ppc64le) hosts for NVIDIA GPU passthrough to libvirt VMs, over SSH.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ gpufleet sim up --hosts 8 --dir /tmp/rack        # a simulated POWER rack on loopback
+  $ gpufleet run prep -i /tmp/rack/inventory.yaml --known-hosts /tmp/rack/known_hosts
+  $ gpufleet inventory -i hosts.yaml --limit 'rack-a:!p9-07' --json
+
+Exit codes:
+  ${EXIT.ok}   every host succeeded
+  ${EXIT.hostsFailed}   one or more hosts failed or were unreachable
+  ${EXIT.badInput}   bad usage, inventory or playbook (nothing was touched)
+  ${EXIT.interrupted} interrupted (Ctrl-C)
+  ${EXIT.internal}  internal error (a gpufleet bug: please report it)`,
+    )
+  registerRun(program)
+  registerInventory(program)
+  registerFacts(program)
+  registerSim(program)
+  registerSchema(program)
+  return program
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram()
+  program.exitOverride()
+  try {
+    await program.parseAsync(argv)
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
+  } catch (error) {
+    return reportError(error)
+  }
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // --help and --version arrive here as "errors" with exit code 0.
+    return error.exitCode === 0 ? EXIT.ok : EXIT.badInput
+  }
+  if (error instanceof ConnectError) {
+    process.stderr.write(`error: ${error.message}\n`)
+    return EXIT.hostsFailed
+  }
+  if (error instanceof FleetError) {
+    process.stderr.write(`error: ${error.message}\n`)
+    return EXIT.badInput
+  }
+  const internal = error instanceof InternalError || !(error instanceof Error) ? error : error
+  process.stderr.write(`internal error (please report it): ${internal instanceof Error ? internal.stack : String(internal)}\n`)
+  return EXIT.internal
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error) => {
+    process.stderr.write(String(error) + '\n')
+    process.exitCode = EXIT.internal
+  },
+)

@@ -1,0 +1,67 @@
+import type { CommandResult } from './transport/types.js'
+
+// Expected, user-facing errors. Only cli.ts maps them to exit codes.
+export class FleetError extends Error {
+  override name = this.constructor.name
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+// A bad inventory file (YAML/INI error, bad range, unknown group). Raised before any connection.
+export class InventoryError extends FleetError {}
+
+// A bad playbook (YAML error, unknown task, wrong arg type). Raised before any connection.
+export class PlaybookError extends FleetError {}
+
+// Bad command-line usage (unknown --limit group, bad duration). Raised before any connection.
+export class UsageError extends FleetError {}
+
+// Per host: refused, timed out, auth failed, host key unknown or changed.
+export class ConnectError extends FleetError {
+  readonly host: string
+  // 'hostkey-changed' | 'hostkey-unknown' | 'auth' | 'unreachable' | 'timeout' | 'proxy' | 'other'
+  readonly reason: ConnectFailure
+  constructor(host: string, reason: ConnectFailure, message: string, options?: { cause?: unknown }) {
+    super(`[${host}] ${message}`, options)
+    this.host = host
+    this.reason = reason
+  }
+  // Host key and auth failures are permanent: retrying them only hides an attack or a typo.
+  get retryable(): boolean {
+    return this.reason === 'unreachable' || this.reason === 'timeout' || this.reason === 'other'
+  }
+}
+export type ConnectFailure = 'hostkey-changed' | 'hostkey-unknown' | 'auth' | 'unreachable' | 'timeout' | 'proxy' | 'other'
+
+// Per host: a step exited with a code it did not allow.
+export class CommandError extends FleetError {
+  readonly host: string
+  readonly result: CommandResult
+  constructor(host: string, result: CommandResult, what?: string) {
+    super(formatCommandFailure(host, result, what))
+    this.host = host
+    this.result = result
+  }
+}
+
+// A fact's parser could not read the command output; carries the raw text for a new fixture.
+export class FactParseError extends FleetError {
+  readonly fact: string
+  readonly stdout: string
+  constructor(fact: string, stdout: string, message: string) {
+    super(`cannot parse fact ${fact}: ${message}`)
+    this.fact = fact
+    this.stdout = stdout
+  }
+}
+
+// A gpufleet bug: printed with its stack.
+export class InternalError extends Error {}
+
+export function formatCommandFailure(host: string, r: CommandResult, what?: string): string {
+  const how = r.exitCode === null ? `was killed by ${r.signal ?? 'a signal'}` : `failed with exit code ${r.exitCode}`
+  const stderr = r.stderr.trim().split('\n').slice(-5).join('\n')
+  return `[${host}] ${what ?? 'Command'} ${how}: ${r.command}${stderr ? `\n${stderr}` : ''}`
+}

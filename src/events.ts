@@ -1,0 +1,32 @@
+// The runner's one event stream. Renderers (plain, jsonl, listr) and reports consume only this.
+// Every event carries `t` (ms since the Unix epoch) and, except run-level ones, `host`.
+
+export type HostOutcome = 'ok' | 'changed' | 'failed' | 'unreachable' | 'skipped' | 'not-started'
+
+export type FleetEvent = { t: number } & (
+  | { kind: 'run-started'; runId: string; playbook: string; hosts: string[]; check: boolean; options: Record<string, unknown> }
+  | { kind: 'host-connected'; host: string; durationMs: number }
+  | { kind: 'host-unreachable'; host: string; reason: string; message: string }
+  | { kind: 'facts-gathered'; host: string; durationMs: number; facts: Record<string, unknown> }
+  | { kind: 'task-started'; host: string; task: string; title: string }
+  | { kind: 'task-noop'; host: string; task: string; reason: string; notes?: string[] }
+  | { kind: 'task-planned'; host: string; task: string; reason: string; steps: string[]; diff?: string } // check mode
+  | { kind: 'step-started'; host: string; task: string; step: string }
+  | { kind: 'command-output'; host: string; task: string; stream: 'stdout' | 'stderr'; line: string }
+  | { kind: 'step-finished'; host: string; task: string; step: string; command?: string; exitCode: number | null; durationMs: number }
+  | { kind: 'task-changed'; host: string; task: string; reason: string; durationMs: number; notes?: string[] }
+  | { kind: 'task-failed'; host: string; task: string; message: string; evidence?: Record<string, unknown> }
+  | { kind: 'slot-waiting'; host: string; rack?: string; reason: string }
+  | { kind: 'slot-acquired'; host: string; rack?: string; down: number; allowed: number }
+  | { kind: 'reboot-issued'; host: string; bootIdBefore: string }
+  | { kind: 'host-down'; host: string }
+  | { kind: 'host-up'; host: string; bootIdAfter: string; waitedMs: number }
+  | { kind: 'slot-released'; host: string; rack?: string }
+  | { kind: 'host-finished'; host: string; outcome: HostOutcome; message?: string }
+  | { kind: 'budget-exhausted'; failed: number; allowed: number; scope: string }
+  | { kind: 'interrupted'; second: boolean }
+  | { kind: 'run-finished'; runId: string; durationMs: number; outcomes: Record<string, HostOutcome> }
+)
+
+export type FleetEventKind = FleetEvent['kind']
+export type EventOf<K extends FleetEventKind> = Extract<FleetEvent, { kind: K }>

@@ -1,0 +1,8 @@
+// Process exit codes, documented in `gpufleet --help` and README.
+export const EXIT = {
+  ok: 0,
+  hostsFailed: 1, // some hosts failed, were unreachable or were not started (failure budget)
+  badInput: 2, // bad usage, inventory or playbook; nothing was touched
+  interrupted: 130,
+  internal: 70,
+} as const

@@ -1,0 +1,41 @@
+// The resolved inventory: what loaders produce and everything else reads.
+
+export interface SshTarget {
+  // Address to connect to (ansible_host, else ~/.ssh/config HostName, else the inventory name).
+  hostname: string
+  port: number // default 22
+  user?: string // ansible_user, else ~/.ssh/config User, else the local user
+  identityFiles: string[] // ansible_ssh_private_key_file first, then ~/.ssh/config IdentityFile
+  proxyJump?: string // "user@host:port[,user@host2]" from -o ProxyJump / ProxyJump in ssh config
+  knownHostsFile?: string // -o UserKnownHostsFile
+  strictHostKeyChecking?: 'yes' | 'no' | 'accept-new'
+}
+
+// One GPU→VM assignment for the attach task: explicit host PCI addresses, or a count of GPUs.
+export interface GpuAssignment {
+  domain: string // libvirt domain name
+  addresses?: string[] // host PCI addresses 'dddd:bb:ss.f'
+  count?: number
+}
+
+export interface InventoryHost {
+  name: string // inventory_hostname
+  groups: string[] // every group the host belongs to, ancestors included, 'all' first
+  vars: Record<string, unknown> // merged vars, Ansible precedence (host > child group > parent > all)
+  connection: 'ssh' | 'local'
+  ssh: SshTarget
+  become: boolean // ansible_become
+  becomeUser: string // ansible_become_user, default root
+  // gpufleet's own vars (documented in inventory/README.md):
+  rack?: string // failure domain for rolling reboots (`rack` var)
+  expectedGpus?: { count?: number; addresses?: string[] } // `gpus` var
+  assignments: GpuAssignment[] // `vms` var
+  // Where the host was defined, for error messages: "file:line".
+  source?: string
+}
+
+export interface Inventory {
+  file: string
+  hosts: InventoryHost[] // in inventory order
+  groups: Record<string, { hosts: string[]; children: string[]; vars: Record<string, unknown> }>
+}

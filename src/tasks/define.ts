@@ -1,0 +1,66 @@
+import type { Fact } from '../facts/define.js'
+import type { InventoryHost } from '../inventory/types.js'
+
+// What a task asks the runner to do. Only runner/apply.ts interprets steps.
+export type Step =
+  | {
+      kind: 'run'
+      description: string // one line for progress and reports: "rebuild initramfs for 4.14.0-49..."
+      command: string // shell text, every value inside quoted with shell.quote()
+      okExitCodes?: number[] // default [0]
+      timeoutMs?: number
+      stdin?: string
+    }
+  | {
+      kind: 'write'
+      description: string
+      path: string
+      content: string
+      mode: string // '0644'
+      owner?: string // 'root:root'
+    }
+  | {
+      // Reboot the host and wait: issue the reboot detached, see the host go away AND a new boot_id,
+      // wait a stability window, reconnect, re-gather facts.
+      kind: 'reboot'
+      description: string
+      timeoutMs: number
+      stabilityMs: number
+    }
+
+// Either nothing to do (with the reason, shown to the user) or the steps to apply.
+// `diff` is what check mode shows: file diffs, kernel command line before/after.
+export type Plan =
+  | { kind: 'noop'; reason: string; notes?: string[] }
+  | { kind: 'change'; reason: string; steps: Step[]; diff?: string; notes?: string[]; rebootPending?: boolean }
+  | { kind: 'fail'; reason: string; evidence?: Record<string, unknown> } // verify found a problem
+
+// Read-only context a plan may use besides its facts. Pure data, never a handle.
+export interface PlanContext {
+  host: Pick<InventoryHost, 'name' | 'vars' | 'rack' | 'expectedGpus' | 'assignments'>
+  // Plans made earlier in this run for this host, in order (lets dracut see that blacklist will
+  // change modprobe.d even in check mode, before anything is applied).
+  earlier: Array<{ task: string; plan: Plan }>
+}
+
+export interface Task<Args, Facts extends Record<string, unknown>> {
+  name: string // 'kernel.arg'; also the fixture folder under test/tasks/
+  summary: string // one line for `gpufleet schema` and --help
+  phase: 'stage' | 'roll' | 'any' // where it may appear in a playbook
+  facts: { [K in keyof Facts]: Fact<Facts[K]> }
+  // Zod schema for args (validated at load time, also exported as JSON Schema).
+  args: import('zod').ZodType<Args>
+  plan(args: Args, facts: Facts, ctx: PlanContext): Plan // pure: no I/O, no clock, no randomness
+}
+
+export function defineTask<Args, Facts extends Record<string, unknown>>(task: Task<Args, Facts>): Task<Args, Facts> {
+  return task
+}
+
+export const noop = (reason: string, notes?: string[]): Plan => ({ kind: 'noop', reason, ...(notes ? { notes } : {}) })
+export const change = (reason: string, steps: Step[], extra: { diff?: string; notes?: string[]; rebootPending?: boolean } = {}): Plan => ({
+  kind: 'change',
+  reason,
+  steps,
+  ...extra,
+})
