@@ -1,11 +1,15 @@
 // The resolved inventory: what loaders produce and everything else reads.
 
+// Connection settings from the inventory. A field left undefined was not set there, so the
+// transport falls back to ~/.ssh/config for it, then to OpenSSH's default.
 export interface SshTarget {
-  // Address to connect to (ansible_host, else ~/.ssh/config HostName, else the inventory name).
+  // Address to connect to: ansible_host, else the inventory name (which ~/.ssh/config may map
+  // through `Host`/`HostName`, as OpenSSH does).
   hostname: string
-  port: number // default 22
-  user?: string // ansible_user, else ~/.ssh/config User, else the local user
-  identityFiles: string[] // ansible_ssh_private_key_file first, then ~/.ssh/config IdentityFile
+  hostnameFromInventory: boolean // true when ansible_host set it explicitly
+  port?: number // ansible_port
+  user?: string // ansible_user
+  identityFiles: string[] // ansible_ssh_private_key_file
   proxyJump?: string // "user@host:port[,user@host2]" from -o ProxyJump / ProxyJump in ssh config
   knownHostsFile?: string // -o UserKnownHostsFile
   strictHostKeyChecking?: 'yes' | 'no' | 'accept-new'
