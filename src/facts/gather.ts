@@ -16,7 +16,7 @@ export function buildGatherScript(facts: Array<Fact<unknown>>): string {
     // Fact names are code constants ('kernel.cmdline'), never user input, so no quoting is needed;
     // we still refuse anything but [a-z0-9._-] to keep the marker parse unambiguous.
     if (!/^[a-z0-9._-]+$/.test(fact.name)) throw new Error(`bad fact name ${fact.name}`)
-    parts.push(`echo '${MARK} begin ${fact.name}'`, `( ${fact.command}\n) </dev/null 2>/dev/null`, `echo; echo "${MARK} end ${fact.name} $?"`)
+    parts.push(`echo '${MARK} begin ${fact.name}'`, `( ${fact.command}\n) </dev/null 2>/dev/null`, `__gpufleet_rc=$?; echo; echo "${MARK} end ${fact.name} $__gpufleet_rc"`)
   }
   return parts.join('\n') + '\n'
 }
