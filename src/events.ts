@@ -4,11 +4,15 @@
 export type HostOutcome = 'ok' | 'changed' | 'failed' | 'unreachable' | 'skipped' | 'not-started'
 
 export type FleetEvent = { t: number } & (
-  | { kind: 'run-started'; runId: string; playbook: string; hosts: string[]; check: boolean; options: Record<string, unknown> }
+  | { kind: 'run-started'; runId: string; playbook: string; hosts: string[]; check: boolean; options: Record<string, unknown>; racks?: Record<string, string>; resumed?: boolean }
+  | { kind: 'phase-started'; phase: 'stage' | 'roll' }
+  | { kind: 'connect-retry'; host: string; attempt: number; reason: string; delayMs: number }
   | { kind: 'host-connected'; host: string; durationMs: number }
   | { kind: 'host-unreachable'; host: string; reason: string; message: string }
   | { kind: 'facts-gathered'; host: string; durationMs: number; facts: Record<string, unknown> }
-  | { kind: 'task-started'; host: string; task: string; title: string }
+  | { kind: 'task-started'; host: string; task: string; title: string; phase?: 'stage' | 'roll' }
+  | { kind: 'lock-acquired'; host: string; expiresAt: number; takenOver?: string }
+  | { kind: 'lock-released'; host: string }
   | { kind: 'task-noop'; host: string; task: string; reason: string; notes?: string[] }
   | { kind: 'task-planned'; host: string; task: string; reason: string; steps: string[]; diff?: string } // check mode
   | { kind: 'step-started'; host: string; task: string; step: string }
@@ -21,6 +25,7 @@ export type FleetEvent = { t: number } & (
   | { kind: 'reboot-issued'; host: string; bootIdBefore: string }
   | { kind: 'host-down'; host: string }
   | { kind: 'host-up'; host: string; bootIdAfter: string; waitedMs: number }
+  | { kind: 'reboot-skipped'; host: string; reason: string } // resume: the journal shows this reboot already happened
   | { kind: 'slot-released'; host: string; rack?: string }
   | { kind: 'host-finished'; host: string; outcome: HostOutcome; message?: string }
   | { kind: 'budget-exhausted'; failed: number; allowed: number; scope: string }

@@ -1,6 +1,191 @@
 import type { Command } from 'commander'
+import { ConnectError, FactParseError, UsageError } from '../errors.js'
+import { EXIT } from '../exit-codes.js'
+import { buildGatherScript, parseFacts, splitGatherOutput } from '../facts/gather.js'
+import { hostBasics } from '../facts/host-basics.js'
+import type { Fact } from '../facts/define.js'
+import type { InventoryHost } from '../inventory/types.js'
+import { loadInventory } from '../inventory/load.js'
+import { selectHosts } from '../inventory/select.js'
+import { fanOut } from '../runner/fan-out.js'
+import { createConnector, type Connector, type ConnectorOptions } from '../transport/connect.js'
+import { checkOpenFileLimit } from '../transport/fd-limit.js'
+import { promptSecret } from '../transport/prompt.js'
 
-// `gpufleet facts`: (being written)
+// Options of `gpufleet facts` (commander's parsed flags).
+export interface FactsCommandOptions {
+  inventory: string
+  limit?: string
+  json?: boolean
+  forks?: string | number
+  knownHosts?: string
+  acceptNewHostKeys?: boolean
+  askBecomePass?: boolean
+  connectTimeout?: string | number // seconds
+}
+
+type HostBasics = { [K in keyof typeof hostBasics]: (typeof hostBasics)[K] extends Fact<infer T> ? T : never }
+
+// One host's outcome: its facts, or why there are none.
+export type HostFactsResult =
+  | { host: string; ok: true; durationMs: number; facts: HostBasics }
+  | { host: string; ok: false; durationMs: number; reason: string; message: string }
+
+// Connects to each host (at most `forks` at once), gathers hostBasics in ONE exec, and closes.
+export async function gatherHostBasics(hosts: readonly InventoryHost[], connector: Connector, forks: number, signal?: AbortSignal): Promise<HostFactsResult[]> {
+  const script = buildGatherScript(Object.values(hostBasics) as Array<Fact<unknown>>)
+  const results = await fanOut(
+    hosts,
+    forks,
+    async (host): Promise<HostFactsResult> => {
+      const started = Date.now()
+      const failed = (reason: string, message: string): HostFactsResult => ({ host: host.name, ok: false, durationMs: Date.now() - started, reason, message })
+      let transport
+      try {
+        transport = await connector.connect(host, signal)
+      } catch (error) {
+        if (error instanceof ConnectError) return failed(error.reason, error.message)
+        return failed('other', `[${host.name}] ${(error as Error).message}`)
+      }
+      try {
+        // Facts run as the become user, as they do in a playbook run.
+        const r = await transport.exec(script, { become: true, timeoutMs: 60_000, ...(signal ? { signal } : {}) })
+        if (r.exitCode !== 0) {
+          const how = r.exitCode === null ? `was killed by ${r.signal ?? 'a signal'}` : `exited with ${r.exitCode}`
+          const tail = r.stderr.trim().split('\n').slice(-3).join('; ')
+          const why = tail ? `${how}: ${tail}` : how
+          return failed('command', `[${host.name}] the fact-gathering script failed: ${why}`)
+        }
+        const facts = parseFacts<HostBasics>(hostBasics as never, splitGatherOutput(r.stdout))
+        return { host: host.name, ok: true, durationMs: Date.now() - started, facts }
+      } catch (error) {
+        if (error instanceof ConnectError) return failed(error.reason, error.message)
+        if (error instanceof FactParseError) return failed('facts', `[${host.name}] ${error.message}`)
+        return failed('other', `[${host.name}] ${(error as Error).message}`)
+      } finally {
+        await transport.close()
+      }
+    },
+    signal,
+  )
+  return results.map((r, i) => r ?? { host: hosts[i]!.name, ok: false, durationMs: 0, reason: 'not-started', message: `[${hosts[i]!.name}] not started (interrupted)` })
+}
+
+// The table: one row per host that answered, then one line per host that did not.
+export function formatFactsTable(results: readonly HostFactsResult[]): string {
+  const header = ['HOST', 'HOSTNAME', 'KERNEL', 'CPU', 'PLATFORM', 'BOOT_ID', 'NOUVEAU', 'NVIDIA', 'VFIO', 'CMDLINE']
+  const rows: string[][] = []
+  const failures: string[] = []
+  for (const r of results) {
+    if (!r.ok) {
+      failures.push(`  ${r.host}  ${r.reason}: ${r.message}`)
+      continue
+    }
+    const f = r.facts
+    const loaded = (m: string) => (m in f.kernelModules ? 'loaded' : '-')
+    const cpu = f.cpuInfo.generation ?? f.cpuInfo.model
+    rows.push([
+      r.host,
+      f.hostname,
+      f.kernelRelease,
+      `${cpu} x${f.cpuInfo.threads}`,
+      [f.cpuInfo.platform, f.cpuInfo.machine?.replace(f.cpuInfo.platform ?? '', '').trim()].filter(Boolean).join(' ') || '-',
+      f.bootId,
+      loaded('nouveau'),
+      loaded('nvidia'),
+      loaded('vfio_pci'),
+      f.kernelCmdline.args.join(' '),
+    ])
+  }
+  const lines: string[] = []
+  if (rows.length > 0) {
+    // Every column but the last (the command line) is padded to its widest cell.
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+    const fmt = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()
+    lines.push(fmt(header), ...rows.map(fmt))
+  }
+  const ok = results.filter((r) => r.ok).length
+  lines.push('', `${ok} of ${results.length} hosts answered${failures.length ? `; ${failures.length} failed:` : '.'}`, ...failures)
+  return lines.join('\n') + '\n'
+}
+
+// The JSON form: every fact of every host, or the failure reason.
+export function formatFactsJson(results: readonly HostFactsResult[]): string {
+  const hosts: Record<string, unknown> = {}
+  for (const r of results) {
+    hosts[r.host] = r.ok ? { ok: true, durationMs: r.durationMs, facts: r.facts } : { ok: false, reason: r.reason, message: r.message }
+  }
+  return JSON.stringify({ hosts }, null, 2) + '\n'
+}
+
+function positiveInt(value: string | number | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!/^\s*\d+\s*$/.test(String(value)) || !Number.isInteger(n) || n < 1) throw new UsageError(`${flag}: expected a whole number of at least 1, got ${JSON.stringify(String(value))}`)
+  return n
+}
+
+export interface FactsCommandDeps {
+  connector?: Connector // tests inject one; default createConnector(flags)
+  connectorOptions?: Partial<ConnectorOptions> // merged into the default connector's options
+  promptBecomePassword?: () => Promise<string>
+  warn?: (text: string) => void
+  signal?: AbortSignal
+}
+
+// `gpufleet facts` without the printing: returns the text and the exit code it implies.
+export async function factsCommand(options: FactsCommandOptions, deps: FactsCommandDeps = {}): Promise<{ text: string; exitCode: number; results: HostFactsResult[] }> {
+  const forks = positiveInt(options.forks, '--forks', 50)
+  const connectTimeout = positiveInt(options.connectTimeout, '--connect-timeout', 10)
+  const inventory = await loadInventory(options.inventory)
+  const hosts = selectHosts(inventory, options.limit)
+  const warn = deps.warn ?? ((text: string) => process.stderr.write(text))
+  if (hosts.length === 0) return { text: options.json ? formatFactsJson([]) : 'no hosts matched\n', exitCode: EXIT.ok, results: [] }
+  const fds = checkOpenFileLimit(Math.min(forks, hosts.length))
+  if (!fds.ok) warn(`warning: ${fds.message}\n`)
+  let connector = deps.connector
+  if (!connector) {
+    const becomePassword = options.askBecomePass ? await (deps.promptBecomePassword ?? (() => promptSecret('BECOME password: ')))() : undefined
+    connector = createConnector({
+      ...(options.knownHosts ? { knownHostsFile: options.knownHosts } : {}),
+      acceptNewHostKeys: options.acceptNewHostKeys === true,
+      connectTimeoutMs: connectTimeout * 1000,
+      ...(becomePassword !== undefined ? { becomePassword } : {}),
+      ...deps.connectorOptions,
+    })
+  }
+  const results = await gatherHostBasics(hosts, connector, forks, deps.signal)
+  const text = options.json ? formatFactsJson(results) : formatFactsTable(results)
+  return { text, exitCode: results.every((r) => r.ok) ? EXIT.ok : EXIT.hostsFailed, results }
+}
+
+// `gpufleet facts`: connect to every host in parallel and print who they are and what they booted.
 export function registerFacts(program: Command): void {
-  void program
+  program
+    .command('facts')
+    .description('Connect to every host in parallel (one SSH connection, one command each) and print hostname, kernel, CPU, boot_id, GPU driver modules and kernel command line')
+    .requiredOption('-i, --inventory <file>', 'Ansible inventory file (YAML or INI)')
+    .option('-l, --limit <pattern>', "only hosts matching an Ansible pattern: host, group, glob, 'a:b', 'a:!b', 'a:&b', @file")
+    .option('--json', 'print every gathered fact as JSON')
+    .option('-f, --forks <n>', 'hosts contacted at once (default 50)')
+    .option('--known-hosts <file>', 'known_hosts file (default ~/.ssh/known_hosts; an inventory UserKnownHostsFile wins)')
+    .option('--accept-new-host-keys', 'record keys of hosts not in known_hosts instead of refusing them (a CHANGED key is always refused)')
+    .option('-K, --ask-become-pass', 'ask once for the sudo password (fed to sudo over stdin, never shown)')
+    .option('--connect-timeout <seconds>', 'give up on a host after this long without an SSH session (default 10)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ gpufleet facts -i hosts.yaml
+  $ gpufleet facts -i hosts.yaml --limit rack_a --json | jq '.hosts[].facts.kernelRelease'
+  $ gpufleet facts -i /tmp/rack/inventory.yaml --known-hosts /tmp/rack/known_hosts
+
+Hosts that cannot be reached, or whose host key is unknown or CHANGED, are listed with the reason;
+the exit code is ${EXIT.hostsFailed} if any host failed, ${EXIT.badInput} for bad flags or inventory.`,
+    )
+    .action(async (options: FactsCommandOptions) => {
+      const { text, exitCode } = await factsCommand(options)
+      process.stdout.write(text)
+      if (exitCode !== EXIT.ok) process.exitCode = exitCode
+    })
 }

@@ -1,6 +1,50 @@
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
+import { ansibleListJson, toAnsibleJsonText } from '../inventory/ansible-list.js'
+import { inventoryGraph } from '../inventory/graph.js'
+import { hostTable } from '../inventory/host-table.js'
+import { loadInventory } from '../inventory/load.js'
+import { selectHosts } from '../inventory/select.js'
 
-// `gpufleet inventory`: (being written)
+// Options of `gpufleet inventory`.
+export interface InventoryCommandOptions {
+  inventory: string
+  limit?: string
+  json?: boolean
+  graph?: boolean
+}
+
+// The text `gpufleet inventory` prints: a host table, ansible-inventory --list JSON, or --graph.
+// Reads files only; never connects. Throws InventoryError / UsageError for bad input.
+export async function inventoryCommand(options: InventoryCommandOptions): Promise<string> {
+  const inventory = await loadInventory(options.inventory)
+  const selected = selectHosts(inventory, options.limit)
+  if (options.json) return toAnsibleJsonText(ansibleListJson(inventory, selected)) + '\n'
+  if (options.graph) return inventoryGraph(inventory, selected) + '\n'
+  return hostTable(inventory, selected) + '\n'
+}
+
+// `gpufleet inventory`: show the resolved inventory the way gpufleet will use it.
 export function registerInventory(program: Command): void {
-  void program
+  program
+    .command('inventory')
+    .description('Show the resolved hosts, groups and merged vars of an Ansible inventory (YAML or INI); connects to nothing')
+    .requiredOption('-i, --inventory <file>', 'Ansible inventory file (YAML or INI); group_vars/ and host_vars/ beside it are read too')
+    .option('-l, --limit <pattern>', "only hosts matching an Ansible pattern: host, group, glob, 'a:b', 'a:!b', 'a:&b', @file")
+    .addOption(new Option('--json', 'print what `ansible-inventory --list` prints (_meta.hostvars, groups), secrets redacted').conflicts('graph'))
+    .addOption(new Option('--graph', 'print the group tree like `ansible-inventory --graph`').conflicts('json'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ gpufleet inventory -i inventory/example.yaml
+  $ gpufleet inventory -i hosts.ini --limit 'rack_a:!p9-a07' --json
+  $ gpufleet inventory -i hosts.yaml --graph
+  $ diff <(gpufleet inventory -i hosts.yaml --json) <(ansible-inventory -i hosts.yaml --list)
+
+Vars named like *pass*, *secret*, *token* are printed as <redacted>.
+gpufleet's own vars (rack, gpus, vms) are documented in inventory/README.md.`,
+    )
+    .action(async (options: InventoryCommandOptions) => {
+      process.stdout.write(await inventoryCommand(options))
+    })
 }

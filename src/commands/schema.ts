@@ -1,6 +1,27 @@
 import type { Command } from 'commander'
+import { playbookJsonSchema } from '../playbook/schema.js'
+import { tasks } from '../tasks/index.js'
 
-// `gpufleet schema`: (being written)
+// `gpufleet schema`: the playbook format as JSON Schema (every task with its args) for editors.
 export function registerSchema(program: Command): void {
-  void program
+  program
+    .command('schema')
+    .description('print the JSON Schema of playbooks (every task and its arguments) for editor completion and checks')
+    .option('--tasks', 'list the tasks with one line each instead')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ gpufleet schema > gpufleet-playbook.schema.json
+  # then, first line of a playbook:  # yaml-language-server: $schema=./gpufleet-playbook.schema.json
+  $ gpufleet schema --tasks`,
+    )
+    .action((options: { tasks?: boolean }) => {
+      if (options.tasks) {
+        const width = Math.max(...Object.keys(tasks).map((n) => n.length))
+        for (const t of Object.values(tasks)) process.stdout.write(`${t.name.padEnd(width)}  ${t.phase.padEnd(5)}  ${t.summary}\n`)
+        return
+      }
+      process.stdout.write(JSON.stringify(playbookJsonSchema(), null, 2) + '\n')
+    })
 }

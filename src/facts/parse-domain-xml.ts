@@ -1,0 +1,73 @@
+// The parts of a libvirt domain XML the GPU tasks need. libvirt writes its own XML in one regular
+// shape (attributes in single quotes, one element per line), so a small reader suffices.
+
+export interface PciTuple {
+  domain: number
+  bus: number
+  slot: number
+  function: number
+}
+
+export interface DomainHostdev {
+  source: string // host PCI address 'dddd:bb:ss.f'
+  managed: boolean
+  guest?: PciTuple // <address type='pci'> outside <source>
+}
+
+export interface DomainXml {
+  name?: string
+  hostdevs: DomainHostdev[] // PCI subsystem hostdevs only
+  pciAddresses: PciTuple[] // every <address type='pci'> in the XML: devices, controllers, hostdevs
+}
+
+// Parses a domain XML; throws on text that is not a <domain> document.
+export function parseDomainXml(xml: string): DomainXml {
+  if (!/<domain[\s>]/.test(xml)) throw new Error('not a libvirt domain XML')
+  const name = /<name>([^<]*)<\/name>/.exec(xml)?.[1]
+  const hostdevs: DomainHostdev[] = []
+  for (const m of xml.matchAll(/<hostdev\b([^>]*)>([\s\S]*?)<\/hostdev>/g)) {
+    const attrs = attributes(m[1])
+    if (attrs.mode !== 'subsystem' || attrs.type !== 'pci') continue
+    const body = m[2]
+    const src = /<source\b[^>]*>([\s\S]*?)<\/source>/.exec(body)
+    const srcAddr = src ? /<address\b([^>]*)\/?>/.exec(src[1]) : null
+    if (!srcAddr) continue
+    const outside = src ? body.replace(src[0], '') : body
+    const guestAttrs = [...outside.matchAll(/<address\b([^>]*)\/?>/g)].map((a) => attributes(a[1])).find((a) => a.type === 'pci')
+    hostdevs.push({
+      source: formatHostAddress(tuple(attributes(srcAddr[1]))),
+      managed: attrs.managed === 'yes',
+      ...(guestAttrs ? { guest: tuple(guestAttrs) } : {}),
+    })
+  }
+  const pciAddresses = [...xml.matchAll(/<address\b([^>]*)\/?>/g)].map((a) => attributes(a[1])).filter((a) => a.type === 'pci').map(tuple)
+  return { ...(name !== undefined ? { name: unescapeXml(name) } : {}), hostdevs, pciAddresses }
+}
+
+function attributes(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const m of text.matchAll(/([\w:-]+)\s*=\s*(?:'([^']*)'|"([^"]*)")/g)) out[m[1]] = m[2] ?? m[3] ?? ''
+  return out
+}
+
+function tuple(a: Record<string, string>): PciTuple {
+  const n = (v: string | undefined) => (v === undefined ? 0 : Number.parseInt(v, v.startsWith('0x') ? 16 : 10))
+  return { domain: n(a.domain), bus: n(a.bus), slot: n(a.slot), function: n(a.function) }
+}
+
+// 'dddd:bb:ss.f' as lspci -D prints it.
+export function formatHostAddress(t: PciTuple): string {
+  const h = (v: number, w: number) => v.toString(16).padStart(w, '0')
+  return `${h(t.domain, 4)}:${h(t.bus, 2)}:${h(t.slot, 2)}.${t.function.toString(16)}`
+}
+
+// Parses 'dddd:bb:ss.f' (domain optional, as lspci without -D prints it).
+export function parseHostAddress(text: string): PciTuple | undefined {
+  const m = /^(?:([0-9a-fA-F]{1,4}):)?([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.([0-7])$/.exec(text.trim())
+  if (!m) return undefined
+  return { domain: Number.parseInt(m[1] ?? '0', 16), bus: Number.parseInt(m[2], 16), slot: Number.parseInt(m[3], 16), function: Number(m[4]) }
+}
+
+function unescapeXml(s: string): string {
+  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&')
+}

@@ -1,0 +1,63 @@
+import { readFile, stat } from 'node:fs/promises'
+import { dirname, extname, join } from 'node:path'
+import { InventoryError } from '../errors.js'
+import { InventoryBuilder, type VarLayer } from './builder.js'
+import { parseIniInventory } from './ini-inventory.js'
+import { inventoryError } from './origin.js'
+import { resolveInventory } from './resolve.js'
+import type { Inventory } from './types.js'
+import { findVarsFiles, loadVarsFile } from './vars-files.js'
+import { parseYamlInventory, type ReferencedOnlyGroups } from './yaml-inventory.js'
+
+const YAML_EXTENSIONS = new Set(['.yml', '.yaml', '.json'])
+
+// Load an Ansible inventory file (YAML or INI) with the group_vars/ and host_vars/ beside it.
+// Everything is validated here, so a bad file stops gpufleet before it connects anywhere.
+export async function loadInventory(file: string): Promise<Inventory> {
+  const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    throw new InventoryError(`${file}: cannot read inventory: ${error.code === 'ENOENT' ? 'no such file' : error.message}`)
+  })
+  if (info.isDirectory()) throw new InventoryError(`${file}: is a directory; pass the inventory file itself (e.g. ${join(file, 'hosts.yaml')})`)
+  const text = await readFile(file, 'utf8')
+
+  const builder = new InventoryBuilder(file)
+  let referencedOnly: ReferencedOnlyGroups = new Map()
+  if (detectFormat(file, text) === 'yaml') referencedOnly = parseYamlInventory(file, text, builder)
+  else parseIniInventory(file, text, builder)
+  builder.reconcile()
+
+  const dir = dirname(file)
+  const groupFiles = new Map<string, VarLayer[]>()
+  for (const name of builder.groups.keys()) {
+    const found = await findVarsFiles(join(dir, 'group_vars'), name)
+    if (found.length > 0) groupFiles.set(name, await Promise.all(found.map(loadVarsFile)))
+  }
+  for (const [name, origin] of referencedOnly) {
+    if (!groupFiles.has(name)) {
+      throw inventoryError(origin, `group '${name}' is listed under children but defined nowhere (no hosts, children or vars, no group_vars/${name}); check the spelling, or write '${name}: {}' for an intentionally empty group`)
+    }
+  }
+  const hostFiles = new Map<string, VarLayer[]>()
+  for (const name of builder.hosts.keys()) {
+    const found = await findVarsFiles(join(dir, 'host_vars'), name)
+    if (found.length > 0) hostFiles.set(name, await Promise.all(found.map(loadVarsFile)))
+  }
+  return resolveInventory(builder, { groups: groupFiles, hosts: hostFiles })
+}
+
+// Like Ansible: .yml/.yaml/.json files are YAML and other extensions are INI. A file without an
+// extension (the classic `hosts`) is YAML if it starts like a YAML mapping, else INI.
+export function detectFormat(file: string, text: string): 'yaml' | 'ini' {
+  const ext = extname(file).toLowerCase()
+  if (YAML_EXTENSIONS.has(ext)) return 'yaml'
+  if (ext !== '') return 'ini'
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue
+    if (line === '---' || line.startsWith('{')) return 'yaml'
+    if (line.startsWith('[')) return 'ini'
+    // `all:` / `webservers:` (a key with nothing after it) is YAML; `host:2222 x=y` is INI.
+    return /^[^\s=:#]+:\s*(#.*)?$/.test(line) ? 'yaml' : 'ini'
+  }
+  return 'ini'
+}

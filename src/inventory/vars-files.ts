@@ -1,0 +1,57 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { extname, join } from 'node:path'
+import { isMap, isScalar, type Node } from 'yaml'
+import { InventoryError } from '../errors.js'
+import { emptyLayer, type VarLayer } from './builder.js'
+import { inventoryError } from './origin.js'
+import { mapEntries, parseYamlSource } from './yaml-source.js'
+
+// The extensions Ansible's host_group_vars plugin looks for; '' (no extension) first.
+const EXTENSIONS = ['', '.yml', '.yaml', '.json']
+
+// The vars files for one group or host under `dir` (group_vars/ or host_vars/), in the order
+// Ansible merges them: `<name>` (a file, or a directory read recursively in sorted order),
+// else the first of `<name>.yml`, `<name>.yaml`, `<name>.json`.
+export async function findVarsFiles(dir: string, name: string): Promise<string[]> {
+  for (const ext of EXTENSIONS) {
+    const path = join(dir, name + ext)
+    const info = await stat(path).catch(() => undefined)
+    if (!info) continue
+    return info.isDirectory() ? await listVarsDir(path) : [path]
+  }
+  return []
+}
+
+async function listVarsDir(dir: string): Promise<string[]> {
+  const found: string[] = []
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  for (const entry of entries) {
+    if (entry.name.startsWith('.') || entry.name.endsWith('~')) continue // hidden files and editor backups
+    const path = join(dir, entry.name)
+    const ext = extname(entry.name)
+    const info = await stat(path)
+    if (info.isDirectory() && ext === '') found.push(...(await listVarsDir(path)))
+    else if (info.isFile() && EXTENSIONS.includes(ext)) found.push(path)
+  }
+  return found
+}
+
+// Read one vars file (YAML or JSON): a mapping of variable names, or empty.
+export async function loadVarsFile(file: string): Promise<VarLayer> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    throw new InventoryError(`${file}:1: cannot read vars file: ${(error as Error).message}`)
+  }
+  const source = parseYamlSource(file, text)
+  const root = source.doc.contents as Node | null
+  const layer = emptyLayer()
+  if (root === null || (isScalar(root) && root.value === null)) return layer
+  if (!isMap(root)) throw inventoryError(source.origin(root), 'a vars file must be a mapping of variable names to values')
+  for (const [key, keyNode, value] of mapEntries(root)) {
+    layer.values.set(key, source.toJS(value))
+    layer.origins.set(key, source.origin(keyNode, value))
+  }
+  return layer
+}

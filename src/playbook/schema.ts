@@ -1,0 +1,38 @@
+import { z } from 'zod'
+import type { Task } from '../tasks/define.js'
+import { tasks } from '../tasks/index.js'
+
+// One playbook item for a task: `{ name?: string, <task.name>: args }` (args may be left empty).
+function itemSchema(task: Task<any, any>): z.ZodType {
+  return z
+    .object({
+      name: z.string().optional().describe('what this step does, shown in progress and reports'),
+      [task.name]: z.union([task.args, z.null()]).describe(task.summary),
+    })
+    .strict()
+    .describe(task.summary)
+}
+
+// The playbook format as a zod schema, with every task's args: the source of `gpufleet schema`.
+export function playbookSchema(): z.ZodType {
+  const all = Object.values(tasks)
+  const list = (phase: 'stage' | 'roll') => {
+    const items = all.filter((t) => t.phase === phase || t.phase === 'any').map(itemSchema)
+    return z.array(items.length === 1 ? items[0] : z.union(items as [z.ZodType, z.ZodType, ...z.ZodType[]]))
+  }
+  return z
+    .object({
+      name: z.string().optional().describe('playbook name (default: the file name)'),
+      description: z.string().optional().describe('one paragraph: what it does and when to use it'),
+      stage: list('stage').optional().describe('tasks staged on every host in parallel (no reboot)'),
+      roll: list('roll').optional().describe('tasks run per host under the rolling-reboot limits (reboot, verify)'),
+    })
+    .strict()
+    .describe('gpufleet playbook')
+}
+
+// JSON Schema of the playbook format for editors (YAML language server: `# yaml-language-server: $schema=...`).
+export function playbookJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(playbookSchema(), { io: 'input', target: 'draft-7', unrepresentable: 'any' }) as Record<string, unknown>
+  return { ...schema, title: 'gpufleet playbook' }
+}

@@ -1,0 +1,192 @@
+import { closeSync, openSync, writeSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join, resolve } from 'node:path'
+import { UsageError } from '../errors.js'
+import type { FleetEvent, HostOutcome } from '../events.js'
+import { EXIT } from '../exit-codes.js'
+import { loadInventory } from '../inventory/load.js'
+import { selectHosts } from '../inventory/select.js'
+import type { InventoryHost } from '../inventory/types.js'
+import { loadPlaybook } from '../playbook/load.js'
+import { createJsonlRenderer } from '../render/jsonl.js'
+import { createPlainRenderer } from '../render/plain.js'
+import { formatRecap } from '../render/recap.js'
+import { summarize, type RunSummary } from '../report/summarize.js'
+import { writeReports } from '../report/write.js'
+import { createConnector } from '../transport/connect.js'
+import { promptSecret } from '../transport/prompt.js'
+import { DEFAULT_CONNECT_RETRY, type ConnectFn } from './connect-retry.js'
+import { createEventBus } from './emit.js'
+import { hostStates, isUnfinished, Journal, listRuns, newRunId, readJournal, readRunFile, writeRunFile, type JournalRecord } from './journal.js'
+import { formatLimit, type RollOptions } from './options.js'
+import { installInterruptHandler } from './interrupt.js'
+import { failureDomain, runFleet } from './run-fleet.js'
+import type { RunnablePlaybook } from './types.js'
+
+// The glue between the CLI and the runner: load and validate everything (inventory, playbook,
+// --limit) before any connection, pick or resume the run directory, wire events to the renderer,
+// the run's events.jsonl and the reports, handle Ctrl-C, and turn outcomes into an exit code.
+
+// Everything a run needs, as parsed from flags; saved to <run dir>/options.json (no secrets).
+export interface RunSpec {
+  playbook: string
+  inventory: string // absolute
+  limit?: string
+  check: boolean
+  forks: number
+  knownHosts?: string
+  acceptNewHostKeys: boolean
+  askBecomePass: boolean
+  output: 'tty' | 'plain' | 'jsonl'
+  reportDir?: string
+  roll: RollOptions
+  rebootTimeoutMs?: number
+  stabilityMs?: number
+  commandTimeoutMs: number
+  lockTtlMs: number
+  runsDir: string // absolute; runs live in <runsDir>/<run id>/
+}
+
+// Where output goes; tests capture it.
+export interface RunIo {
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+  isTTY: boolean
+  // Test/embedding hooks: connect differently (a fake fleet), or shrink reboot polling.
+  connect?: ConnectFn
+  rebootWait?: { pollMinMs?: number; pollMaxMs?: number; probeEveryMs?: number }
+  installSignals?: boolean
+}
+
+export interface RunResult {
+  exitCode: number
+  runId: string
+  runDir?: string
+  summary: RunSummary
+  outcomes: Record<string, HostOutcome>
+}
+
+// Loads and validates the inputs; throws InventoryError/PlaybookError/UsageError before connecting.
+export async function loadInputs(spec: Pick<RunSpec, 'inventory' | 'playbook' | 'limit'>): Promise<{ hosts: InventoryHost[]; playbook: RunnablePlaybook }> {
+  const inventory = await loadInventory(spec.inventory)
+  const hosts = selectHosts(inventory, spec.limit)
+  const playbook = await loadPlaybook(spec.playbook)
+  if (hosts.length === 0) throw new UsageError(`no hosts in ${spec.inventory}${spec.limit ? ` match --limit ${spec.limit}` : ''}`)
+  return { hosts, playbook }
+}
+
+// Finds an unfinished run of the same playbook, inventory and --limit (the controller died): a
+// re-run of the same command continues it, so its journal and host locks carry over.
+export function findUnfinishedRun(spec: RunSpec): string | undefined {
+  for (const id of listRuns(spec.runsDir)) {
+    const dir = join(spec.runsDir, id)
+    const saved = readRunFile<RunSpec>(dir, 'options.json')
+    if (!saved || saved.check) continue
+    if (saved.playbook !== spec.playbook || saved.inventory !== spec.inventory || (saved.limit ?? '') !== (spec.limit ?? '')) continue
+    if (isUnfinished(readJournal(dir))) return id
+  }
+  return undefined
+}
+
+// Runs (or resumes) a playbook run end to end and returns its exit code.
+export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): Promise<RunResult> {
+  const { hosts, playbook } = await loadInputs(spec)
+  const adopted = resumeId ?? (spec.check ? undefined : findUnfinishedRun(spec))
+  const runId = adopted ?? newRunId()
+  const runDir = spec.check ? undefined : join(spec.runsDir, runId)
+  if (adopted && !resumeId) io.stderr(`note: continuing unfinished run ${adopted} (same playbook, inventory and --limit); its journal says what already happened\n`)
+
+  const becomePassword = spec.askBecomePass ? await promptSecret('BECOME password: ') : undefined
+  const connector = io.connect ? undefined : createConnector({ ...(spec.knownHosts ? { knownHostsFile: spec.knownHosts } : {}), acceptNewHostKeys: spec.acceptNewHostKeys, ...(becomePassword ? { becomePassword } : {}) })
+  const connect: ConnectFn = io.connect ?? ((host, signal) => connector!.connect(host, signal))
+
+  // Sinks: the renderer, the run's own events.jsonl, and the in-memory list for the reports.
+  const events: FleetEvent[] = []
+  const renderer = spec.output === 'jsonl' ? createJsonlRenderer(io.stdout) : createPlainRenderer(io.stdout, hosts.map((h) => h.name))
+  let journal: Journal | undefined
+  let eventsFd = -1
+  let previous: ReturnType<typeof hostStates> | undefined
+  if (runDir) {
+    previous = hostStates(readJournal(runDir))
+    writeRunFile(runDir, 'options.json', spec)
+    journal = new Journal(runDir)
+    eventsFd = openSync(join(runDir, 'events.jsonl'), 'a')
+  }
+  const sinks: Array<(e: FleetEvent) => void> = [renderer, (e) => events.push(e)]
+  if (eventsFd >= 0) sinks.push((e) => writeSync(eventsFd, JSON.stringify(e) + '\n'))
+  const emit = createEventBus(sinks)
+  const journalAppend = journal ? (r: Omit<JournalRecord, 't'>) => journal!.append({ t: Date.now(), ...r } as JournalRecord) : undefined
+
+  const interrupt = installInterruptHandler(emit, io.installSignals !== false)
+  const started = Date.now()
+  journalAppend?.({ kind: 'run-started', runId, pid: process.pid, controller: hostname(), resumed: Boolean(adopted) } as Omit<JournalRecord, 't'>)
+  emit({
+    kind: 'run-started',
+    runId,
+    playbook: playbook.name,
+    hosts: hosts.map((h) => h.name),
+    check: spec.check,
+    options: publicOptions(spec),
+    racks: Object.fromEntries(hosts.map((h) => [h.name, failureDomain(h)])),
+    ...(adopted ? { resumed: true } : {}),
+  })
+  let outcomes: Record<string, HostOutcome> = {}
+  try {
+    const result = await runFleet({
+      runId,
+      playbook,
+      hosts,
+      check: spec.check,
+      forks: spec.forks,
+      roll: spec.roll,
+      connect,
+      emit,
+      ...(journalAppend ? { journal: journalAppend as never } : {}),
+      ...(previous ? { previous } : {}),
+      connectRetry: DEFAULT_CONNECT_RETRY,
+      commandTimeoutMs: spec.commandTimeoutMs,
+      ...(spec.rebootTimeoutMs !== undefined ? { rebootTimeoutMs: spec.rebootTimeoutMs } : {}),
+      rebootWait: { ...io.rebootWait, ...(spec.stabilityMs !== undefined ? { stabilityMs: spec.stabilityMs } : {}) },
+      lock: { ttlMs: spec.lockTtlMs, controller: hostname(), pid: process.pid },
+      stop: interrupt.stop,
+      abort: interrupt.abort,
+    })
+    outcomes = result.outcomes
+  } finally {
+    interrupt.dispose()
+  }
+  emit({ kind: 'run-finished', runId, durationMs: Date.now() - started, outcomes })
+  journalAppend?.({ kind: 'run-finished', outcomes } as Omit<JournalRecord, 't'>)
+  journal?.close()
+  if (eventsFd >= 0) closeSync(eventsFd)
+
+  const summary = summarize(events)
+  if (runDir) writeReports(runDir, summary)
+  if (spec.reportDir) writeReports(resolve(spec.reportDir), summary)
+  if (spec.output !== 'jsonl') io.stdout(formatRecap(summary, runDir))
+  const failed = Object.values(outcomes).some((o) => o !== 'ok' && o !== 'changed')
+  const exitCode = interrupt.stop.aborted ? EXIT.interrupted : failed ? EXIT.hostsFailed : EXIT.ok
+  return { exitCode, runId, ...(runDir ? { runDir } : {}), summary, outcomes }
+}
+
+// Loads a saved run's spec for `gpufleet resume <id>`.
+export function loadRunSpec(runsDir: string, runId: string): RunSpec {
+  const spec = readRunFile<RunSpec>(join(runsDir, runId), 'options.json')
+  if (!spec) throw new UsageError(`no run ${runId} in ${runsDir} (runs there: ${listRuns(runsDir).slice(0, 5).join(', ') || 'none'})`)
+  return spec
+}
+
+// The options shown in events and reports: flags as the user gave them, never a secret.
+function publicOptions(spec: RunSpec): Record<string, unknown> {
+  return {
+    inventory: spec.inventory,
+    ...(spec.limit ? { limit: spec.limit } : {}),
+    forks: spec.forks,
+    maxUnavailable: formatLimit(spec.roll.maxUnavailable),
+    ...(spec.roll.perRack !== undefined ? { perRack: spec.roll.perRack } : {}),
+    ...(spec.roll.batches ? { batches: spec.roll.batches.map(formatLimit).join(',') } : {}),
+    ...(spec.roll.maxFail ? { maxFail: formatLimit(spec.roll.maxFail) } : {}),
+    rackFailStop: spec.roll.rackFailStop,
+    ...(spec.rebootTimeoutMs !== undefined ? { rebootTimeoutMs: spec.rebootTimeoutMs } : {}),
+  }
+}

@@ -1,0 +1,142 @@
+import type { HostOutcome } from '../events.js'
+import type { InventoryHost } from '../inventory/types.js'
+import type { ConnectRetryOptions, ConnectFn } from './connect-retry.js'
+import type { Emit } from './emit.js'
+import { fanOut } from './fan-out.js'
+import type { JournalHostState } from './journal.js'
+import type { RollOptions } from './options.js'
+import { resolveLimit } from './options.js'
+import type { RebootWaitOptions } from './reboot-wait.js'
+import { HostRun, type JournalInput } from './run-host.js'
+import { rollHosts, type RollHost, type RollPolicy } from './roll.js'
+import type { RunnablePlaybook } from './types.js'
+
+// A whole run over a fleet: stage every host at full fan-out, then roll the hosts that must reboot
+// through the window, verify the others, release locks. Pure orchestration over injected effects
+// (connect, journal, clock), so tests drive it with a fake fleet.
+
+export interface FleetRunInput {
+  runId: string
+  playbook: RunnablePlaybook
+  hosts: InventoryHost[]
+  check: boolean
+  forks: number
+  roll: RollOptions
+  connect: ConnectFn
+  emit: Emit
+  journal?: (record: JournalInput) => void
+  previous?: Map<string, JournalHostState> // resume: the journal of this run so far
+  connectRetry: ConnectRetryOptions
+  commandTimeoutMs: number
+  gatherTimeoutMs?: number
+  rebootTimeoutMs?: number
+  rebootWait?: Partial<RebootWaitOptions>
+  lock: { ttlMs: number; controller: string; pid: number }
+  stop: AbortSignal
+  abort: AbortSignal
+  now?: () => number
+}
+
+export interface FleetRunResult {
+  outcomes: Record<string, HostOutcome>
+  messages: Record<string, string>
+  rebooted: string[] // hosts that took a rolling slot (check mode: would reboot)
+}
+
+// The failure domain of a host: its `rack` var, else its first group other than `all`.
+export function failureDomain(host: InventoryHost): string {
+  return host.rack ?? host.groups.find((g) => g !== 'all' && g !== 'ungrouped') ?? 'all'
+}
+
+// Resolves the user's limits against this run's host count.
+export function resolvePolicy(roll: RollOptions, total: number): RollPolicy {
+  return {
+    maxUnavailable: resolveLimit(roll.maxUnavailable, total, true),
+    ...(roll.perRack !== undefined ? { perRack: roll.perRack } : {}),
+    ...(roll.batches ? { batchSizes: roll.batches.map((b) => resolveLimit(b, total, true)) } : {}),
+    ...(roll.maxFail !== undefined ? { maxFail: resolveLimit(roll.maxFail, total, false) } : {}),
+    rackFailStop: roll.rackFailStop,
+  }
+}
+
+// Runs the playbook on the hosts; never throws for a host's failure (that is its outcome).
+export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
+  const emit = input.emit
+  const journal = input.check ? () => undefined : (input.journal ?? (() => undefined))
+  const shared = {
+    runId: input.runId,
+    playbook: input.playbook,
+    check: input.check,
+    connect: input.connect,
+    emit,
+    journal,
+    connectRetry: input.connectRetry,
+    commandTimeoutMs: input.commandTimeoutMs,
+    gatherTimeoutMs: input.gatherTimeoutMs ?? 120_000,
+    ...(input.rebootTimeoutMs !== undefined ? { rebootTimeoutMs: input.rebootTimeoutMs } : {}),
+    ...(input.rebootWait ? { rebootWait: input.rebootWait } : {}),
+    lock: input.lock,
+    stop: input.stop,
+    abort: input.abort,
+    now: input.now ?? Date.now,
+  }
+  const runs = input.hosts.map((h) => new HostRun(h, shared, input.previous?.get(h.name)))
+
+  // Stage: every host at full fan-out. The barrier before rolling is deliberate: the failure budget
+  // sees every staging failure (a dracut that failed on a third of the rack) before the first reboot.
+  emit({ kind: 'phase-started', phase: 'stage' })
+  await fanOut(runs, input.forks, (r) => r.stage(), input.stop)
+  for (const r of runs) if (r.outcome === undefined && !r.staged) r.notStarted('interrupted before staging')
+
+  // Roll: hosts that must reboot queue for slots; the rest verify right away (no slot, nothing goes down).
+  emit({ kind: 'phase-started', phase: 'roll' })
+  const policy = resolvePolicy(input.roll, input.hosts.length)
+  const live = runs.filter((r) => r.outcome === undefined)
+  const slotted = new Set(live.filter((r) => r.needsSlot()))
+  const byName = new Map(runs.map((r) => [r.host.name, r]))
+  const prior = { total: 0, byDomain: new Map<string, number>() }
+  for (const r of runs) {
+    if (!r.failed) continue
+    prior.total++
+    const d = failureDomain(r.host)
+    prior.byDomain.set(d, (prior.byDomain.get(d) ?? 0) + 1)
+  }
+
+  const verifyOnly = fanOut(
+    live.filter((r) => !slotted.has(r)),
+    input.forks,
+    (r) => r.roll(false),
+    input.stop,
+  )
+  const queue: RollHost[] = [...slotted].map((r) => ({ name: r.host.name, domain: failureDomain(r.host) }))
+  let rolled: Awaited<ReturnType<typeof rollHosts>>
+  if (input.check) {
+    // Check mode: nothing goes down, so no window; every host just shows its plans.
+    await fanOut([...slotted], input.forks, (r) => r.roll(true))
+    rolled = new Map()
+  } else {
+    rolled = await rollHosts(queue, {
+      policy,
+      prior,
+      emit,
+      stop: input.stop,
+      unit: async (h) => {
+        const r = byName.get(h.name)!
+        await r.roll(true)
+        if (r.stillDown) return 'lost'
+        return r.outcome === 'failed' || r.outcome === 'unreachable' ? r.outcome : 'ok'
+      },
+    })
+  }
+  await verifyOnly
+  for (const [name, res] of rolled) if (res.result === 'not-started') byName.get(name)!.notStarted(res.reason ?? 'not started')
+  for (const r of live) if (r.outcome === undefined && !r.rolled) r.notStarted('interrupted before its roll tasks')
+
+  const outcomes: Record<string, HostOutcome> = {}
+  const messages: Record<string, string> = {}
+  await fanOut(runs, input.forks, async (r) => {
+    outcomes[r.host.name] = await r.finish()
+    if (r.message) messages[r.host.name] = r.message
+  })
+  return { outcomes, messages, rebooted: [...slotted].map((r) => r.host.name) }
+}

@@ -1,0 +1,17 @@
+import type { Task } from '../tasks/define.js'
+
+// The shape of a loaded playbook the runner needs (src/playbook/types.ts's Playbook satisfies it).
+export interface RunnablePlaybook {
+  name: string
+  file?: string
+  stage: RunnableTask[]
+  roll: RunnableTask[]
+}
+
+// One task of a playbook with its validated args.
+export interface RunnableTask {
+  title: string
+  task: Task<any, any>
+  args: unknown
+  source?: string // file:line
+}

@@ -1,0 +1,247 @@
+// Builds the read-only layers every simulated host's root is an overlay of:
+//   layers/usr        emulated tools + /usr/lib/modules/<kver> + unit files, overlaid on the real /usr
+//   layers/<profile>  the stock install of one profile: /etc (from the real /etc, trimmed and
+//                     re-branded), /boot, /sys, /var/lib/libvirt, hardware state under /var/lib/sim-hw
+// and seeds a host's own upper directory with what differs per host (hostname, machine-id, BLS ids).
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { renderBlsEntry, renderDefaultGrub, renderGrubCfg, renderGrubenv, stockArgs, BOOT_UUID, ROOT_UUID } from './boot-config.js'
+import { renderDomainXml } from './domain-xml.js'
+import { renderInitramfs } from './initramfs.js'
+import { initramfsModules, moduleCatalog, profiles, type Profile } from './profiles.js'
+
+export const ADMIN_UID = 1000
+
+// <package root>/sim-tools, found from this file (src/sim or dist/sim).
+export function simToolsDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url))
+  return path.resolve(here, '..', '..', 'sim-tools')
+}
+
+function write(file: string, content: string | Buffer, mode?: number): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  fs.writeFileSync(file, content)
+  if (mode !== undefined) fs.chmodSync(file, mode)
+}
+
+function symlink(target: string, file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  try {
+    fs.unlinkSync(file)
+  } catch {
+    /* absent */
+  }
+  fs.symlinkSync(target, file)
+}
+
+// The shared /usr layer: sim-tools/usr copied (not linked: the host cannot see outside its root),
+// plus a module tree per simulated kernel.
+export function buildUsrLayer(layerDir: string): void {
+  fs.rmSync(layerDir, { recursive: true, force: true })
+  fs.mkdirSync(layerDir, { recursive: true })
+  execFileSync('cp', ['-a', path.join(simToolsDir(), 'usr') + '/.', layerDir])
+  const kvers = new Set(Object.values(profiles).flatMap((p) => p.kernels.map((k) => k.kver)))
+  for (const kver of kvers) {
+    const base = path.join(layerDir, 'lib', 'modules', kver)
+    const dep: string[] = []
+    const sim: string[] = []
+    for (const [name, info] of Object.entries(moduleCatalog)) {
+      write(path.join(base, info.path), '')
+      dep.push(`${info.path}: ${info.deps.map((d) => moduleCatalog[d]!.path).join(' ')}`.trimEnd())
+      const params = Object.entries(info.params ?? {}).map(([k, v]) => `${k}=${v}`).join(',')
+      sim.push([name, info.size, info.deps.join(',') || '-', params || '-'].join('\t'))
+    }
+    write(path.join(base, 'modules.dep'), dep.join('\n') + '\n')
+    // name size deps params: what the emulated modprobe/lsmod need beyond modules.dep
+    write(path.join(base, 'modules.sim'), sim.join('\n') + '\n')
+  }
+  const units: Record<string, string> = {
+    'libvirtd.service': '[Unit]\nDescription=Virtualization daemon\n\n[Service]\nType=notify\nExecStart=/usr/sbin/libvirtd $LIBVIRTD_ARGS\n\n[Install]\nWantedBy=multi-user.target\n',
+    'sshd.service': '[Unit]\nDescription=OpenSSH server daemon\n\n[Service]\nType=notify\nExecStart=/usr/sbin/sshd -D $OPTIONS\n\n[Install]\nWantedBy=multi-user.target\n',
+    'kdump.service': '[Unit]\nDescription=Crash recovery kernel arming\n\n[Service]\nType=oneshot\nExecStart=/usr/bin/kdumpctl start\nRemainAfterExit=yes\n\n[Install]\nWantedBy=multi-user.target\n',
+  }
+  for (const [name, text] of Object.entries(units)) write(path.join(layerDir, 'lib', 'systemd', 'system', name), text)
+}
+
+const pciDir = (addr: string) => `devices/pci${addr.slice(0, 4)}:00/${addr}`
+
+// The stock install of one profile.
+export function buildProfileLayer(layerDir: string, p: Profile): void {
+  fs.rmSync(layerDir, { recursive: true, force: true })
+  fs.mkdirSync(layerDir, { recursive: true })
+  const at = (rel: string) => path.join(layerDir, rel)
+  for (const l of ['bin', 'sbin', 'lib', 'lib64']) symlink(`usr/${l}`, at(l))
+  for (const d of ['usr', 'dev', 'proc', 'run', 'mnt', 'opt', 'srv', 'media', 'var/log', 'var/cache', 'var/lib/libvirt/images', 'var/lib/libvirt/qemu', 'var/lib/sim-hw/kproc', 'var/lib/sim-hw/ctl', 'run/libvirt/qemu'])
+    fs.mkdirSync(at(d), { recursive: true })
+  for (const d of ['tmp', 'var/tmp']) {
+    fs.mkdirSync(at(d), { recursive: true })
+    fs.chmodSync(at(d), 0o1777)
+  }
+  fs.mkdirSync(at('root'), { recursive: true })
+  fs.chmodSync(at('root'), 0o550)
+  fs.mkdirSync(at('home/admin/.ssh'), { recursive: true })
+  execFileSync('chown', ['-R', `${ADMIN_UID}:${ADMIN_UID}`, at('home/admin')])
+
+  // /etc: the real one (so PAM, sudo, nsswitch, ld.so.cache, alternatives work), re-branded.
+  execFileSync('cp', ['-a', '/etc', at('etc')])
+  for (const f of ['hostname', 'machine-id', 'os-release', 'debian_version', 'issue', 'issue.net', 'mtab', 'resolv.conf', 'hosts'])
+    fs.rmSync(at(`etc/${f}`), { force: true })
+  for (const f of fs.readdirSync(at('etc/sudoers.d'))) if (f !== 'README') fs.rmSync(at(`etc/sudoers.d/${f}`), { force: true })
+  const passwd = fs.readFileSync(at('etc/passwd'), 'utf8').split('\n').filter((l) => l && Number(l.split(':')[2]) < 1000 || l.startsWith('nobody:'))
+  passwd.push(`admin:x:${ADMIN_UID}:${ADMIN_UID}:admin:/home/admin:/bin/bash`)
+  write(at('etc/passwd'), passwd.join('\n') + '\n')
+  const group = fs.readFileSync(at('etc/group'), 'utf8').split('\n').filter((l) => l && Number(l.split(':')[2]) < 1000 || l.startsWith('nogroup:'))
+  group.push(`admin:x:${ADMIN_UID}:`)
+  write(at('etc/group'), group.join('\n') + '\n')
+  const shadow = fs.readFileSync(at('etc/shadow'), 'utf8').split('\n').filter((l) => l && passwd.some((p) => p.split(':')[0] === l.split(':')[0]))
+  shadow.push('admin:!!:20228:0:99999:7:::')
+  write(at('etc/shadow'), shadow.join('\n') + '\n', 0o640)
+  write(at('etc/os-release'), p.osRelease)
+  write(at(p.releaseFile.path), p.releaseFile.text)
+  if (p.releaseFile.path !== 'etc/redhat-release') symlink(path.basename(p.releaseFile.path), at('etc/redhat-release'))
+  symlink(path.basename(p.releaseFile.path), at('etc/system-release'))
+  fs.rmSync(at('etc/modprobe.d'), { recursive: true, force: true })
+  fs.mkdirSync(at('etc/modprobe.d'))
+  fs.mkdirSync(at('etc/dracut.conf.d'), { recursive: true })
+  write(at('etc/dracut.conf'), '# PUT YOUR CONFIG IN separate files\n# in /etc/dracut.conf.d named "<name>.conf"\n# SEE man dracut.conf(5) for options\n')
+  write(at('etc/default/grub'), renderDefaultGrub(p))
+  symlink('../boot/grub2/grub.cfg', at('etc/grub2.cfg'))
+  fs.rmSync(at('etc/systemd'), { recursive: true, force: true })
+  for (const u of ['libvirtd.service', 'sshd.service', 'kdump.service'])
+    symlink(`/usr/lib/systemd/system/${u}`, at(`etc/systemd/system/multi-user.target.wants/${u}`))
+  symlink('/usr/lib/systemd/system/multi-user.target', at('etc/systemd/system/default.target'))
+
+  // /boot
+  for (const k of p.kernels) {
+    write(at(`boot/vmlinuz-${k.kver}`), `SIMKERNEL ${k.kver}\n`, 0o755)
+    write(at(`boot/System.map-${k.kver}`), `c000000000000000 T _stext\n`)
+    write(at(`boot/config-${k.kver}`), `CONFIG_PPC64=y\nCONFIG_PPC_POWERNV=y\nCONFIG_VFIO_PCI=m\n`)
+    write(
+      at(`boot/initramfs-${k.kver}.img`),
+      renderInitramfs({ kver: k.kver, args: '--kver ' + k.kver, modules: initramfsModules, files: {} }),
+      0o600,
+    )
+  }
+  write(at('boot/grub2/grub.cfg'), renderGrubCfg(p, p.kernels.map((k) => ({ title: k.title, kver: k.kver, args: stockArgs(p) }))), 0o600)
+  if (!p.bls) write(at('boot/grub2/grubenv'), renderGrubenv({ saved_entry: p.kernels[0]!.title }), 0o600)
+  fs.mkdirSync(at('boot/loader/entries'), { recursive: true })
+
+  // /sys: PCI devices, IOMMU groups, drivers, CPUs (drivers/modules are bound by the boot rules)
+  for (const d of p.devices) {
+    const dir = pciDir(d.address)
+    write(at(`sys/${dir}/vendor`), `0x${d.vendorId}\n`)
+    write(at(`sys/${dir}/device`), `0x${d.deviceId}\n`)
+    write(at(`sys/${dir}/class`), `0x${d.classCode}${d.progIf}\n`)
+    write(at(`sys/${dir}/subsystem_vendor`), `0x${d.subsystemVendorId}\n`)
+    write(at(`sys/${dir}/subsystem_device`), `0x${d.subsystemId}\n`)
+    write(at(`sys/${dir}/revision`), `0x${d.rev ?? '00'}\n`)
+    write(at(`sys/${dir}/driver_override`), '(null)\n')
+    symlink(`../../../kernel/iommu_groups/${d.iommuGroup}`, at(`sys/${dir}/iommu_group`))
+    symlink(`../../../${dir}`, at(`sys/bus/pci/devices/${d.address}`))
+    symlink(`../../../../${dir}`, at(`sys/kernel/iommu_groups/${d.iommuGroup}/devices/${d.address}`))
+    write(at(`sys/kernel/iommu_groups/${d.iommuGroup}/type`), 'DMA\n')
+  }
+  for (const drv of ['nouveau', 'vfio-pci', 'pcieport', 'ahci', 'tg3', 'xhci_hcd']) fs.mkdirSync(at(`sys/bus/pci/drivers/${drv}`), { recursive: true })
+  fs.mkdirSync(at('sys/module'), { recursive: true })
+  const threads = p.cores * p.threadsPerCore
+  for (let c = 0; c < threads; c++) write(at(`sys/devices/system/cpu/cpu${c}/online`), '1\n')
+  write(at('sys/devices/system/cpu/present'), `0-${threads - 1}\n`)
+  write(at('sys/devices/system/cpu/possible'), `0-${threads - 1}\n`)
+
+  buildProc(layerDir)
+
+  // hardware description the tools read
+  write(
+    at('var/lib/sim-hw/profile.env'),
+    [
+      `PROFILE=${p.name}`,
+      `CPU_GEN=${p.cpu}`,
+      `CPU_LINE='${p.cpuLine}'`,
+      `CPU_CLOCK=${p.clock}`,
+      `CPU_REVISION='${p.revision}'`,
+      `PLATFORM=${p.platform}`,
+      `MODEL=${p.model}`,
+      `MACHINE='${p.machine}'`,
+      `MMU=${p.cpu === 'POWER9' ? 'Radix' : 'Hash'}`,
+      `TIMEBASE=${p.timebase}`,
+      `CORES=${p.cores}`,
+      `THREADS_PER_CORE=${p.threadsPerCore}`,
+      `OS=${p.os}`,
+      `BLS=${p.bls ? 1 : 0}`,
+      `ROOT_DEV=${p.root}`,
+      `ROOT_UUID=${ROOT_UUID}`,
+      `BOOT_UUID=${BOOT_UUID}`,
+      `BOOT_IMAGE_PREFIX=${p.bootImagePrefix ? 1 : 0}`,
+      '',
+    ].join('\n'),
+  )
+  // address class progif className vendorId vendorName deviceId deviceName rev ssv ssd modules
+  write(
+    at('var/lib/sim-hw/pci.tsv'),
+    p.devices
+      .slice()
+      .sort((a, b) => a.address.localeCompare(b.address))
+      .map((d) => [d.address, d.classCode, d.progIf, d.className, d.vendorId, d.vendorName, d.deviceId, d.deviceName, d.rev ?? '', d.subsystemVendorId, d.subsystemId, d.modules ?? ''].join('\t'))
+      .join('\n') + '\n',
+  )
+
+  // libvirt
+  p.domains.forEach((d, i) => {
+    write(at(`etc/libvirt/qemu/${d.name}.xml`), renderDomainXml(p, d, i + 1), 0o600)
+    if (d.autostart) symlink(`/etc/libvirt/qemu/${d.name}.xml`, at(`etc/libvirt/qemu/autostart/${d.name}.xml`))
+  })
+  write(at('var/lib/libvirt/images/.keep'), '')
+}
+
+// What a host's upper directory starts with: identity files and its BLS entries / grubenv.
+export interface HostSeed {
+  name: string
+  address: string
+  machineId: string
+  profile: Profile
+  sudoNoPassword: boolean
+  adminPasswordHash?: string
+  profileLayer: string // layers/<profile>, for files copied then changed
+}
+
+export function seedHostUpper(upper: string, seed: HostSeed): void {
+  const at = (rel: string) => path.join(upper, rel)
+  const p = seed.profile
+  write(at('etc/hostname'), `${seed.name}\n`)
+  write(at('etc/machine-id'), `${seed.machineId}\n`, 0o444)
+  write(at('etc/hosts'), `127.0.0.1   localhost localhost.localdomain localhost4 localhost4.localdomain4\n::1         localhost localhost.localdomain localhost6 localhost6.localdomain6\n${seed.address} ${seed.name}\n`)
+  write(at('etc/sudoers.d/90-admin'), `admin ALL=(ALL) ${seed.sudoNoPassword ? 'NOPASSWD: ' : ''}ALL\n`, 0o440)
+  if (seed.adminPasswordHash) {
+    // the profile layer's shadow, with admin's password set
+    const lines = fs.readFileSync(path.join(seed.profileLayer, 'etc/shadow'), 'utf8').split('\n').map((l) => (l.startsWith('admin:') ? `admin:${seed.adminPasswordHash}:20228:0:99999:7:::` : l))
+    write(at('etc/shadow'), lines.join('\n'), 0o640)
+  }
+  if (p.bls) {
+    for (const k of p.kernels) write(at(`boot/loader/entries/${seed.machineId}-${k.kver}.conf`), renderBlsEntry(k.title, k.kver).replace(/^id .*$/m, `id ${seed.machineId}-${k.kver}`), 0o644)
+    write(at('boot/grub2/grubenv'), renderGrubenv({ saved_entry: `${seed.machineId}-${p.kernels[0]!.kver}`, kernelopts: `${stockArgs(p)} `, boot_success: '0' }), 0o600)
+  }
+}
+
+// Files the simulated kernel owns; everything else in /proc is the real procfs.
+const SYNTHETIC_PROC = new Set(['cmdline', 'cpuinfo', 'modules', 'version', 'sys', 'config.gz', 'kallsyms', 'kmsg', 'kcore', 'sysrq-trigger'])
+const KPROC = '/var/lib/sim-hw/kproc'
+
+// The host's /proc: a plain directory whose kernel-owned files (cmdline, cpuinfo, modules, boot_id,
+// osrelease, version) the boot rules write, with symlinks into a real procfs mounted at
+// /var/lib/sim-hw/kproc for the rest (self, mounts, meminfo, ...). A real procfs cannot be used
+// directly: a kernel built without modules has no /proc/modules to bind over. See README.md.
+function buildProc(layerDir: string): void {
+  const proc = path.join(layerDir, 'proc')
+  for (const f of ['cmdline', 'cpuinfo', 'modules', 'version']) write(path.join(proc, f), '', 0o444)
+  write(path.join(proc, 'sys/kernel/random/boot_id'), '', 0o444)
+  write(path.join(proc, 'sys/kernel/osrelease'), '', 0o444)
+  for (const e of fs.readdirSync('/proc')) {
+    if (/^\d+$/.test(e) || SYNTHETIC_PROC.has(e)) continue
+    symlink(`${KPROC}/${e}`, path.join(proc, e))
+  }
+  for (const e of fs.readdirSync('/proc/sys')) if (e !== 'kernel') symlink(`${KPROC}/sys/${e}`, path.join(proc, 'sys', e))
+  for (const e of fs.readdirSync('/proc/sys/kernel')) if (e !== 'random' && e !== 'osrelease') symlink(`${KPROC}/sys/kernel/${e}`, path.join(proc, 'sys/kernel', e))
+  for (const e of fs.readdirSync('/proc/sys/kernel/random')) if (e !== 'boot_id') symlink(`${KPROC}/sys/kernel/random/${e}`, path.join(proc, 'sys/kernel/random', e))
+}

@@ -1,0 +1,393 @@
+// The simulated rack: startRack() builds the layers, mounts every host inside one private mount
+// namespace, boots them and starts one SSH server per host. The programmatic API for tests.
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import ssh2 from 'ssh2'
+import type { ParsedKey } from 'ssh2'
+import YAML from 'yaml'
+import { UsageError } from '../errors.js'
+import { chooseEntry } from './boot.js'
+import { buildProfileLayer, buildUsrLayer, seedHostUpper } from './layers.js'
+import { NamespaceKeeper } from './namespace.js'
+import { getProfile, type Profile } from './profiles.js'
+import { SimHost, type HostState, type SimEvent } from './sim-host.js'
+import { loadSpec, resolveHost, type Faults, type RackSpec } from './spec.js'
+
+const { utils } = ssh2
+
+export interface RackOptions {
+  hosts?: number
+  profile?: string
+  spec?: string // YAML file
+  dir?: string
+  rebootTimeMs?: number
+  dracutTimeMs?: number
+}
+
+// What `sim status` shows per host.
+export interface SimHostStatus {
+  name: string
+  rack: string
+  profile: string
+  address: string
+  port: number
+  state: HostState
+  bootCount: number
+  bootId?: string
+  kernel?: string
+  cmdline?: string
+  smt?: string // as `ppc64_cpu --smt` prints it
+  gpuDrivers: Record<string, string | null> // GPU address -> bound driver
+  modules: string[] // GPU-related modules loaded (nouveau, vfio_pci, ...)
+  hostdevs: Array<{ domain: string; address: string; running: boolean }>
+  bootEntry?: string
+  bricked?: string // why it does not boot
+}
+
+export interface RackHost {
+  name: string
+  address: string
+  port: number
+  profile: string
+  rack: string
+}
+
+export interface Rack {
+  dir: string
+  inventoryFile: string
+  knownHostsFile: string
+  clientKeyFile: string
+  hosts: RackHost[]
+  events(): SimEvent[]
+  status(name: string): Promise<SimHostStatus>
+  // Reboots a host from outside (power cycle), as the BMC would.
+  powerCycle(name: string): void
+  // Restores /boot of a bricked host from the stock install and boots it.
+  repair(name: string): Promise<void>
+  // Resident memory of the simulator (this process + keeper + host processes), bytes.
+  memory(): { simulatorRss: number; hostProcessesRss: number }
+  stop(): Promise<void>
+}
+
+function profilePrefix(p: string): string {
+  return p === 's822lc' ? 'p8' : 'p9'
+}
+
+function rssOf(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) * 1024 : 0
+  } catch {
+    return 0
+  }
+}
+
+// Starts a rack. Every host is up (or faulty as its spec says) when the promise resolves.
+export async function startRack(options: RackOptions = {}): Promise<Rack> {
+  const dir = path.resolve(options.dir ?? '.gpufleet/sim')
+  const spec: RackSpec = options.spec ? loadSpec(options.spec) : {}
+  const count = options.hosts ?? spec.hosts ?? 8
+  const perRack = spec.hostsPerRack ?? 8
+  const defaultProfile = options.profile ?? spec.profile ?? 'ac922'
+  getProfile(defaultProfile)
+  const rebootTimeMs = options.rebootTimeMs ?? spec.rebootTime ?? 2000
+  const dracutTimeMs = options.dracutTimeMs ?? 0
+
+  fs.mkdirSync(dir, { recursive: true })
+  const lock = path.join(dir, 'rack.lock')
+  try {
+    const other = Number(fs.readFileSync(lock, 'utf8'))
+    if (other && other !== process.pid) {
+      process.kill(other, 0)
+      throw new UsageError(`a simulated rack is already running in ${dir} (pid ${other}); run \`gpufleet sim down --dir ${dir}\``)
+    }
+  } catch (e) {
+    if (e instanceof UsageError) throw e
+  }
+  fs.writeFileSync(lock, String(process.pid))
+  for (const d of ['hosts', 'layers', 'ctl', 'usr']) fs.rmSync(path.join(dir, d), { recursive: true, force: true })
+
+  // plan
+  const plan = Array.from({ length: count }, (_, i) => {
+    const rackNo = Math.floor(i / perRack) + 1
+    const idx = (i % perRack) + 1
+    const name = `${profilePrefix(defaultProfile)}-r${rackNo}-${String(idx).padStart(2, '0')}`
+    const r = resolveHost(spec, name, defaultProfile)
+    return { name, rack: `r${rackNo}`, address: `127.9.${rackNo}.${idx}`, profile: getProfile(r.profile), faults: r.faults }
+  })
+
+  // layers
+  buildUsrLayer(path.join(dir, 'layers/usr'))
+  const used = new Map<string, Profile>(plan.map((h) => [h.profile.name, h.profile]))
+  for (const p of used.values()) buildProfileLayer(path.join(dir, 'layers', p.name), p)
+
+  // keys
+  const client = utils.generateKeyPairSync('ed25519')
+  const clientKeyFile = path.join(dir, 'id_ed25519')
+  fs.rmSync(clientKeyFile, { force: true })
+  fs.writeFileSync(clientKeyFile, client.private, { mode: 0o600 })
+  fs.writeFileSync(clientKeyFile + '.pub', client.public.trim() + ' gpufleet-sim\n')
+  const clientPublicKey = utils.parseKey(client.public) as ParsedKey
+
+  // per-host upper dirs
+  const hashes = new Map<string, string>()
+  const hashFor = (pw: string) => {
+    if (!hashes.has(pw)) hashes.set(pw, execFileSync('perl', ['-e', 'print crypt($ARGV[0], q($6$) . $ARGV[1] . q($))', pw, randomBytes(6).toString('hex')]).toString())
+    return hashes.get(pw)!
+  }
+  for (const h of plan) {
+    const base = path.join(dir, 'hosts', h.name)
+    for (const d of ['upper', 'work', 'root']) fs.mkdirSync(path.join(base, d), { recursive: true })
+    fs.mkdirSync(path.join(dir, 'ctl', h.name), { recursive: true })
+    const upper = path.join(base, 'upper')
+    seedHostUpper(upper, {
+      name: h.name,
+      address: h.address,
+      machineId: randomBytes(16).toString('hex'),
+      profile: h.profile,
+      sudoNoPassword: !h.faults.sudoPassword,
+      ...(h.faults.sudoPassword ? { adminPasswordHash: hashFor(h.faults.sudoPassword) } : {}),
+      profileLayer: path.join(dir, 'layers', h.profile.name),
+    })
+    fs.mkdirSync(path.join(upper, 'var/lib/sim-hw'), { recursive: true })
+    fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/dracut-time-ms'), `${dracutTimeMs}\n`)
+    if (h.faults.dracutNoSpace) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-dracut-enospc'), '1\n')
+  }
+
+  // mounts + host processes
+  const keeper = NamespaceKeeper.start()
+  const usrMerged = path.join(dir, 'usr')
+  fs.mkdirSync(usrMerged, { recursive: true })
+  const cmds: string[][] = [['overlay', `${path.join(dir, 'layers/usr')}:/usr`, '', '', usrMerged]]
+  for (const h of plan) {
+    const base = path.join(dir, 'hosts', h.name)
+    const root = path.join(base, 'root')
+    const hw = path.join(root, 'var/lib/sim-hw')
+    cmds.push(
+      ['overlay', path.join(dir, 'layers', h.profile.name), path.join(base, 'upper'), path.join(base, 'work'), root],
+      ['bind', usrMerged, path.join(root, 'usr'), 'ro'],
+      ['rbind', '/dev', path.join(root, 'dev')],
+      ['proc', `${hw}/kproc`],
+      ['bind', path.join(dir, 'ctl', h.name), `${hw}/ctl`],
+      ['host', h.name, root],
+    )
+  }
+  let started: Awaited<ReturnType<NamespaceKeeper['run']>>
+  try {
+    started = await keeper.run(cmds)
+  } catch (e) {
+    await keeper.stop()
+    throw e
+  }
+  if (started.errors.length) {
+    await keeper.stop()
+    throw new Error(`sim: mount setup failed: ${started.errors.slice(0, 3).join('; ')}`)
+  }
+
+  // events
+  const events: SimEvent[] = []
+  const eventsFile = path.join(dir, 'events.jsonl')
+  fs.writeFileSync(eventsFile, '')
+  const eventsFd = fs.openSync(eventsFile, 'a')
+  const emit = (e: SimEvent) => {
+    events.push(e)
+    fs.writeSync(eventsFd, JSON.stringify(e) + '\n')
+  }
+
+  const hosts = new Map<string, SimHost>()
+  for (const h of plan) {
+    const key = utils.generateKeyPairSync('ed25519')
+    hosts.set(
+      h.name,
+      new SimHost({
+        name: h.name,
+        rack: h.rack,
+        address: h.address,
+        profile: h.profile,
+        faults: h.faults,
+        hostKey: key.private,
+        clientPublicKey,
+        rebootTimeMs,
+        dracutTimeMs,
+        root: path.join(dir, 'hosts', h.name, 'root'),
+        emit,
+      }),
+    )
+  }
+  try {
+    await Promise.all(
+      plan.map(async (h) => {
+        const host = hosts.get(h.name)!
+        const pid = started.pids.get(h.name)
+        if (!pid) throw new Error(`sim: host ${h.name} did not start`)
+        if (h.faults.prepared) await prepareHost(host)
+        await host.powerOn(pid)
+      }),
+    )
+  } catch (e) {
+    for (const h of hosts.values()) await h.stop()
+    await keeper.stop()
+    throw e
+  }
+
+  // reboot requests from inside the hosts (reboot, shutdown -r, systemctl reboot)
+  const watchers = plan.map((h) => {
+    const ctl = path.join(dir, 'ctl', h.name)
+    const check = () => {
+      const f = path.join(ctl, 'reboot')
+      if (!fs.existsSync(f)) return
+      const reason = fs.readFileSync(f, 'utf8').trim() || 'reboot'
+      fs.rmSync(f, { force: true })
+      hosts.get(h.name)!.reboot(reason)
+    }
+    return fs.watch(ctl, check)
+  })
+
+  // outputs
+  const inventoryFile = path.join(dir, 'inventory.yaml')
+  const knownHostsFile = path.join(dir, 'known_hosts')
+  writeInventory(inventoryFile, clientKeyFile, knownHostsFile, plan, hosts)
+  const known = plan.map((h) => {
+    const host = hosts.get(h.name)!
+    const line = h.faults.wrongHostKey ? otherKeyLine() : host.publicKeyLine()
+    return `[${h.address}]:${host.port} ${line}`
+  })
+  fs.writeFileSync(knownHostsFile, known.join('\n') + '\n')
+
+  let stopped = false
+  const rack: Rack = {
+    dir,
+    inventoryFile,
+    knownHostsFile,
+    clientKeyFile,
+    hosts: plan.map((h) => ({ name: h.name, address: h.address, port: hosts.get(h.name)!.port, profile: h.profile.name, rack: h.rack })),
+    events: () => events.slice(),
+    status: async (name) => hostStatus(get(name)),
+    powerCycle: (name) => get(name).reboot('power cycle'),
+    repair: (name) => get(name).repair(path.join(dir, 'layers', get(name).cfg.profile.name)),
+    memory: () => ({
+      simulatorRss: process.memoryUsage().rss + rssOf(keeper.pid),
+      hostProcessesRss: [...hosts.values()].reduce((s, h) => s + rssOf(h.pid), 0),
+    }),
+    async stop() {
+      if (stopped) return
+      stopped = true
+      for (const w of watchers) w.close()
+      for (const h of hosts.values()) await h.stop()
+      await keeper.stop()
+      fs.closeSync(eventsFd)
+      for (const d of ['hosts', 'layers', 'ctl', 'usr']) fs.rmSync(path.join(dir, d), { recursive: true, force: true })
+      fs.rmSync(lock, { force: true })
+    },
+  }
+  function get(name: string): SimHost {
+    const h = hosts.get(name)
+    if (!h) throw new UsageError(`no simulated host named '${name}'`)
+    return h
+  }
+  return rack
+}
+
+function otherKeyLine(): string {
+  const k = utils.generateKeyPairSync('ed25519')
+  return k.public.trim().split(' ').slice(0, 2).join(' ')
+}
+
+function writeInventory(file: string, keyFile: string, knownHosts: string, plan: Array<{ name: string; rack: string; address: string; profile: Profile; faults: Faults }>, hosts: Map<string, SimHost>): void {
+  const children: Record<string, { hosts: Record<string, unknown> }> = {}
+  for (const h of plan) {
+    const gpus = h.profile.devices.filter((d) => d.gpu).map((d) => d.address)
+    ;(children[h.rack] ??= { hosts: {} }).hosts[h.name] = {
+      ansible_host: h.address,
+      ansible_port: hosts.get(h.name)!.port,
+      ansible_user: 'root',
+      rack: h.rack,
+      gpus: { addresses: gpus },
+      vms: Object.entries(h.profile.vmGpus).map(([domain, addresses]) => ({ domain, addresses })),
+    }
+  }
+  const doc = {
+    all: {
+      vars: {
+        ansible_ssh_private_key_file: keyFile,
+        ansible_ssh_common_args: `-o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes`,
+        ansible_python_interpreter: '/usr/bin/python3',
+      },
+      children,
+    },
+  }
+  fs.writeFileSync(file, `# written by gpufleet sim: ${plan.length} simulated POWER hosts on loopback\n` + YAML.stringify(doc))
+}
+
+// `host already prepared`: the seed guide's staging done before first boot (kernel arg in the boot
+// config and /etc/default/grub, nouveau blacklisted in modprobe.d and the initramfs, SMT unit on POWER8).
+async function prepareHost(host: SimHost): Promise<void> {
+  void host
+}
+
+// Reads the live state of a host from its tree.
+async function hostStatus(host: SimHost): Promise<SimHostStatus> {
+  const p = host.cfg.profile
+  const base: SimHostStatus = {
+    name: host.name,
+    rack: host.cfg.rack,
+    profile: p.name,
+    address: host.cfg.address,
+    port: host.port,
+    state: host.state,
+    bootCount: host.bootCount,
+    gpuDrivers: {},
+    modules: [],
+    hostdevs: [],
+  }
+  if (host.lastBoot && !host.lastBoot.ok) base.bricked = host.lastBoot.reason
+  if (!host.pid) return base
+  const v = host.view
+  const rd = (f: string) => {
+    try {
+      return fs.readFileSync(path.join(v, f), 'utf8')
+    } catch {
+      return undefined
+    }
+  }
+  base.bootId = rd('proc/sys/kernel/random/boot_id')?.trim()
+  base.cmdline = rd('proc/cmdline')?.trim()
+  base.kernel = rd('var/lib/sim-hw/kver')?.trim()
+  if (host.lastBoot?.ok) base.bootEntry = host.lastBoot.entry.title
+  // SMT from the per-CPU online files, as ppc64_cpu reads it
+  const perCore: number[] = []
+  for (let c = 0; c < p.cores; c++) {
+    let n = 0
+    for (let t = 0; t < p.threadsPerCore; t++) if ((rd(`sys/devices/system/cpu/cpu${c * p.threadsPerCore + t}/online`) ?? '1').trim() === '1') n++
+    perCore.push(n)
+  }
+  const uniq = [...new Set(perCore)]
+  base.smt = uniq.length === 1 ? (uniq[0] === 1 ? 'SMT is off' : `SMT=${uniq[0]}`) : 'mixed'
+  for (const d of p.devices.filter((d) => d.gpu)) {
+    try {
+      base.gpuDrivers[d.address] = path.basename(fs.readlinkSync(path.join(v, `sys/bus/pci/devices/${d.address}/driver`)))
+    } catch {
+      base.gpuDrivers[d.address] = null
+    }
+  }
+  const mods = (rd('proc/modules') ?? '').split('\n').map((l) => l.split(' ')[0]!)
+  base.modules = mods.filter((m) => /^(nouveau|nvidia.*|vfio.*)$/.test(m))
+  for (const [dirRel, running] of [['etc/libvirt/qemu', false], ['run/libvirt/qemu', true]] as const) {
+    let files: string[] = []
+    try {
+      files = fs.readdirSync(path.join(v, dirRel)).filter((f) => f.endsWith('.xml'))
+    } catch {
+      /* none */
+    }
+    for (const f of files) {
+      const xml = rd(`${dirRel}/${f}`) ?? ''
+      for (const m of xml.matchAll(/<hostdev[\s\S]*?<source>\s*<address domain='0x([0-9a-f]+)' bus='0x([0-9a-f]+)' slot='0x([0-9a-f]+)' function='0x([0-7])'/g)) {
+        base.hostdevs.push({ domain: f.replace(/\.xml$/, ''), address: `${m[1]!.padStart(4, '0')}:${m[2]!.padStart(2, '0')}:${m[3]!.padStart(2, '0')}.${m[4]}`, running })
+      }
+    }
+  }
+  void chooseEntry
+  return base
+}

@@ -1,0 +1,93 @@
+// The `--spec` YAML of a simulated rack: size, profiles per host (glob), and injected faults.
+import fs from 'node:fs'
+import YAML from 'yaml'
+import { z } from 'zod'
+import { UsageError } from '../errors.js'
+import { parseDuration } from './duration.js'
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return typeof v === 'number' ? v : parseDuration(v)
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message })
+    return z.NEVER
+  }
+})
+
+// Faults a host can carry; see README.md "Faults".
+export const faultsSchema = z
+  .object({
+    unreachable: z.union([z.literal(true), z.enum(['refused', 'timeout'])]).optional(),
+    wrongHostKey: z.boolean().optional(),
+    authRefused: z.boolean().optional(),
+    sudoPassword: z.string().min(1).optional(),
+    rebootTime: duration.optional(),
+    neverComesBack: z.boolean().optional(),
+    dracutNoSpace: z.boolean().optional(),
+    dropConnection: z
+      .object({ onExec: z.number().int().positive().optional(), pattern: z.string().optional(), afterMs: duration.optional(), times: z.number().int().positive().optional() })
+      .optional(),
+    slowCommands: z.object({ pattern: z.string().optional(), delay: duration }).optional(),
+    nouveauLoaded: z.boolean().optional(),
+    prepared: z.boolean().optional(),
+  })
+  .strict()
+export type Faults = z.infer<typeof faultsSchema>
+
+const hostRuleSchema = faultsSchema.extend({ match: z.string().min(1), profile: z.string().optional() }).strict()
+
+export const specSchema = z
+  .object({
+    hosts: z.number().int().positive().optional(),
+    hostsPerRack: z.number().int().positive().optional(),
+    profile: z.string().optional(),
+    rebootTime: duration.optional(),
+    rules: z.array(hostRuleSchema).optional(),
+  })
+  .strict()
+export type RackSpec = z.infer<typeof specSchema>
+
+// Reads and validates a spec file; errors name the file and the field.
+export function loadSpec(file: string): RackSpec {
+  let raw: unknown
+  try {
+    raw = YAML.parse(fs.readFileSync(file, 'utf8'))
+  } catch (e) {
+    throw new UsageError(`${file}: ${(e as Error).message}`)
+  }
+  const r = specSchema.safeParse(raw ?? {})
+  if (!r.success) throw new UsageError(`${file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`)
+  return r.data
+}
+
+// Shell-style glob (* ? [..]) to an anchored RegExp.
+export function globToRegExp(glob: string): RegExp {
+  let re = ''
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!
+    if (c === '*') re += '.*'
+    else if (c === '?') re += '.'
+    else if (c === '[') {
+      const j = glob.indexOf(']', i + 1)
+      if (j < 0) re += '\\['
+      else {
+        re += '[' + glob.slice(i + 1, j).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']'
+        i = j
+      }
+    } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&')
+  }
+  return new RegExp(`^${re}$`)
+}
+
+// The profile and merged faults of one host (later rules win).
+export function resolveHost(spec: RackSpec, name: string, defaultProfile: string): { profile: string; faults: Faults } {
+  let profile = spec.profile ?? defaultProfile
+  let faults: Faults = {}
+  for (const rule of spec.rules ?? []) {
+    if (!globToRegExp(rule.match).test(name)) continue
+    const { match: _m, profile: p, ...f } = rule
+    if (p) profile = p
+    faults = { ...faults, ...f }
+  }
+  return { profile, faults }
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod'
+import { bootConfig, type BootConfig } from '../facts/boot-config.js'
+import { gpufleetBackups, type BackupFile } from '../facts/gpufleet-backups.js'
+import { command, quote } from '../shell.js'
+import { change, defineTask, noop, type Step } from './define.js'
+import { TRIAL_SUFFIX } from './kernel-arg.js'
+import { markRebootStep } from './reboot-marker.js'
+
+// Puts the boot configuration back as it was before gpufleet first touched it, from the orig/
+// backups (/etc/default/grub, grub.cfg, grubenv, BLS entries), and removes '… - gpufleet' entries.
+//
+//   - boot.restore: {}
+export const bootRestoreArgs = z.object({}).strict()
+export type BootRestoreArgs = z.output<typeof bootRestoreArgs>
+
+export interface BootRestoreFacts extends Record<string, unknown> {
+  boot: BootConfig
+  backups: BackupFile[]
+}
+
+// Boot-config files, as opposed to initramfs images, among the backups.
+export function isBootConfigBackup(path: string): boolean {
+  return path === '/etc/default/grub' || path.startsWith('/boot/grub2/') || path.startsWith('/boot/grub/') || path.startsWith('/boot/loader/entries/')
+}
+
+export const bootRestore = defineTask<BootRestoreArgs, BootRestoreFacts>({
+  name: 'boot.restore',
+  summary: 'restore the boot configuration from the backups taken before gpufleet first changed it',
+  phase: 'stage',
+  facts: { boot: bootConfig, backups: gpufleetBackups },
+  args: bootRestoreArgs,
+  plan(_args, { boot, backups }) {
+    const restore = backups.filter((b) => b.kind === 'orig' && isBootConfigBackup(b.path) && b.currentSha256 !== b.sha256)
+    const backedUpEntries = new Set(backups.filter((b) => b.path.startsWith('/boot/loader/entries/')).map((b) => b.path))
+    // Trial entries that are not part of the original state (BLS: their own files).
+    const extraBls = boot.entries.filter((e) => e.title.endsWith(TRIAL_SUFFIX) && e.file && !backedUpEntries.has(e.file))
+    const legacyTrials = boot.entries.filter((e) => e.title.endsWith(TRIAL_SUFFIX) && !e.file)
+    if (restore.length === 0 && extraBls.length === 0 && legacyTrials.length === 0) {
+      const n = backups.filter((b) => b.kind === 'orig' && isBootConfigBackup(b.path)).length
+      return noop(n ? `boot configuration matches its ${n} original backup file(s)` : 'no boot configuration backups: gpufleet never changed it')
+    }
+    const steps: Step[] = restore.map((b) => ({
+      kind: 'run' as const,
+      description: `restore ${b.path} from ${b.backup}`,
+      command: [
+        `cp -p ${quote(b.backup)} ${quote(b.path + '.gpufleet-restore')}`,
+        `[ "$(sha256sum < ${quote(b.path + '.gpufleet-restore')} | cut -d ' ' -f 1)" = ${quote(b.sha256)} ]`,
+        `mv -f ${quote(b.path + '.gpufleet-restore')} ${quote(b.path)}`,
+      ].join(' && '),
+    }))
+    for (const e of extraBls) steps.push({ kind: 'run', description: `remove trial entry '${e.title}'`, command: command('rm', '-f', '--', e.file!) })
+    // Legacy grub.cfg trial entries vanish with the restored grub.cfg; remove any left over by grubby.
+    if (legacyTrials.length > 0 && !restore.some((b) => b.path === boot.grubCfgPath) && boot.tools.includes('grubby')) {
+      for (const e of legacyTrials) steps.push({ kind: 'run', description: `remove trial entry '${e.title}'`, command: command('grubby', `--remove-kernel=TITLE=${e.title}`) })
+    }
+    steps.push(markRebootStep('boot.restore: original boot configuration restored'))
+    const what = [...restore.map((b) => b.path), ...extraBls.map((e) => e.file!), ...legacyTrials.map((e) => `'${e.title}'`)]
+    return change(`restore the original boot configuration (${what.join(', ')})`, steps, { rebootPending: true })
+  },
+})

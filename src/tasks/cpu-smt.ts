@@ -1,0 +1,106 @@
+import { z } from 'zod'
+import { cpuInfo, type CpuInfo } from '../facts/host-basics.js'
+import { smtState, type SmtState } from '../facts/smt-state.js'
+import { SMT_UNIT_NAME, SMT_UNIT_PATH, smtUnit, type SmtUnit } from '../facts/smt-unit.js'
+import { command } from '../shell.js'
+import { change, defineTask, noop, type Step } from './define.js'
+
+// Sets SMT live with ppc64_cpu and persists it with an enabled oneshot unit ordered before libvirtd:
+// SMT is runtime-only on POWER and `smt-enabled=` is ignored on bare-metal POWER8/9, so the guide's
+// plain `ppc64_cpu --smt=off` is undone by the next reboot.
+//
+//   - name: SMT off (required for KVM on POWER8), persisted across reboots
+//     cpu.smt: { state: off }
+//   - cpu.smt: { state: on, persist: false }   # rollback: SMT on, unit removed
+export const cpuSmtArgs = z
+  .object({
+    state: z
+      .union([z.enum(['off', 'on']), z.number().int().min(1).max(8)])
+      .describe('off, on (all threads), or threads per core'),
+    persist: z.boolean().default(true).describe('true: install and enable gpufleet-smt.service; false: remove it'),
+    generations: z.array(z.string()).optional().describe("only on these CPU generations, e.g. ['POWER8'] (others: no-op)"),
+  })
+  .strict()
+export type CpuSmtArgs = z.output<typeof cpuSmtArgs>
+
+export interface CpuSmtFacts extends Record<string, unknown> {
+  smt: SmtState
+  cpu: CpuInfo
+  unit: SmtUnit
+}
+
+// The unit file gpufleet installs for a given ppc64_cpu path and state.
+export function smtUnitContent(ppc64Cpu: string, value: string): string {
+  return [
+    '# Managed by gpufleet (cpu.smt). SMT state is runtime-only on POWER and the smt-enabled= kernel',
+    '# argument is ignored on bare-metal POWER8/9, so this re-applies it at every boot, before libvirtd.',
+    '[Unit]',
+    `Description=gpufleet: set SMT to ${value} before libvirtd starts`,
+    'DefaultDependencies=no',
+    'After=sysinit.target',
+    'Before=libvirtd.service libvirt-bin.service multi-user.target',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    `ExecStart=${ppc64Cpu} --smt=${value}`,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n')
+}
+
+// Notes on why SMT matters per generation (domain notes, section 1).
+function generationNote(gen: string | undefined): string[] {
+  if (gen === 'POWER8') return ['POWER8: SMT off is required for KVM (KVM-HV needs host SMT off)']
+  if (gen === 'POWER9') return ['POWER9: SMT off is optional for KVM (threads are independent); applied as the playbook asks']
+  return []
+}
+
+export const cpuSmt = defineTask<CpuSmtArgs, CpuSmtFacts>({
+  name: 'cpu.smt',
+  summary: 'SMT off|on|N live via ppc64_cpu, persisted with an enabled gpufleet-smt.service ordered before libvirtd',
+  phase: 'stage',
+  facts: { smt: smtState, cpu: cpuInfo, unit: smtUnit },
+  args: cpuSmtArgs,
+  plan(args, { smt, cpu, unit }) {
+    const notes = generationNote(cpu.generation)
+    if (args.generations && !args.generations.map((g) => g.toUpperCase()).includes((cpu.generation ?? '').toUpperCase())) {
+      return noop(`CPU is ${cpu.generation ?? 'unknown'}, not one of ${args.generations.join(', ')}`, notes)
+    }
+    if (!smt.available) {
+      if (!cpu.generation?.startsWith('POWER')) return noop(`not a POWER CPU (${cpu.model || 'unknown'}): no SMT control`)
+      return { kind: 'fail', reason: 'ppc64_cpu is not installed (package powerpc-utils)', evidence: { cpu: cpu.model } }
+    }
+    if (!smt.capable) return noop(`machine is not SMT capable (ppc64_cpu: ${smt.output || 'no output'})`, notes)
+    const value = String(args.state)
+    const wantThreads = args.state === 'off' ? 1 : args.state === 'on' ? undefined : args.state
+    const liveOk =
+      wantThreads === undefined ? smt.mode === 'uniform' && (smt.threads ?? 0) > 1 : wantThreads === 1 ? smt.mode === 'off' : smt.mode === 'uniform' && smt.threads === wantThreads
+    const steps: Step[] = []
+    const done: string[] = []
+    if (args.persist) {
+      if (!smt.path || !/^\/[\w./+-]+$/.test(smt.path)) return { kind: 'fail', reason: `ppc64_cpu path ${JSON.stringify(smt.path)} is not usable in ExecStart` }
+      const content = smtUnitContent(smt.path, value)
+      if (unit.content !== content) {
+        steps.push({ kind: 'write', description: `install ${SMT_UNIT_PATH}`, path: SMT_UNIT_PATH, content, mode: '0644', owner: 'root:root' })
+        steps.push({ kind: 'run', description: 'systemctl daemon-reload', command: command('systemctl', 'daemon-reload') })
+      }
+      if (unit.content !== content || !unit.enabled) steps.push({ kind: 'run', description: `enable ${SMT_UNIT_NAME}`, command: command('systemctl', 'enable', SMT_UNIT_NAME) })
+      else done.push(`${SMT_UNIT_NAME} enabled`)
+    } else if (unit.exists || unit.enabled) {
+      steps.push({
+        kind: 'run',
+        description: `remove ${SMT_UNIT_NAME}`,
+        command: `${command('systemctl', 'disable', SMT_UNIT_NAME)}; ${command('rm', '-f', SMT_UNIT_PATH)} && ${command('systemctl', 'daemon-reload')}`,
+      })
+    } else done.push(`no ${SMT_UNIT_NAME}`)
+    if (!liveOk) {
+      // ppc64_cpu onlines/offlines every thread; 15 s on a POWER8 is normal.
+      steps.push({ kind: 'run', description: `ppc64_cpu --smt=${value}`, command: command(smt.path ?? 'ppc64_cpu', `--smt=${value}`), timeoutMs: 300_000 })
+    } else done.push(`live ${smt.output.replace(/\n/g, '; ')}`)
+    if (steps.length === 0) return noop(`SMT ${value}: ${done.join(', ')}`, notes)
+    return change(`SMT ${value}${args.persist ? ', persisted' : ''}${liveOk ? '' : ` (live now: ${smt.output.replace(/\n/g, '; ') || 'unknown'})`}`, steps, { notes })
+  },
+})

@@ -1,0 +1,15 @@
+import type { DefaultGrub } from '../facts/parse-default-grub.js'
+
+// Rewrites GRUB_CMDLINE_LINUX in /etc/default/grub to `words`, keeping every other line as it is
+// (the last assignment wins in shell, so that is the one replaced; none → one appended).
+export function setGrubCmdlineLinux(file: DefaultGrub, words: string[]): string {
+  const line = `GRUB_CMDLINE_LINUX="${words.join(' ')}"`
+  const lines = file.raw.replace(/\n$/, '').split('\n')
+  let last = -1
+  lines.forEach((l, i) => {
+    if (/^\s*(?:export\s+)?GRUB_CMDLINE_LINUX=/.test(l)) last = i
+  })
+  if (last >= 0) lines[last] = line
+  else lines.push(line)
+  return lines.join('\n') + '\n'
+}

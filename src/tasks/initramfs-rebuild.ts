@@ -1,0 +1,74 @@
+import { z } from 'zod'
+import { bootConfig, type BootConfig } from '../facts/boot-config.js'
+import { initramfsStatus, type InitramfsStatus } from '../facts/initramfs-status.js'
+import { modprobeConfig, type ModprobeConfig } from '../facts/modprobe-config.js'
+import { change, defineTask, noop, type PlanContext } from './define.js'
+import { initramfsRebuildScript } from './initramfs-script.js'
+
+// Rebuilds the initramfs of the kernel that boots NEXT (not `uname -r`: plain `dracut -f` targets the
+// running kernel) without nouveau, only when needed; backs up and restores on failure.
+//
+//   - name: Rebuild the initramfs without nouveau
+//     initramfs.rebuild: {}
+export const initramfsRebuildArgs = z
+  .object({
+    omitDrivers: z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, 'a kernel module name')).min(1).default(['nouveau']).describe('dracut --omit-drivers'),
+    force: z.boolean().default(false).describe('rebuild even when the image looks current'),
+    minFreeFactor: z.number().min(1).max(10).default(2).describe('free space needed in /boot, in multiples of the image size'),
+  })
+  .strict()
+export type InitramfsRebuildArgs = z.output<typeof initramfsRebuildArgs>
+
+export interface InitramfsRebuildFacts extends Record<string, unknown> {
+  boot: BootConfig
+  initramfs: InitramfsStatus
+  modprobe: ModprobeConfig
+}
+
+// Tasks whose change makes the initramfs stale (they edit what dracut copies in).
+const STALING_TASKS = ['modprobe.blacklist']
+
+export const initramfsRebuild = defineTask<InitramfsRebuildArgs, InitramfsRebuildFacts>({
+  name: 'initramfs.rebuild',
+  summary: 'rebuild the next-boot kernel\'s initramfs without nouveau (dracut --omit-drivers), backed up and restored on failure',
+  phase: 'stage',
+  facts: { boot: bootConfig, initramfs: initramfsStatus, modprobe: modprobeConfig },
+  args: initramfsRebuildArgs,
+  plan(args, { boot, initramfs, modprobe }, ctx: PlanContext) {
+    const next = boot.next
+    if (!next?.kver) return { kind: 'fail', reason: 'cannot tell which kernel boots next', evidence: { entries: boot.entries.length, source: boot.source } }
+    const tool = initramfs.tools.includes('dracut') ? 'dracut' : initramfs.tools.includes('update-initramfs') ? 'update-initramfs' : undefined
+    if (!tool) return { kind: 'fail', reason: 'neither dracut nor update-initramfs is installed', evidence: { tools: initramfs.tools } }
+    const path = next.initrd ?? (tool === 'dracut' ? `/boot/initramfs-${next.kver}.img` : `/boot/initrd.img-${next.kver}`)
+    const image = initramfs.images.find((i) => i.path === path)
+    if (!image) return { kind: 'fail', reason: `the next boot entry '${next.title}' names ${path}, which does not exist`, evidence: { images: initramfs.images.map((i) => i.path) } }
+    if (!image.listed) return { kind: 'fail', reason: `cannot list ${path} (is lsinitrd installed?)`, evidence: { tools: initramfs.tools } }
+    const why: string[] = []
+    const found = args.omitDrivers.includes('nouveau') && image.nouveauDriver
+    if (found) why.push(`${path} contains nouveau.ko`)
+    if (modprobe.newestMtime !== undefined && modprobe.newestMtime > image.mtime) why.push('/etc/modprobe.d changed after the image was built')
+    const staling = ctx.earlier.filter((e) => STALING_TASKS.includes(e.task) && e.plan.kind === 'change')
+    if (staling.length) why.push(`${staling.map((e) => e.task).join(', ')} changes /etc/modprobe.d in this run`)
+    if (args.force) why.push('force: true')
+    const pendingNote = image.builtInBootId && image.builtInBootId === initramfs.bootId ? ['rebuilt during this boot: pending reboot'] : undefined
+    if (why.length === 0) return noop(`${path} (kernel ${next.kver}, boots next) has no nouveau and postdates /etc/modprobe.d`, pendingNote)
+    const need = image.sizeBytes * args.minFreeFactor
+    if (initramfs.bootFreeBytes !== undefined && initramfs.bootFreeBytes < need) {
+      return {
+        kind: 'fail',
+        reason: `not enough free space in /boot to rebuild ${path}: ${mib(initramfs.bootFreeBytes)} free, need ${mib(need)} (${args.minFreeFactor}x the image); nothing changed`,
+        evidence: { bootFreeBytes: initramfs.bootFreeBytes, imageBytes: image.sizeBytes },
+      }
+    }
+    const script = initramfsRebuildScript({ image: path, kver: next.kver, omitDrivers: args.omitDrivers, tool, minFreeFactor: args.minFreeFactor })
+    return change(
+      `rebuild ${path} for ${next.kver} without ${args.omitDrivers.join(', ')}: ${why.join('; ')}`,
+      [{ kind: 'run', description: `back up, rebuild (${tool}) and verify ${path}`, command: script, timeoutMs: 30 * 60_000 }],
+      { rebootPending: true, ...(tool === 'update-initramfs' ? { notes: ['update-initramfs has no --omit-drivers; the modprobe.d blacklist keeps nouveau out'] } : {}) },
+    )
+  },
+})
+
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`
+}

@@ -1,0 +1,49 @@
+import { z } from 'zod'
+import { gpufleetBackups, type BackupFile } from '../facts/gpufleet-backups.js'
+import { quote } from '../shell.js'
+import { change, defineTask, noop, type Step } from './define.js'
+import { markRebootScript } from './reboot-marker.js'
+
+// Puts back every initramfs image gpufleet rebuilt, from the orig/ copy taken before its first
+// rebuild, verifying the sha256 of the restored image.
+//
+//   - initramfs.restore: {}
+export const initramfsRestoreArgs = z.object({}).strict()
+export type InitramfsRestoreArgs = z.output<typeof initramfsRestoreArgs>
+
+export interface InitramfsRestoreFacts extends Record<string, unknown> {
+  backups: BackupFile[]
+}
+
+function isImage(path: string): boolean {
+  return /^\/boot\/(initramfs-.+\.img|initrd\.img-.+)$/.test(path)
+}
+
+// Restores one file from its backup beside the original then renames; verifies the result.
+export function restoreFileScript(b: BackupFile, root = ''): string {
+  const dst = root + b.path
+  const src = root + b.backup
+  const tmp = dst + '.gpufleet-restore'
+  return [
+    'set -u',
+    `if ! { cp -p ${quote(src)} ${quote(tmp)} && mv -f ${quote(tmp)} ${quote(dst)}; }; then rm -f ${quote(tmp)}; echo ${quote(`gpufleet: cannot restore ${b.path}`)} >&2; exit 1; fi`,
+    `[ "$(sha256sum < ${quote(dst)} | cut -d ' ' -f 1)" = ${quote(b.sha256)} ] || { echo ${quote(`gpufleet: ${b.path} does not match its backup after restore`)} >&2; exit 1; }`,
+    markRebootScript(`initramfs.restore: ${b.path} restored`, root),
+    '',
+  ].join('\n')
+}
+
+export const initramfsRestore = defineTask<InitramfsRestoreArgs, InitramfsRestoreFacts>({
+  name: 'initramfs.restore',
+  summary: 'restore initramfs images from the backups taken before gpufleet first rebuilt them',
+  phase: 'stage',
+  facts: { backups: gpufleetBackups },
+  args: initramfsRestoreArgs,
+  plan(_args, { backups }) {
+    const images = backups.filter((b) => b.kind === 'orig' && isImage(b.path))
+    const stale = images.filter((b) => b.currentSha256 !== b.sha256)
+    if (stale.length === 0) return noop(images.length ? `${images.length} initramfs image(s) match their original backups` : 'no initramfs backups: gpufleet never rebuilt one')
+    const steps: Step[] = stale.map((b) => ({ kind: 'run', description: `restore ${b.path} from ${b.backup}`, command: restoreFileScript(b), timeoutMs: 10 * 60_000 }))
+    return change(`restore ${stale.map((b) => b.path).join(', ')} from the original backups`, steps, { rebootPending: true })
+  },
+})

@@ -1,0 +1,79 @@
+import { BACKUP_DIR } from '../facts/gpufleet-backups.js'
+import { INITRAMFS_STATE_DIR } from '../facts/initramfs-status.js'
+import { quote } from '../shell.js'
+import { markRebootScript } from './reboot-marker.js'
+
+export interface InitramfsScriptOptions {
+  image: string // /boot/initramfs-<kver>.img of the kernel that boots next
+  kver: string
+  omitDrivers: string[]
+  tool: 'dracut' | 'update-initramfs'
+  minFreeFactor: number // free space needed in /boot, in multiples of the image size
+  root?: string // prefixes every file path (tests run the script in a temp dir)
+}
+
+// Exit codes of the script beyond 0/1, so a report can say what state the host is in.
+export const INITRAMFS_EXIT = { restored: 2, restoreFailed: 3 } as const
+
+// One shell script that backs up the image (sha256-verified), rebuilds it for an explicit kernel
+// version, checks that the new image lists no nouveau module, and on any failure puts the backup
+// back and verifies it. It is one step so the runner can never apply half of it; SIGHUP is ignored
+// so a dropped SSH connection does not kill it between "dracut wrote a truncated image" and "restore".
+export function initramfsRebuildScript(o: InitramfsScriptOptions): string {
+  const root = o.root ?? ''
+  const img = root + o.image
+  const name = o.image.split('/').pop()!
+  const lister = o.tool === 'dracut' ? 'lsinitrd' : 'lsinitramfs'
+  const build =
+    o.tool === 'dracut'
+      ? `dracut -f -v --omit-drivers "$omit" "$img" "$kver"`
+      : // initramfs-tools has no --omit-drivers; it copies /etc/modprobe.d, which blacklists nouveau.
+        `update-initramfs -u -k "$kver"`
+  return [
+    'set -u',
+    "trap '' HUP PIPE",
+    `img=${quote(img)}`,
+    `kver=${quote(o.kver)}`,
+    `omit=${quote(o.omitDrivers.join(' '))}`,
+    `prev=${quote(`${root}${BACKUP_DIR}/prev${o.image}`)}`,
+    `orig=${quote(`${root}${BACKUP_DIR}/orig${o.image}`)}`,
+    `state=${quote(root + INITRAMFS_STATE_DIR)}`,
+    `factor=${Math.max(1, Math.ceil(o.minFreeFactor))}`,
+    'say() { echo "gpufleet: $*" >&2; }',
+    'sum() { sha256sum < "$1" | cut -d " " -f 1; }',
+    'freekb() { df -P "$1" | awk \'NR == 2 { print $4 }\'; }',
+    '[ -f "$img" ] || { say "no image $img to rebuild"; exit 1; }',
+    'size=$(stat -c %s "$img")',
+    'need=$(( (size * factor + 1023) / 1024 ))',
+    'have=$(freekb "${img%/*}")',
+    '[ -n "$have" ] && [ "$have" -ge "$need" ] || { say "not enough free space in ${img%/*}: ${have:-?} KiB free, need $need KiB (${factor}x the image); nothing changed"; exit 1; }',
+    'mkdir -p "${prev%/*}" "${orig%/*}" "$state" || exit 1',
+    'bhave=$(freekb "${prev%/*}")',
+    '[ -n "$bhave" ] && [ "$bhave" -ge "$need" ] || { say "not enough free space for the backup in ${prev%/*}; nothing changed"; exit 1; }',
+    'sum0=$(sum "$img")',
+    'cp -p "$img" "$prev.tmp" && [ "$(sum "$prev.tmp")" = "$sum0" ] && mv -f "$prev.tmp" "$prev" || { rm -f "$prev.tmp"; say "backup copy of $img failed or does not match; nothing changed"; exit 1; }',
+    'if [ ! -e "$orig" ]; then',
+    '  cp -p "$prev" "$orig.tmp" && [ "$(sum "$orig.tmp")" = "$sum0" ] && mv -f "$orig.tmp" "$orig" || { rm -f "$orig.tmp"; say "backup copy to $orig failed; nothing changed"; exit 1; }',
+    'fi',
+    'say "backed up $img (sha256 $sum0) to $prev"',
+    'restore() {',
+    '  say "$1; restoring $img from $prev"',
+    // Copy beside the image then rename; if /boot is full (dracut filled it) drop the broken image first.
+    '  if ! { cp -p "$prev" "$img.gpufleet-restore" && mv -f "$img.gpufleet-restore" "$img"; }; then',
+    '    rm -f "$img.gpufleet-restore" "$img"',
+    '    cp -p "$prev" "$img"',
+    '  fi',
+    '  if [ -f "$img" ] && [ "$(sum "$img")" = "$sum0" ]; then say "restored $img (sha256 $sum0); the host boots the old image"; exit ' + INITRAMFS_EXIT.restored + '; fi',
+    '  say "RESTORE FAILED: $img does not match its backup $prev; do not reboot this host until it is fixed"',
+    '  exit ' + INITRAMFS_EXIT.restoreFailed,
+    '}',
+    `${build} || restore "${o.tool} failed with exit code $?"`,
+    `listing=$(${lister} "$img" 2>/dev/null) || restore "${lister} cannot read the new image"`,
+    '[ -n "$listing" ] || restore "the new image lists no files"',
+    `if printf '%s\\n' "$listing" | grep -Eq '/(${o.omitDrivers.map((d) => d.replace(/[^A-Za-z0-9_-]/g, '')).join('|')})\\.ko'; then restore "the new image still contains $omit"; fi`,
+    'cat /proc/sys/kernel/random/boot_id > "$state/' + name.replace(/[^A-Za-z0-9_.+-]/g, '') + '.boot-id" 2>/dev/null || true',
+    'say "rebuilt $img for $kver without $omit (sha256 $(sum "$img"))"',
+    markRebootScript(`initramfs.rebuild: ${o.image} rebuilt`, root),
+    '',
+  ].join('\n')
+}

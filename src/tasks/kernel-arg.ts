@@ -1,0 +1,149 @@
+import { z } from 'zod'
+import { bootConfig, type BootConfig, type BootEntry } from '../facts/boot-config.js'
+import { kernelCmdline, type CmdlineFact } from '../facts/host-basics.js'
+import { command } from '../shell.js'
+import { backupStep } from './backup-script.js'
+import { change, defineTask, noop, type Plan, type Step } from './define.js'
+import { setGrubCmdlineLinux } from './grub-defaults-edit.js'
+import { applyArgEdits, argEdits, argsSatisfied, kernelArgSchema } from './kernel-arg-schema.js'
+import { markRebootStep } from './reboot-marker.js'
+
+// Ensures kernel arguments are present/absent on the boot entry that boots next (as petitboot picks
+// it), and in GRUB_CMDLINE_LINUX so a later grub2-mkconfig keeps them.
+//
+//   - name: Add vfio-pci.disable_idle_d3=1 to the next boot entry
+//     kernel.arg: { present: [vfio-pci.disable_idle_d3=1] }
+//   - kernel.arg: { present: [vfio-pci.disable_idle_d3=1], mode: trial }   # the guide's way, see boot.promote
+export const TRIAL_SUFFIX = ' - gpufleet'
+
+export const kernelArgArgs = z
+  .object({
+    present: z.array(kernelArgSchema).default([]).describe('arguments that must be on the next boot entry'),
+    absent: z.array(kernelArgSchema).default([]).describe('arguments (or bare parameter names) that must not be'),
+    mode: z
+      .enum(['persistent', 'trial'])
+      .default('persistent')
+      .describe("persistent: edit the entry in place; trial: copy it to a '<title> - gpufleet' entry booted once (grub2-reboot), promoted by boot.promote after verify"),
+  })
+  .strict()
+  .refine((a) => a.present.length + a.absent.length > 0, 'give at least one argument in present or absent')
+export type KernelArgArgs = z.output<typeof kernelArgArgs>
+
+export interface KernelArgFacts extends Record<string, unknown> {
+  boot: BootConfig
+  cmdline: CmdlineFact
+}
+
+// Files a boot-config edit may touch: all are backed up before the first change.
+export function bootConfigFiles(boot: BootConfig): string[] {
+  const files = ['/etc/default/grub']
+  if (boot.grubCfgPath) files.push(boot.grubCfgPath)
+  files.push('/boot/grub2/grubenv')
+  for (const e of boot.entries) if (e.file) files.push(e.file)
+  return [...new Set(files)]
+}
+
+export const kernelArg = defineTask<KernelArgArgs, KernelArgFacts>({
+  name: 'kernel.arg',
+  summary: 'kernel arguments present/absent on the entry that boots next (grubby + /etc/default/grub, or a one-time trial entry)',
+  phase: 'stage',
+  facts: { boot: bootConfig, cmdline: kernelCmdline },
+  args: kernelArgArgs,
+  plan(args, { boot, cmdline }) {
+    const next = boot.next
+    if (!next) return { kind: 'fail', reason: 'cannot tell which boot entry boots next (no grubby, BLS entries or grub.cfg menuentries found)', evidence: { source: boot.source } }
+    if (args.mode === 'trial') return planTrial(args, boot, next, cmdline)
+    const edits = argEdits(next.args, args.present, args.absent)
+    const live = argsSatisfied(cmdline.args, args.present, args.absent)
+    const dg = boot.defaultGrub
+    const dgEdits = dg ? argEdits(dg.cmdlineLinux, args.present, args.absent) : { add: [], remove: [] }
+    const dgChanged = dgEdits.add.length + dgEdits.remove.length > 0
+    const what = describe(args)
+    if (edits.add.length + edits.remove.length === 0 && !dgChanged) {
+      if (live) return noop(`${what} on '${next.title}' (boots next via ${boot.nextVia}) and live in /proc/cmdline`)
+      return noop(`${what} on '${next.title}' but not live yet: pending reboot`, ['pending reboot: /proc/cmdline does not match the next boot entry'])
+    }
+    const hasGrubby = boot.tools.includes('grubby')
+    if (!hasGrubby && !dg) return { kind: 'fail', reason: 'no grubby and no /etc/default/grub: cannot change kernel arguments', evidence: { tools: boot.tools } }
+    if (!hasGrubby && !boot.tools.includes('grub2-mkconfig')) return { kind: 'fail', reason: 'no grubby and no grub2-mkconfig: cannot regenerate grub.cfg', evidence: { tools: boot.tools } }
+    const steps: Step[] = [backupStep('the boot configuration', bootConfigFiles(boot))]
+    if (edits.add.length + edits.remove.length > 0 && hasGrubby) {
+      const cmd = ['grubby', `--update-kernel=${next.kernel}`]
+      if (edits.add.length) cmd.push(`--args=${edits.add.join(' ')}`)
+      if (edits.remove.length) cmd.push(`--remove-args=${edits.remove.join(' ')}`)
+      steps.push({ kind: 'run', description: `grubby: ${what} on ${next.kernel}`, command: command(...cmd) })
+    }
+    if (dg && dgChanged) {
+      steps.push({
+        kind: 'write',
+        description: `GRUB_CMDLINE_LINUX in /etc/default/grub: ${what}`,
+        path: '/etc/default/grub',
+        content: setGrubCmdlineLinux(dg, applyArgEdits(dg.cmdlineLinux, dgEdits)),
+        mode: '0644',
+        owner: 'root:root',
+      })
+    }
+    if (!hasGrubby) {
+      const out = boot.grubCfgPath ?? '/boot/grub2/grub.cfg'
+      steps.push({ kind: 'run', description: `regenerate ${out}`, command: command('grub2-mkconfig', '-o', out) })
+    }
+    const after = applyArgEdits(next.args, edits)
+    const changedEntry = edits.add.length + edits.remove.length > 0
+    if (changedEntry || !live) steps.push(markRebootStep(`kernel.arg: ${what}`))
+    return change(
+      changedEntry ? `${what} on '${next.title}' (boots next via ${boot.nextVia})` : `${what} in /etc/default/grub (entry already has them)`,
+      steps,
+      { diff: `- ${next.args.join(' ')}\n+ ${after.join(' ')}\n`, rebootPending: changedEntry || !live },
+    )
+  },
+})
+
+function describe(args: KernelArgArgs): string {
+  return [...args.present.map((a) => `+${a}`), ...args.absent.map((a) => `-${a}`)].join(' ')
+}
+
+// The trial entry made from `base`: same kernel and initrd, title suffixed.
+export function trialEntryOf(boot: BootConfig, base: BootEntry): BootEntry | undefined {
+  const title = base.title.endsWith(TRIAL_SUFFIX) ? base.title : base.title + TRIAL_SUFFIX
+  return boot.entries.find((e) => e.title === title)
+}
+
+function planTrial(args: KernelArgArgs, boot: BootConfig, next: BootEntry, cmdline: CmdlineFact): Plan {
+  const what = describe(args)
+  // The known-good entry is the default (saved_entry), not a one-shot next_entry.
+  const base = boot.entries.find((e) => e.index === boot.defaultIndex) ?? next
+  const liveOk = argsSatisfied(cmdline.args, args.present, args.absent)
+  if (base.title.endsWith(TRIAL_SUFFIX) && argsSatisfied(base.args, args.present, args.absent)) {
+    return liveOk ? noop(`trial entry '${base.title}' is the default and live`) : noop(`trial entry '${base.title}' is the default but not live: pending reboot`)
+  }
+  if (!boot.tools.includes('grub2-reboot')) return { kind: 'fail', reason: 'grub2-reboot is not installed: cannot boot a trial entry once', evidence: { tools: boot.tools } }
+  const existing = trialEntryOf(boot, base)
+  if (existing && argsSatisfied(existing.args, args.present, args.absent)) {
+    if (boot.nextVia === 'next_entry' && boot.next?.index === existing.index) return noop(`trial entry '${existing.title}' boots once at the next reboot: pending reboot`)
+    if (liveOk) return noop(`trial entry '${existing.title}' is booted and live; boot.promote makes it the default after verify`)
+    return change(`boot trial entry '${existing.title}' once at the next reboot`, [
+      { kind: 'run', description: `grub2-reboot '${existing.title}'`, command: command('grub2-reboot', existing.title) },
+      markRebootStep(`kernel.arg trial: boot '${existing.title}' once`),
+    ], { rebootPending: true })
+  }
+  if (existing) return { kind: 'fail', reason: `trial entry '${existing.title}' exists with other arguments; remove it (rollback) first`, evidence: { args: existing.args } }
+  if (!boot.tools.includes('grubby')) return { kind: 'fail', reason: 'trial mode needs grubby to add the trial entry', evidence: { tools: boot.tools } }
+  if (!boot.tools.includes('grub2-set-default')) return { kind: 'fail', reason: 'trial mode needs grub2-set-default to keep the known-good entry the default', evidence: { tools: boot.tools } }
+  const title = base.title + TRIAL_SUFFIX
+  const words = applyArgEdits(base.args, argEdits(base.args, args.present, args.absent))
+  const add = ['grubby', `--add-kernel=${base.kernel}`, `--title=${title}`, `--args=${words.join(' ')}`]
+  if (base.initrd) add.push(`--initrd=${base.initrd}`)
+  return change(
+    `add trial entry '${title}' (${what}) and boot it once; '${base.title}' stays the default until boot.promote`,
+    [
+      backupStep('the boot configuration', bootConfigFiles(boot)),
+      { kind: 'run', description: `grubby: add '${title}'`, command: command(...add) },
+      // grubby may put the new entry first (or make it the default): pin the known-good entry by
+      // id or title, which survives the index shift.
+      { kind: 'run', description: `keep '${base.title}' the default`, command: command('grub2-set-default', base.id ?? base.title) },
+      { kind: 'run', description: `grub2-reboot '${title}'`, command: command('grub2-reboot', title) },
+      markRebootStep(`kernel.arg trial: boot '${title}' once`),
+    ],
+    { diff: `- ${base.args.join(' ')}\n+ ${words.join(' ')}\n`, rebootPending: true, notes: [`a host that fails to boot '${title}' falls back to '${base.title}' on the next power cycle`] },
+  )
+}

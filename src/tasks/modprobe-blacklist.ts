@@ -1,0 +1,89 @@
+import { z } from 'zod'
+import { modprobeConfig, type ModprobeConfig } from '../facts/modprobe-config.js'
+import { command } from '../shell.js'
+import { change, defineTask, noop } from './define.js'
+import { markRebootStep } from './reboot-marker.js'
+
+// Writes /etc/modprobe.d/blacklist-nouveau.conf with the guide's four lines (or the same for other
+// modules). dracut copies modprobe.d into the image, so a change here makes the initramfs stale;
+// initramfs.rebuild sees this task's plan in ctx.earlier.
+//
+//   - modprobe.blacklist: {}                                # nouveau, the guide's file
+//   - modprobe.blacklist: { state: absent }                 # rollback
+export const BLACKLIST_FILE = '/etc/modprobe.d/blacklist-nouveau.conf'
+
+const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'a kernel module name')
+
+export const modprobeBlacklistArgs = z
+  .object({
+    modules: z.array(moduleName).min(1).default(['nouveau']).describe('modules to blacklist'),
+    file: z
+      .string()
+      .regex(/^\/etc\/modprobe\.d\/[A-Za-z0-9_.-]+\.conf$/, 'a file /etc/modprobe.d/<name>.conf')
+      .default(BLACKLIST_FILE),
+    state: z.enum(['present', 'absent']).default('present'),
+  })
+  .strict()
+export type ModprobeBlacklistArgs = z.output<typeof modprobeBlacklistArgs>
+
+export interface ModprobeBlacklistFacts extends Record<string, unknown> {
+  modprobe: ModprobeConfig
+}
+
+// The file's content: the guide's exact four lines for nouveau.
+export function blacklistContent(modules: string[]): string {
+  const lines = ['# Managed by gpufleet (modprobe.blacklist): keep these drivers off the GPUs so vfio-pci can take them.']
+  for (const m of modules) {
+    if (m === 'nouveau') lines.push('blacklist nouveau', 'blacklist lbm-nouveau', 'options nouveau modeset=0', 'alias nouveau off')
+    else lines.push(`blacklist ${m}`, `alias ${m} off`)
+  }
+  return lines.join('\n') + '\n'
+}
+
+export const modprobeBlacklist = defineTask<ModprobeBlacklistArgs, ModprobeBlacklistFacts>({
+  name: 'modprobe.blacklist',
+  summary: 'blacklist GPU drivers (nouveau) in /etc/modprobe.d, the guide\'s four lines; marks the initramfs stale',
+  phase: 'stage',
+  facts: { modprobe: modprobeConfig },
+  args: modprobeBlacklistArgs,
+  plan(args, { modprobe }) {
+    const current = modprobe.files.find((f) => f.path === args.file)
+    const names = args.modules.join(', ')
+    if (args.state === 'absent') {
+      if (!current) return noop(`${args.file} does not exist`)
+      return change(`remove ${args.file} (${names} no longer blacklisted)`, [
+        { kind: 'run', description: `remove ${args.file}`, command: command('rm', '-f', '--', args.file) },
+        markRebootStep(`modprobe.blacklist: ${args.file} removed`),
+      ], { rebootPending: true, diff: `--- ${args.file}\n${prefixLines(current.content, '-')}` })
+    }
+    const content = blacklistContent(args.modules)
+    // Same directives (comments, order and spacing aside) = no-op, so a file written by hand from the
+    // guide is left alone and does not make the initramfs stale.
+    if (current && sameDirectives(current.content, content)) return noop(`${args.file} blacklists ${names}`)
+    return change(
+      `${current ? 'update' : 'create'} ${args.file} (blacklist ${names})`,
+      [
+        { kind: 'write', description: `write ${args.file}`, path: args.file, content, mode: '0644', owner: 'root:root' },
+        markRebootStep(`modprobe.blacklist: ${names} blacklisted`),
+      ],
+      { rebootPending: true, diff: `--- ${args.file}\n+++ ${args.file}\n${current ? prefixLines(current.content, '-') : ''}${prefixLines(content, '+')}`, notes: ['the initramfs is stale until rebuilt (initramfs.rebuild)'] },
+    )
+  },
+})
+
+function directives(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim().replace(/\s+/g, ' '))
+    .filter(Boolean)
+    .sort()
+    .join('\n')
+}
+
+function sameDirectives(a: string, b: string): boolean {
+  return directives(a) === directives(b)
+}
+
+function prefixLines(text: string, p: string): string {
+  return text.replace(/\n$/, '').split('\n').map((l) => p + l).join('\n') + '\n'
+}

@@ -1,0 +1,52 @@
+import type { BootConfig } from '../facts/boot-config.js'
+import type { CmdlineFact, LoadedModule } from '../facts/host-basics.js'
+import type { InitramfsStatus } from '../facts/initramfs-status.js'
+import type { ModprobeConfig } from '../facts/modprobe-config.js'
+import type { RebootSentinel } from '../facts/reboot-sentinel.js'
+import type { SmtState } from '../facts/smt-state.js'
+import type { SmtUnit } from '../facts/smt-unit.js'
+import type { PlanContext } from './define.js'
+
+export interface PendingFacts {
+  sentinel: RebootSentinel
+  cmdline: CmdlineFact
+  boot: BootConfig
+  modules: Record<string, LoadedModule>
+  modprobe: ModprobeConfig
+  initramfs: InitramfsStatus
+  smt: SmtState
+  smtUnit: SmtUnit
+}
+
+// Why this host needs a reboot: the sentinel's reasons, earlier plans in this run that said so, and
+// what the facts show staged but not live. Each reason is one line for the report.
+export function pendingReboot(f: PendingFacts, ctx: PlanContext): string[] {
+  const reasons: string[] = []
+  for (const r of f.sentinel.reasons) reasons.push(`sentinel: ${r}`)
+  if (f.sentinel.present && f.sentinel.reasons.length === 0) reasons.push('sentinel /run/gpufleet/reboot-required exists')
+  for (const e of ctx.earlier) if (e.plan.kind === 'change' && e.plan.rebootPending) reasons.push(`${e.task}: ${e.plan.reason}`)
+  const next = f.boot.next
+  if (next) {
+    const missing = next.args.filter((a) => !f.cmdline.args.includes(a))
+    if (missing.length) reasons.push(`next boot entry '${next.title}' has arguments not live in /proc/cmdline: ${missing.join(' ')}`)
+  }
+  const blocked = new Set([...f.modprobe.blacklisted, ...f.modprobe.installDisabled])
+  const loaded = Object.keys(f.modules).filter((m) => blocked.has(m))
+  if (loaded.length) reasons.push(`blacklisted module(s) loaded: ${loaded.join(', ')}`)
+  if (next?.initrd && f.initramfs.bootId) {
+    const img = f.initramfs.images.find((i) => i.path === next.initrd)
+    if (img?.builtInBootId === f.initramfs.bootId) reasons.push(`${img.path} was rebuilt during this boot`)
+  }
+  const wanted = /--smt=(\S+)/.exec(f.smtUnit.content ?? '')?.[1]
+  if (f.smtUnit.enabled && wanted && f.smt.available && f.smt.capable && !smtMatches(f.smt, wanted)) {
+    reasons.push(`gpufleet-smt.service wants SMT ${wanted} but it is ${f.smt.output || f.smt.mode}`)
+  }
+  return [...new Set(reasons)]
+}
+
+// Whether the live SMT state is what `ppc64_cpu --smt=<value>` sets.
+export function smtMatches(smt: SmtState, value: string): boolean {
+  if (value === 'off' || value === '1') return smt.mode === 'off'
+  if (value === 'on') return smt.mode === 'uniform' && (smt.threads ?? 0) > 1
+  return smt.mode === 'uniform' && smt.threads === Number(value)
+}

@@ -1,0 +1,341 @@
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { InventoryError } from '../../src/errors.js'
+import { loadInventory } from '../../src/inventory/load.js'
+import { writeTree } from './tree.js'
+
+async function load(yaml: string, extra: Record<string, string> = {}) {
+  const dir = await writeTree({ 'hosts.yaml': yaml, ...extra })
+  return { dir, file: join(dir, 'hosts.yaml'), inventory: await loadInventory(join(dir, 'hosts.yaml')) }
+}
+
+// The error message loadInventory throws for this YAML, with the temp path replaced by FILE.
+async function failure(yaml: string, extra: Record<string, string> = {}): Promise<string> {
+  const dir = await writeTree({ 'hosts.yaml': yaml, ...extra })
+  const error = await loadInventory(join(dir, 'hosts.yaml')).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(InventoryError)
+  return (error as Error).message.replaceAll(dir + '/', '')
+}
+
+describe('YAML inventories', () => {
+  it('reads the Ansible docs example with ungrouped hosts', async () => {
+    const { inventory } = await load(`
+      ungrouped:
+        hosts:
+          mail.example.com:
+      webservers:
+        hosts:
+          foo.example.com:
+          bar.example.com:
+      dbservers:
+        hosts:
+          one.example.com:
+          two.example.com:
+          three.example.com:
+    `)
+    expect(inventory.hosts.map((h) => h.name)).toEqual(['mail.example.com', 'foo.example.com', 'bar.example.com', 'one.example.com', 'two.example.com', 'three.example.com'])
+    expect(inventory.groups.all.children).toEqual(['ungrouped', 'webservers', 'dbservers'])
+    expect(inventory.groups.ungrouped.hosts).toEqual(['mail.example.com'])
+    expect(inventory.hosts[1].groups).toEqual(['all', 'webservers'])
+    expect(inventory.hosts[0].groups).toEqual(['all', 'ungrouped'])
+  })
+
+  it('puts hosts under all: hosts: into ungrouped, and nests children', async () => {
+    const { inventory } = await load(`
+      all:
+        hosts:
+          solo:
+        children:
+          prod:
+            children:
+              east:
+                hosts:
+                  e1:
+              west:
+                hosts:
+                  w1:
+          test:
+            children:
+              east:
+    `)
+    expect(inventory.groups.ungrouped.hosts).toEqual(['solo'])
+    expect(inventory.groups.prod.children).toEqual(['east', 'west'])
+    expect(inventory.groups.test.children).toEqual(['east'])
+    const e1 = inventory.hosts.find((h) => h.name === 'e1')!
+    expect(e1.groups).toEqual(['all', 'prod', 'east', 'test'])
+  })
+
+  it('lets one host be in several groups and merges its vars (last definition wins)', async () => {
+    const { inventory } = await load(`
+      a:
+        hosts:
+          h1: {x: 1, y: 1}
+      b:
+        hosts:
+          h1: {y: 2}
+    `)
+    expect(inventory.hosts).toHaveLength(1)
+    expect(inventory.hosts[0].vars).toEqual({ x: 1, y: 2 })
+    expect(inventory.hosts[0].groups).toEqual(['all', 'a', 'b'])
+  })
+
+  it('expands ranges and host:port keys', async () => {
+    const { inventory } = await load(`
+      all:
+        hosts:
+          p9-[01:03]:
+            ansible_host: 127.0.0.1
+          p9-10:2222:
+    `)
+    expect(inventory.hosts.map((h) => h.name)).toEqual(['p9-01', 'p9-02', 'p9-03', 'p9-10'])
+    expect(inventory.hosts[3].ssh.port).toBe(2222)
+    expect(inventory.hosts[3].vars.ansible_port).toBe(2222)
+    expect(inventory.hosts[0].ssh).toMatchObject({ hostname: '127.0.0.1', hostnameFromInventory: true })
+    expect(inventory.hosts[3].ssh).toMatchObject({ hostname: 'p9-10', hostnameFromInventory: false })
+  })
+
+  it('reads YAML 1.1 booleans as Ansible does, but not y/n', async () => {
+    const { inventory } = await load(`
+      all:
+        hosts:
+          h1:
+            ansible_become: yes
+            y: n
+            off_flag: off
+    `)
+    expect(inventory.hosts[0].vars).toEqual({ ansible_become: true, y: 'n', off_flag: false })
+    expect(inventory.hosts[0].become).toBe(true)
+  })
+
+  it('accepts a single string where Ansible allows one', async () => {
+    const { inventory } = await load(`
+      web:
+        hosts: w1
+      site:
+        children: web
+    `)
+    expect(inventory.groups.site.children).toEqual(['web'])
+    expect(inventory.hosts[0].groups).toEqual(['all', 'web', 'site'])
+  })
+
+  it('keeps an explicitly empty group', async () => {
+    const { inventory } = await load(`
+      all:
+        children:
+          spare: {}
+          web:
+            hosts:
+              w1:
+    `)
+    expect(inventory.groups.spare).toEqual({ hosts: [], children: [], vars: {} })
+  })
+
+  it('keeps !vault values opaque, printed as ansible-inventory does', async () => {
+    const { inventory } = await load(`
+      all:
+        hosts:
+          h1:
+            db_password: !vault |
+              $ANSIBLE_VAULT;1.1;AES256
+              3132
+    `)
+    expect(JSON.parse(JSON.stringify(inventory.hosts[0].vars))).toEqual({ db_password: { __ansible_vault: '$ANSIBLE_VAULT;1.1;AES256\n3132\n' } })
+  })
+
+  describe('errors name file:line', () => {
+    it('YAML syntax error', async () => {
+      expect(
+        await failure(`
+          all:
+            hosts:
+              h1: [1, 2
+              h2:
+        `),
+      ).toMatch(/^hosts\.yaml:[34]: YAML syntax error: /)
+    })
+
+    it('duplicate key', async () => {
+      expect(
+        await failure(`
+          all:
+            hosts:
+              h1:
+              h1:
+        `),
+      ).toMatch(/^hosts\.yaml:4: YAML syntax error: Map keys must be unique/)
+    })
+
+    it('unknown group in children', async () => {
+      expect(
+        await failure(`
+          all:
+            children:
+              rack_a:
+                hosts:
+                  a1:
+              power9:
+                children:
+                  rack_a:
+                  rakc_b:
+        `),
+      ).toBe(
+        "hosts.yaml:9: group 'rakc_b' is listed under children but defined nowhere (no hosts, children or vars, no group_vars/rakc_b); check the spelling, or write 'rakc_b: {}' for an intentionally empty group",
+      )
+    })
+
+    it('accepts a children entry that group_vars/ defines', async () => {
+      const { inventory } = await load(
+        `
+        all:
+          hosts:
+            h1:
+          children:
+            later:
+      `,
+        { 'group_vars/later.yml': 'x: 1\n' },
+      )
+      expect(inventory.groups.later.vars).toEqual({ x: 1 })
+    })
+
+    it('bad range', async () => {
+      expect(
+        await failure(`
+          all:
+            hosts:
+              ok1:
+              p9-[05:01]:
+        `),
+      ).toBe("hosts.yaml:4: bad host range '[05:01]' in 'p9-[05:01]': begin 05 is greater than end 01")
+      expect(
+        await failure(`
+          all:
+            hosts:
+              p9-[1:x]:
+        `),
+      ).toMatch(/^hosts\.yaml:3: bad host range '\[1:x\]'/)
+    })
+
+    it('duplicate host with a conflicting address', async () => {
+      expect(
+        await failure(`
+          rack_a:
+            hosts:
+              p9-01:
+                ansible_host: 127.0.0.1
+          rack_b:
+            hosts:
+              p9-01:
+                ansible_host: 127.0.0.2
+        `),
+      ).toBe(`hosts.yaml:8: host 'p9-01' is defined again with a different address: ansible_host="127.0.0.2", but ansible_host="127.0.0.1" at hosts.yaml:4`)
+    })
+
+    it('duplicate host with a conflicting port (host:port form)', async () => {
+      expect(
+        await failure(`
+          a:
+            hosts:
+              p9-01:2201:
+          b:
+            hosts:
+              p9-01:
+                ansible_port: 2202
+        `),
+      ).toMatch(/^hosts\.yaml:7: host 'p9-01' is defined again with a different port: ansible_port=2202, but ansible_port=2201 at hosts\.yaml:3$/)
+    })
+
+    it('allows the same host twice with the same address', async () => {
+      const { inventory } = await load(`
+        a:
+          hosts:
+            p9-01: {ansible_host: 127.0.0.1}
+        b:
+          hosts:
+            p9-01: {ansible_host: 127.0.0.1}
+      `)
+      expect(inventory.hosts).toHaveLength(1)
+    })
+
+    it('wrong var types', async () => {
+      expect(
+        await failure(`
+          all:
+            hosts:
+              h1:
+                ansible_port: abc
+        `),
+      ).toBe(`hosts.yaml:4: host 'h1': ansible_port must be a port number (1-65535), got "abc"`)
+      expect(
+        await failure(`
+          all:
+            vars:
+              rack: [1]
+            hosts:
+              h1:
+        `),
+      ).toBe(`hosts.yaml:3: host 'h1': rack: rack must be a string (e.g. r1)`)
+    })
+
+    it('cyclic children', async () => {
+      expect(
+        await failure(`
+          a:
+            children:
+              b:
+                children:
+                  c:
+          c:
+            children:
+              a:
+        `),
+      ).toBe('hosts.yaml:8: adding group \'a\' as a child of \'c\' creates a cycle (a -> b -> c -> a)')
+      expect(
+        await failure(`
+          a:
+            children:
+              a:
+        `),
+      ).toMatch(/^hosts\.yaml:3: adding group 'a' as a child of 'a' creates a cycle/)
+    })
+
+    it('hosts written as a list', async () => {
+      expect(
+        await failure(`
+          web:
+            hosts:
+              - w1
+              - w2
+        `),
+      ).toMatch(/^hosts\.yaml:2: hosts of group 'web' must be a mapping of host names, found a list/)
+    })
+
+    it('unexpected key in a group', async () => {
+      expect(
+        await failure(`
+          web:
+            host:
+              w1:
+        `),
+      ).toBe("hosts.yaml:2: unexpected key 'host' in group 'web': only hosts, children and vars are allowed")
+    })
+
+    it('an inventory plugin config, an empty file, a list', async () => {
+      expect(await failure('plugin: amazon.aws.aws_ec2\n')).toMatch(/^hosts\.yaml:1: this is an inventory plugin configuration/)
+      expect(await failure('# nothing\n')).toBe('hosts.yaml:1: the inventory is empty')
+      expect(await failure('- a\n- b\n')).toMatch(/^hosts\.yaml:1: a YAML inventory must be a mapping/)
+    })
+
+    it('unknown tags', async () => {
+      expect(
+        await failure(`
+          all:
+            vars:
+              x: !include other.yml
+        `),
+      ).toMatch(/^hosts\.yaml:3: YAML problem: Unresolved tag: !include/)
+    })
+  })
+})

@@ -1,0 +1,85 @@
+import { join } from 'node:path'
+import { describe, expect, test } from 'vitest'
+import { PlaybookError } from '../../src/errors.js'
+import { loadPlaybook } from '../../src/playbook/load.js'
+import { playbookJsonSchema } from '../../src/playbook/schema.js'
+import { tasks } from '../../src/tasks/index.js'
+
+const fixtures = join(import.meta.dirname, '..', 'fixtures', 'playbooks')
+const file = (name: string) => join(fixtures, `${name}.yaml`)
+
+// Loads a bad playbook and returns its PlaybookError message.
+async function failure(name: string): Promise<string> {
+  const error = await loadPlaybook(file(name)).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(PlaybookError)
+  return (error as PlaybookError).message
+}
+
+describe('bad playbooks fail with file:line before anything connects', () => {
+  test.each([
+    ['bad-yaml', 5, 'YAML error: Map keys must be unique'],
+    ['bad-yaml-indent', 4, 'YAML error'],
+    ['unknown-task', 6, "unknown task 'kernel.args' (did you mean 'kernel.arg'?)"],
+    ['wrong-arg-type', 6, 'kernel.arg: mode: Invalid option'],
+    ['unknown-arg', 5, "modprobe.blacklist: unknown argument 'mode'"],
+    ['roll-task-in-stage', 4, "'host.reboot' belongs in roll, not in stage"],
+    ['bad-duration', 4, 'host.reboot: timeout:'],
+    ['two-tasks-one-item', 4, "one task per item: 'cpu.smt' and 'modprobe.blacklist'"],
+    ['unknown-top-key', 2, "unknown key 'stages' (did you mean 'stage'?)"],
+    ['hostile-arg', 3, 'a kernel argument without spaces, quotes, $'],
+  ])('%s → line %i', async (name, line, message) => {
+    const msg = await failure(name)
+    expect(msg.startsWith(`${file(name)}:${line}: `), msg).toBe(true)
+    expect(msg).toContain(message)
+  })
+
+  test('an unknown bare name says which file it looked for', async () => {
+    await expect(loadPlaybook('no-such-playbook')).rejects.toThrow(/no playbook named 'no-such-playbook' \(looked for .*playbooks\/no-such-playbook\.yaml\)/)
+  })
+})
+
+describe('good playbooks', () => {
+  test('empty args, default name, durations in ms, source lines', async () => {
+    const pb = await loadPlaybook(file('good-minimal'))
+    expect(pb.name).toBe('good-minimal')
+    expect(pb.stage.map((t) => [t.task.name, t.source])).toEqual([['modprobe.blacklist', `${file('good-minimal')}:3`]])
+    expect(pb.stage[0].args).toEqual({ modules: ['nouveau'], file: '/etc/modprobe.d/blacklist-nouveau.conf', state: 'present' })
+    expect(pb.roll[0].args).toMatchObject({ timeout: 90_000, stability: 30_000 })
+    expect(pb.roll[1].title).toBe('host.verify')
+  })
+
+  test.each(['prep', 'prep-trial', 'verify', 'attach', 'detach', 'rollback'])('shipped playbook %s loads by bare name', async (name) => {
+    const pb = await loadPlaybook(name)
+    expect(pb.name).toBe(name)
+    expect(pb.description.length).toBeGreaterThan(20)
+    expect(pb.stage.length + pb.roll.length).toBeGreaterThan(0)
+  })
+
+  test('prep is the guide: four staged tasks, then reboot and verify', async () => {
+    const pb = await loadPlaybook('prep')
+    expect(pb.stage.map((t) => t.task.name)).toEqual(['kernel.arg', 'cpu.smt', 'modprobe.blacklist', 'initramfs.rebuild'])
+    expect(pb.roll.map((t) => t.task.name)).toEqual(['host.reboot', 'host.verify'])
+    expect(pb.stage[0].args).toMatchObject({ present: ['vfio-pci.disable_idle_d3=1'], mode: 'persistent' })
+    expect(pb.stage[1].args).toMatchObject({ state: 'off', persist: true })
+    expect(pb.roll[0].args).toMatchObject({ timeout: 15 * 60_000 })
+    expect(pb.stage[0].title).toBe('Add vfio-pci.disable_idle_d3=1 to the next boot entry')
+  })
+})
+
+describe('JSON Schema', () => {
+  test('lists every task with its args, roll-only tasks only under roll', () => {
+    const schema = playbookJsonSchema() as { properties: Record<string, { items: { anyOf: Array<{ required: string[]; properties: Record<string, unknown> }> } }> }
+    const stageTasks = schema.properties.stage.items.anyOf.map((i) => i.required[0])
+    const rollTasks = schema.properties.roll.items.anyOf.map((i) => i.required[0])
+    for (const t of Object.values(tasks)) {
+      if (t.phase !== 'roll') expect(stageTasks).toContain(t.name)
+      if (t.phase !== 'stage') expect(rollTasks).toContain(t.name)
+    }
+    expect(stageTasks).not.toContain('host.reboot')
+    const kernelArg = schema.properties.stage.items.anyOf.find((i) => i.required[0] === 'kernel.arg')!
+    expect(JSON.stringify(kernelArg.properties['kernel.arg'])).toContain('"enum":["persistent","trial"]')
+  })
+})

@@ -1,0 +1,56 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startRack, type Rack } from '../../src/sim/rack.js'
+import { executeRun, type RunSpec } from '../../src/runner/execute.js'
+import { DEFAULT_ROLL, type RollOptions } from '../../src/runner/options.js'
+
+// Shared set-up for the runner's tests on the simulated rack: a rack with short reboots, and a
+// RunSpec pointing at it with a short stability window.
+
+export interface RackFixture {
+  rack: Rack
+  dir: string
+  spec(overrides?: Partial<Omit<RunSpec, 'roll'>> & { roll?: Partial<RollOptions> }): RunSpec
+  rackOf: Map<string, string>
+}
+
+// Starts a rack from a spec (YAML text) with short reboots.
+export async function startTestRack(specYaml: string, options: { hosts?: number; rebootTimeMs?: number } = {}): Promise<RackFixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'gpufleet-runner-rack-'))
+  const specFile = join(dir, 'spec.yaml')
+  writeFileSync(specFile, specYaml)
+  const rack = await startRack({ hosts: options.hosts ?? 6, spec: specFile, dir: join(dir, 'rack'), rebootTimeMs: options.rebootTimeMs ?? 800 })
+  return {
+    rack,
+    dir,
+    rackOf: new Map(rack.hosts.map((h) => [h.name, h.rack])),
+    spec: (overrides = {}) => {
+      const { roll, ...rest } = overrides
+      return {
+        playbook: 'prep',
+        inventory: rack.inventoryFile,
+        check: false,
+        forks: 50,
+        knownHosts: rack.knownHostsFile,
+        acceptNewHostKeys: false,
+        askBecomePass: false,
+        output: 'jsonl',
+        roll: { ...DEFAULT_ROLL, ...roll },
+        stabilityMs: 200,
+        rebootTimeoutMs: 20_000,
+        commandTimeoutMs: 120_000,
+        lockTtlMs: 3_600_000,
+        runsDir: join(dir, 'runs'),
+        ...rest,
+      }
+    },
+  }
+}
+
+// Runs in-process with output captured.
+export async function runQuiet(spec: RunSpec, resumeId?: string) {
+  const out: string[] = []
+  const result = await executeRun(spec, { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), isTTY: false, installSignals: false, rebootWait: { pollMinMs: 100, pollMaxMs: 500, probeEveryMs: 500 } }, resumeId)
+  return { ...result, output: out.join('') }
+}

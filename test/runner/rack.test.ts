@@ -1,0 +1,148 @@
+import { execa } from 'execa'
+import { existsSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { FleetEvent } from '../../src/events.js'
+import { maxDownFromSim } from '../../src/runner/sim-record.js'
+import { runQuiet, startTestRack, type RackFixture } from './rack-helpers.js'
+
+// The runner on the simulated rack, over real SSH. Every limit is measured from the simulator's
+// own record (rack.events()), never from the runner's events.
+
+const CLI = join(process.cwd(), 'dist', 'cli.js')
+let fixtures: RackFixture[] = []
+afterEach(async () => {
+  for (const f of fixtures) {
+    await f.rack.stop()
+    rmSync(f.dir, { recursive: true, force: true })
+  }
+  fixtures = []
+})
+
+async function rack(specYaml: string, options: { hosts?: number; rebootTimeMs?: number } = {}) {
+  const f = await startTestRack(specYaml, options)
+  fixtures.push(f)
+  return f
+}
+
+const downs = (f: RackFixture, host: string) => f.rack.events().filter((e) => e.host === host && e.kind === 'down').length
+const events = (output: string): FleetEvent[] =>
+  output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as FleetEvent)
+
+describe('runner on the simulated rack', () => {
+  it('rolls within --max-unavailable 2 --per-rack 1 (per the simulator), and a second run changes nothing', async () => {
+    const f = await rack('hostsPerRack: 3\nprofile: ac922\nrules:\n  - match: "*-r2-*"\n    profile: pcie\n  - match: "*-r3-*"\n    profile: s822lc\n', { hosts: 9 })
+    const first = await runQuiet(f.spec({ roll: { maxUnavailable: { kind: 'count', n: 2 }, perRack: 1 } }))
+    expect(first.outcomes).toEqual(Object.fromEntries(f.rack.hosts.map((h) => [h.name, 'changed'])))
+    const record = f.rack.events()
+    const max = maxDownFromSim(record, f.rackOf)
+    expect(max.total).toBeLessThanOrEqual(2)
+    expect(max.perRack).toBeLessThanOrEqual(1)
+    expect(max.total).toBe(2) // and the window was actually used
+    for (const h of f.rack.hosts) expect(downs(f, h.name)).toBe(1)
+    // Every host verified after its reboot.
+    for (const h of Object.values(first.summary.hosts)) expect(h.tasks.find((t) => t.task === 'host.verify')?.status).toBe('noop')
+
+    const mark = record.length
+    const second = await runQuiet(f.spec({ roll: { maxUnavailable: { kind: 'count', n: 2 }, perRack: 1 } }))
+    expect(Object.values(second.outcomes).every((o) => o === 'ok')).toBe(true)
+    for (const h of Object.values(second.summary.hosts)) expect(h.tasks.every((t) => t.status === 'noop')).toBe(true)
+    const after = f.rack.events().slice(mark)
+    expect(after.filter((e) => e.kind === 'down')).toEqual([])
+    for (const h of f.rack.hosts) {
+      expect(after.filter((e) => e.host === h.name && e.kind === 'connect')).toHaveLength(1)
+      expect(after.filter((e) => e.host === h.name && e.kind === 'exec')).toHaveLength(1)
+    }
+  })
+
+  it('reports a host that never comes back as failed while the rest of the rack finishes', async () => {
+    const f = await rack('hostsPerRack: 4\nprofile: pcie\nrules:\n  - match: "*-r1-02"\n    neverComesBack: true\n', { hosts: 4 })
+    const r = await runQuiet(f.spec({ rebootTimeoutMs: 4000, roll: { maxUnavailable: { kind: 'count', n: 2 } } }))
+    const lost = f.rack.hosts[1]!.name
+    expect(r.outcomes[lost]).toBe('failed')
+    expect(r.summary.hosts[lost]!.message).toMatch(/did not come back/)
+    for (const h of f.rack.hosts) if (h.name !== lost) expect(r.outcomes[h.name]).toBe('changed')
+    expect(r.exitCode).toBe(1)
+    // The lost host stays down, so it keeps its place in the window: still never more than 2 down.
+    expect(maxDownFromSim(f.rack.events(), f.rackOf).total).toBeLessThanOrEqual(2)
+  })
+
+  it('--max-fail 1 stops new reboots after the second failure; in-flight ones finish', async () => {
+    const f = await rack('hostsPerRack: 8\nprofile: pcie\nrules:\n  - match: "*-r1-0[12]"\n    neverComesBack: true\n', { hosts: 8, rebootTimeMs: 1500 })
+    const r = await runQuiet(f.spec({ rebootTimeoutMs: 2500, roll: { maxUnavailable: { kind: 'count', n: 3 }, maxFail: { kind: 'count', n: 1 } } }))
+    const ev = events(r.output)
+    const exhausted = ev.find((e) => e.kind === 'budget-exhausted')
+    expect(exhausted).toMatchObject({ failed: 2, allowed: 1, scope: 'fleet' })
+    const issuedAfter = ev.filter((e) => e.kind === 'reboot-issued' && e.t > exhausted!.t)
+    expect(issuedAfter).toEqual([])
+    const notStarted = Object.entries(r.outcomes).filter(([, o]) => o === 'not-started').map(([h]) => h)
+    expect(notStarted.length).toBeGreaterThan(0)
+    for (const h of notStarted) expect(downs(f, h)).toBe(0) // from the simulator's record
+    expect(r.summary.counts.failed).toBe(2)
+  })
+
+  it('slot refill beats batch barriers when reboot times differ per host', async () => {
+    // Hosts 1 and 3 reboot slowly, 2 and 4 quickly. Batches of 2 wait for a slow host twice.
+    const spec = 'hostsPerRack: 4\nprofile: pcie\nrules:\n  - match: "*-r1-0[13]"\n    rebootTime: 4s\n'
+    const a = await rack(spec, { hosts: 4, rebootTimeMs: 500 })
+    const refill = await runQuiet(a.spec({ roll: { maxUnavailable: { kind: 'count', n: 2 } } }))
+    const b = await rack(spec, { hosts: 4, rebootTimeMs: 500 })
+    const batched = await runQuiet(b.spec({ roll: { maxUnavailable: { kind: 'count', n: 2 }, batches: [{ kind: 'count', n: 2 }] } }))
+    expect(Object.values(refill.outcomes).every((o) => o === 'changed')).toBe(true)
+    expect(Object.values(batched.outcomes).every((o) => o === 'changed')).toBe(true)
+    const rollMs = (r: typeof refill) => {
+      const hosts = Object.values(r.summary.hosts)
+      return Math.max(...hosts.map((h) => h.slot!.releasedAt!)) - Math.min(...hosts.map((h) => h.slot!.acquiredAt!))
+    }
+    expect(rollMs(refill)).toBeLessThan(rollMs(batched) - 2000)
+  })
+
+  it('after a SIGKILL of the controller mid-roll, resume reboots no host twice and ends with every host verified', async () => {
+    expect(existsSync(CLI), 'run `npm run build` first').toBe(true)
+    const f = await rack('hostsPerRack: 3\nprofile: pcie\n', { hosts: 6, rebootTimeMs: 1500 })
+    const runDir = join(f.dir, 'runs')
+    const args = ['run', 'prep', '-i', f.rack.inventoryFile, '--known-hosts', f.rack.knownHostsFile, '--max-unavailable', '2', '--reboot-stability', '0.2s', '--reboot-timeout', '30s', '--run-dir', runDir, '--output', 'jsonl']
+    const child = execa('node', [CLI, ...args], { reject: false, buffer: false })
+    let runId = ''
+    let issued = 0
+    await new Promise<void>((resolve) => {
+      let buf = ''
+      child.stdout!.on('data', (chunk: Buffer) => {
+        buf += chunk.toString()
+        let nl: number
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl)
+          buf = buf.slice(nl + 1)
+          if (!line.startsWith('{')) continue
+          const e = JSON.parse(line) as FleetEvent
+          if (e.kind === 'run-started') runId = e.runId
+          // Kill it while the third reboot is in flight: hosts done, down, and not yet started.
+          if (e.kind === 'reboot-issued' && ++issued === 3) {
+            child.kill('SIGKILL')
+            resolve()
+          }
+        }
+      })
+      void child.then(() => resolve())
+    })
+    await child
+    expect(issued).toBe(3)
+    expect(runId).not.toBe('')
+
+    const resumed = await execa('node', [CLI, 'resume', runId, '--run-dir', runDir, '--output', 'jsonl'], { reject: false })
+    const ev = events(resumed.stdout)
+    const finished = ev.find((e) => e.kind === 'run-finished')
+    expect(finished, resumed.stderr).toBeDefined()
+    expect(resumed.exitCode).toBe(0)
+    // Give a reboot the killed controller had issued time to be recorded.
+    for (const h of f.rack.hosts) expect(downs(f, h.name)).toBe(1)
+    for (const h of f.rack.hosts) {
+      const verify = ev.filter((e) => e.kind === 'task-noop' && e.host === h.name && e.task === 'host.verify')
+      expect(verify, h.name).toHaveLength(1)
+    }
+    expect(maxDownFromSim(f.rack.events(), f.rackOf).total).toBeLessThanOrEqual(2)
+  })
+})

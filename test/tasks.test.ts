@@ -1,0 +1,128 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, test } from 'vitest'
+import { facts as allFacts } from '../src/facts/index.js'
+import type { PlanContext, Step } from '../src/tasks/define.js'
+import { tasks } from '../src/tasks/index.js'
+
+// pyinfra-style plan fixtures: test/tasks/<task.name>/<case>.json = {args, facts, ctx?, plan} or
+// {args, error}. A fact is given as the parsed value, as {"$fixture": "<fact>/<case>"} (a fact
+// fixture's stdout, parsed), or as {"$fact": "<fact>", "$stdout": "..."}. The expected plan lists
+// only what matters: kind, a reason substring, and each step's kind plus the substrings its
+// command/content must contain (or exact values).
+interface StepMatch {
+  kind: Step['kind']
+  description?: string
+  command?: string
+  commandContains?: string[]
+  commandExcludes?: string[]
+  rawCommandContains?: string[] // matched against the exact shell text
+  path?: string
+  content?: string
+  contentContains?: string[]
+  mode?: string
+  timeoutMs?: number
+  stabilityMs?: number
+}
+interface TaskFixture {
+  args: unknown
+  facts?: Record<string, unknown>
+  ctx?: { host?: Partial<PlanContext['host']>; earlier?: PlanContext['earlier'] }
+  plan?: { kind: 'noop' | 'change' | 'fail'; reason?: string; steps?: StepMatch[]; notesContain?: string[]; rebootPending?: boolean; evidenceKeys?: string[]; diffContains?: string[] }
+  error?: string
+}
+
+const root = join(import.meta.dirname, 'tasks')
+const factRoot = join(import.meta.dirname, 'facts')
+const dirs = readdirSync(root).filter((d) => statSync(join(root, d)).isDirectory())
+
+function resolveFact(value: unknown): unknown {
+  if (value && typeof value === 'object' && '$fixture' in value) {
+    const ref = String((value as { $fixture: string }).$fixture)
+    const [name, file] = ref.split('/')
+    const fx = JSON.parse(readFileSync(join(factRoot, name, `${file}.json`), 'utf8')) as { stdout: string; exitCode?: number }
+    return allFacts[name].parse(fx.stdout, fx.exitCode ?? 0)
+  }
+  if (value && typeof value === 'object' && '$stdout' in value) {
+    const v = value as { $fact: string; $stdout: string; $exitCode?: number }
+    return allFacts[v.$fact].parse(v.$stdout, v.$exitCode ?? 0)
+  }
+  return value
+}
+
+test('every task has no-op, change and error fixtures', () => {
+  for (const name of Object.keys(tasks)) {
+    expect(dirs, `fixtures for ${name}`).toContain(name)
+    const kinds = readdirSync(join(root, name)).map((f) => JSON.parse(readFileSync(join(root, name, f), 'utf8')) as TaskFixture).map((f) => (f.error ? 'error' : f.plan!.kind))
+    expect(kinds, name).toContain('noop')
+    expect(kinds.some((k) => k === 'change' || k === 'fail'), name).toBe(true)
+    expect(kinds.some((k) => k === 'error' || k === 'fail'), name).toBe(true)
+  }
+})
+
+for (const dir of dirs) {
+  describe(dir, () => {
+    for (const file of readdirSync(join(root, dir)).filter((f) => f.endsWith('.json'))) {
+      test(file.replace(/\.json$/, ''), () => {
+        const fx = JSON.parse(readFileSync(join(root, dir, file), 'utf8')) as TaskFixture
+        const task = tasks[dir]
+        expect(task, `no task named ${dir}`).toBeDefined()
+        const parsed = task.args.safeParse(fx.args)
+        if (fx.error !== undefined) {
+          expect(parsed.success).toBe(false)
+          expect(JSON.stringify(parsed.error?.issues)).toContain(fx.error)
+          return
+        }
+        expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true)
+        const facts: Record<string, unknown> = {}
+        for (const key of Object.keys(task.facts)) {
+          expect(fx.facts, `fixture lacks fact '${key}'`).toHaveProperty(key)
+          facts[key] = resolveFact(fx.facts![key])
+        }
+        const ctx: PlanContext = {
+          host: { name: 'host-1', vars: {}, assignments: [], ...fx.ctx?.host },
+          earlier: fx.ctx?.earlier ?? [],
+        }
+        const plan = task.plan(parsed.data, facts, ctx)
+        const want = fx.plan!
+        expect(plan.kind, JSON.stringify(plan, null, 1).slice(0, 2000)).toBe(want.kind)
+        if (want.reason !== undefined) expect(plan.reason).toContain(want.reason)
+        if (want.notesContain) for (const n of want.notesContain) expect((plan as { notes?: string[] }).notes?.join('\n') ?? '').toContain(n)
+        if (want.evidenceKeys) expect(Object.keys((plan as { evidence?: object }).evidence ?? {})).toEqual(expect.arrayContaining(want.evidenceKeys))
+        if (plan.kind === 'change') {
+          if (want.rebootPending !== undefined) expect(plan.rebootPending ?? false).toBe(want.rebootPending)
+          if (want.diffContains) for (const d of want.diffContains) expect(plan.diff ?? '').toContain(d)
+          if (want.steps) {
+            expect(plan.steps.map((s) => s.kind)).toEqual(want.steps.map((s) => s.kind))
+            want.steps.forEach((w, i) => matchStep(plan.steps[i], w))
+          }
+        } else {
+          expect(want.steps ?? []).toEqual([])
+        }
+      })
+    }
+  })
+}
+
+function matchStep(step: Step, w: StepMatch): void {
+  expect(step.kind).toBe(w.kind)
+  if (w.description !== undefined) expect(step.description).toContain(w.description)
+  if (step.kind === 'run') {
+    if (w.command !== undefined) expect(step.command).toBe(w.command)
+    // Substrings are matched against the script with quote()'s '"'"' escapes undone, so fixtures can
+    // show XML and patterns as they are.
+    const text = step.command.replace(/'"'"'/g, "'")
+    for (const c of w.commandContains ?? []) expect(text).toContain(c)
+    for (const c of w.commandExcludes ?? []) expect(text).not.toContain(c)
+    for (const c of w.rawCommandContains ?? []) expect(step.command).toContain(c)
+    if (w.timeoutMs !== undefined) expect(step.timeoutMs).toBe(w.timeoutMs)
+  } else if (step.kind === 'write') {
+    if (w.path !== undefined) expect(step.path).toBe(w.path)
+    if (w.content !== undefined) expect(step.content).toBe(w.content)
+    for (const c of w.contentContains ?? []) expect(step.content).toContain(c)
+    if (w.mode !== undefined) expect(step.mode).toBe(w.mode)
+  } else {
+    if (w.timeoutMs !== undefined) expect(step.timeoutMs).toBe(w.timeoutMs)
+    if (w.stabilityMs !== undefined) expect(step.stabilityMs).toBe(w.stabilityMs)
+  }
+}

@@ -1,0 +1,142 @@
+import { spawnSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { INITRAMFS_EXIT, initramfsRebuildScript } from '../../src/tasks/initramfs-script.js'
+import { restoreFileScript } from '../../src/tasks/initramfs-restore.js'
+import { backupFilesScript } from '../../src/tasks/backup-script.js'
+import { createHash } from 'node:crypto'
+
+// The initramfs step script run for real under bash, in a temp root, with fake dracut/lsinitrd (and
+// df for the full-disk case) on PATH. Nothing touches the real /boot.
+const KVER = '4.14.0-49.10.1.el7a.ppc64le'
+const IMAGE = `/boot/initramfs-${KVER}.img`
+const OLD = 'old image\nusr/lib/modules/x/kernel/drivers/gpu/drm/nouveau/nouveau.ko.xz\n'.repeat(50)
+let root: string
+let bin: string
+
+const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex')
+
+function fake(name: string, body: string): void {
+  writeFileSync(join(bin, name), `#!/bin/bash\n${body}\n`)
+  chmodSync(join(bin, name), 0o755)
+}
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'gpufleet-initramfs-'))
+  bin = join(root, 'fakebin')
+  mkdirSync(bin)
+  mkdirSync(join(root, 'boot'))
+  writeFileSync(join(root, IMAGE), OLD)
+  // dracut -f -v --omit-drivers LIST IMAGE KVER; behaviour from $FAKE_DRACUT.
+  fake(
+    'dracut',
+    `echo "$@" >> "${root}/dracut.log"
+img="\${@: -2:1}"
+case "\${FAKE_DRACUT:-ok}" in
+  ok) printf 'new image built by dracut %s\\n' "$*" > "$img" ;;
+  enospc) printf 'TRUNC' > "$img"; echo "dracut: cp: error writing '$img': No space left on device" >&2; exit 1 ;;
+  nouveau) printf 'new but usr/lib/modules/x/nouveau/nouveau.ko.xz\\n' > "$img" ;;
+  corrupt-backup) printf 'TRUNC' > "$img"; printf 'garbage' > "$FAKE_PREV"; exit 1 ;;
+esac`,
+  )
+  // lsinitrd IMAGE: one line per "file"; a truncated image cannot be read.
+  fake('lsinitrd', `grep -q TRUNC "$1" && { echo "lsinitrd: cannot read $1" >&2; exit 1; }; cat "$1"`)
+})
+
+afterEach(() => rmSync(root, { recursive: true, force: true }))
+
+function run(script: string, env: Record<string, string> = {}) {
+  const r = spawnSync('bash', ['-c', script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env }, encoding: 'utf8' })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const script = (minFreeFactor = 2) => initramfsRebuildScript({ image: IMAGE, kver: KVER, omitDrivers: ['nouveau'], tool: 'dracut', minFreeFactor, root })
+const prev = () => join(root, 'var/lib/gpufleet/backup/prev', IMAGE)
+const orig = () => join(root, 'var/lib/gpufleet/backup/orig', IMAGE)
+
+describe('initramfs rebuild script', () => {
+  test('backs up, rebuilds the explicit kernel/image, verifies, marks the reboot', () => {
+    const before = sha(join(root, IMAGE))
+    const r = run(script())
+    expect(r.code, r.stderr).toBe(0)
+    expect(readFileSync(join(root, 'dracut.log'), 'utf8').trim()).toBe(`-f -v --omit-drivers nouveau ${root}${IMAGE} ${KVER}`)
+    expect(readFileSync(join(root, IMAGE), 'utf8')).toContain('new image built by dracut')
+    expect(sha(prev())).toBe(before)
+    expect(sha(orig())).toBe(before)
+    expect(readFileSync(join(root, 'run/gpufleet/reboot-required'), 'utf8')).toBe(`initramfs.rebuild: ${IMAGE} rebuilt\n`)
+    expect(readFileSync(join(root, 'var/lib/gpufleet/state', `initramfs-${KVER}.img.boot-id`), 'utf8').trim()).toMatch(/^[0-9a-f-]{36}$/)
+    expect(r.stderr).toContain(`backed up ${root}${IMAGE}`)
+  })
+
+  test('dracut fails with ENOSPC leaving a truncated image: the backup is restored and verified', () => {
+    const before = sha(join(root, IMAGE))
+    const r = run(script(), { FAKE_DRACUT: 'enospc' })
+    expect(r.code).toBe(INITRAMFS_EXIT.restored)
+    expect(sha(join(root, IMAGE))).toBe(before)
+    expect(r.stderr).toContain('dracut failed with exit code 1; restoring')
+    expect(r.stderr).toContain('the host boots the old image')
+    expect(existsSync(join(root, 'run/gpufleet/reboot-required'))).toBe(false)
+    expect(existsSync(join(root, `${IMAGE}.gpufleet-restore`))).toBe(false)
+  })
+
+  test('a new image that still lists nouveau is rolled back', () => {
+    const before = sha(join(root, IMAGE))
+    const r = run(script(), { FAKE_DRACUT: 'nouveau' })
+    expect(r.code).toBe(INITRAMFS_EXIT.restored)
+    expect(r.stderr).toContain('the new image still contains nouveau')
+    expect(sha(join(root, IMAGE))).toBe(before)
+  })
+
+  test('a corrupted backup is detected after the restore (exit 3, do not reboot)', () => {
+    const r = run(script(), { FAKE_DRACUT: 'corrupt-backup', FAKE_PREV: prev() })
+    expect(r.code).toBe(INITRAMFS_EXIT.restoreFailed)
+    expect(r.stderr).toContain('RESTORE FAILED')
+  })
+
+  test('not enough free space: nothing is touched', () => {
+    fake('df', `echo "Filesystem 1024-blocks Used Available Capacity Mounted on"; echo "/dev/sda2 1038336 1038335 1 100% /boot"`)
+    const before = sha(join(root, IMAGE))
+    const r = run(script())
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('not enough free space')
+    expect(sha(join(root, IMAGE))).toBe(before)
+    expect(existsSync(prev())).toBe(false)
+    expect(existsSync(join(root, 'dracut.log'))).toBe(false)
+  })
+
+  test('a second rebuild keeps the pristine orig copy and refreshes prev', () => {
+    const pristine = sha(join(root, IMAGE))
+    expect(run(script()).code).toBe(0)
+    const firstNew = sha(join(root, IMAGE))
+    writeFileSync(join(root, IMAGE), readFileSync(join(root, IMAGE), 'utf8') + 'nouveau.ko\n')
+    const second = sha(join(root, IMAGE))
+    expect(run(script()).code).toBe(0)
+    expect(sha(orig())).toBe(pristine)
+    expect(sha(prev())).toBe(second)
+    expect(firstNew).not.toBe(second)
+  })
+
+  test('rollback restores the pristine image from orig and verifies it', () => {
+    const pristine = sha(join(root, IMAGE))
+    expect(run(script()).code).toBe(0)
+    const r = run(restoreFileScript({ kind: 'orig', path: IMAGE, backup: `/var/lib/gpufleet/backup/orig${IMAGE}`, sizeBytes: OLD.length, sha256: pristine }, root))
+    expect(r.code, r.stderr).toBe(0)
+    expect(sha(join(root, IMAGE))).toBe(pristine)
+  })
+})
+
+describe('boot config backup script', () => {
+  test('copies each existing file to prev and (once) to orig; skips missing ones', () => {
+    mkdirSync(join(root, 'etc/default'), { recursive: true })
+    writeFileSync(join(root, 'etc/default/grub'), 'GRUB_CMDLINE_LINUX="quiet"\n')
+    const s = backupFilesScript(['/etc/default/grub', '/boot/grub2/grub.cfg'], root)
+    expect(run(s).code).toBe(0)
+    writeFileSync(join(root, 'etc/default/grub'), 'GRUB_CMDLINE_LINUX="quiet vfio-pci.disable_idle_d3=1"\n')
+    expect(run(s).code).toBe(0)
+    expect(readFileSync(join(root, 'var/lib/gpufleet/backup/orig/etc/default/grub'), 'utf8')).toBe('GRUB_CMDLINE_LINUX="quiet"\n')
+    expect(readFileSync(join(root, 'var/lib/gpufleet/backup/prev/etc/default/grub'), 'utf8')).toContain('vfio-pci')
+    expect(existsSync(join(root, 'var/lib/gpufleet/backup/orig/boot/grub2/grub.cfg'))).toBe(false)
+  })
+})
