@@ -36,7 +36,7 @@ try {
         forks,
         wallMs: Math.round(wallMs),
         ok: results.filter((r) => r.ok).length,
-        failed: results.filter((r) => !r.ok).map((r) => (r.ok ? "" : `${r.host}: ${r.reason}: ${r.message}`)),
+        failed: results.filter((r) => !r.ok).map((r) => (r.ok ? '' : `${r.host}: ${r.reason}: ${r.message}`)),
         exitCode,
         connectionsPerHost: perHost(connections),
         execsPerHost: perHost(execs),

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
@@ -92,6 +93,12 @@ for (const dir of dirs) {
         if (plan.kind === 'change') {
           if (want.rebootPending !== undefined) expect(plan.rebootPending ?? false).toBe(want.rebootPending)
           if (want.diffContains) for (const d of want.diffContains) expect(plan.diff ?? '').toContain(d)
+          // Every planned shell step must at least parse under sh (dash): the runner executes it there.
+          for (const step of plan.steps) {
+            if (step.kind !== 'run') continue
+            const syntax = spawnSync('sh', ['-n', '-c', step.command], { encoding: 'utf8' })
+            expect(syntax.stderr, step.command).toBe('')
+          }
           if (want.steps) {
             expect(plan.steps.map((s) => s.kind)).toEqual(want.steps.map((s) => s.kind))
             want.steps.forEach((w, i) => matchStep(plan.steps[i], w))

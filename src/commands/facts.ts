@@ -56,7 +56,7 @@ export async function gatherHostBasics(hosts: readonly InventoryHost[], connecto
           const why = tail ? `${how}: ${tail}` : how
           return failed('command', `[${host.name}] the fact-gathering script failed: ${why}`)
         }
-        const facts = parseFacts<HostBasics>(hostBasics as never, splitGatherOutput(r.stdout))
+        const facts = parseFacts<HostBasics>(hostBasics, splitGatherOutput(r.stdout))
         return { host: host.name, ok: true, durationMs: Date.now() - started, facts }
       } catch (error) {
         if (error instanceof ConnectError) return failed(error.reason, error.message)

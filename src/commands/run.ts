@@ -41,8 +41,9 @@ Rolling (only the roll part of a playbook is limited; staging runs on every host
   --max-fail N|N%          once failures EXCEED this, no new reboot starts (in-flight ones finish)
   --rack-fail-stop         a failure in a rack stops new reboots in that rack
 
-Output: --output tty currently renders like plain (the live listr2 view is not built yet);
-plain is the default when stdout is not a terminal. jsonl prints the event stream.
+Output: tty (default on a terminal) is a live per-host view with the rolling window; plain (default
+when stdout is not a terminal, e.g. CI) prints one timestamped line per event; jsonl prints the
+event stream, one JSON object per line. Every run also writes <run dir>/events.jsonl and reports.
 
 Exit codes: 0 every host ok or changed; 1 a host failed, was unreachable or was not started;
 2 bad usage, inventory or playbook (nothing was touched); 130 interrupted.`

@@ -19,6 +19,7 @@ export interface BootEntry {
   file?: string // BLS entry file
 }
 
+// Boot tools whose presence changes how kernel.arg edits the configuration.
 export type BootTool = 'grubby' | 'grub2-mkconfig' | 'grub2-reboot' | 'grub2-set-default' | 'grub2-editenv'
 
 // How the host boots next, resolved the way petitboot evaluates the grub.cfg header.

@@ -5,6 +5,7 @@ import { defineFact } from './define.js'
 // the latest change (what a failed dracut restores).
 export const BACKUP_DIR = '/var/lib/gpufleet/backup'
 
+// One backed-up file and whether the original still matches it.
 export interface BackupFile {
   kind: 'orig' | 'prev'
   path: string // the original absolute path
@@ -19,7 +20,7 @@ export const gpufleetBackups = defineFact({
   name: 'gpufleet.backups',
   command: [
     `[ -d ${BACKUP_DIR}/orig ] || exit 0`,
-    `cd ${BACKUP_DIR}/orig && find . -type f | LC_ALL=C sort | while IFS= read -r f; do`,
+    `cd ${BACKUP_DIR}/orig && find . -type f ! -name '*.tmp' | LC_ALL=C sort | while IFS= read -r f; do`,
     '  p=${f#.}',
     '  c=$(sha256sum < "$p" 2>/dev/null | cut -d " " -f 1); [ -n "$c" ] || c=-',
     '  echo "orig $(stat -c %s "$f") $(sha256sum < "$f" | cut -d " " -f 1) $c $p"',

@@ -5,6 +5,7 @@ import { section, splitSections } from './sections.js'
 // then needs no clock (a simulated or freshly-NTP-synced host's btime cannot be trusted).
 export const INITRAMFS_STATE_DIR = '/var/lib/gpufleet/state'
 
+// One initramfs image in /boot and what its listing says about nouveau.
 export interface InitramfsImage {
   path: string // /boot/initramfs-<kver>.img or /boot/initrd.img-<kver>
   kver: string
@@ -17,6 +18,7 @@ export interface InitramfsImage {
   builtInBootId?: string // boot_id recorded by gpufleet when it rebuilt this image
 }
 
+// Every image plus what a rebuild needs to know (tools, free space, boot_id).
 export interface InitramfsStatus {
   bootId?: string
   btime?: number // /proc/stat btime (informational)

@@ -1,5 +1,6 @@
 import { defineFact } from './define.js'
 
+// IOMMU groups both ways: members per group and the group of each device.
 export interface IommuGroups {
   groups: Record<string, string[]> // group number → member PCI addresses, sorted
   byDevice: Record<string, string> // PCI address → group number

@@ -2,6 +2,7 @@ import { defineFact } from './define.js'
 import { parseDomainXml, type DomainXml } from './parse-domain-xml.js'
 import { splitSections } from './sections.js'
 
+// One defined domain with its persistent and (when running) live XML.
 export interface LibvirtDomain {
   name: string
   state: string // virsh domstate: 'running', 'shut off', 'paused', ...
@@ -9,6 +10,7 @@ export interface LibvirtDomain {
   live?: DomainXml // `dumpxml` of a running/paused domain (--live changes land here)
 }
 
+// Every defined libvirt domain on the host.
 export interface LibvirtDomains {
   available: boolean // virsh installed
   domains: LibvirtDomain[]

@@ -1,12 +1,14 @@
 import { defineFact } from './define.js'
 import { splitSections } from './sections.js'
 
+// One /etc/modprobe.d/*.conf file.
 export interface ModprobeFile {
   path: string
   mtime: number // seconds since the epoch
   content: string
 }
 
+// The modprobe.d directory: its files and what they block.
 export interface ModprobeConfig {
   dirMtime?: number // /etc/modprobe.d itself: changes when a file is removed
   files: ModprobeFile[]

@@ -1,6 +1,7 @@
 // The parts of a libvirt domain XML the GPU tasks need. libvirt writes its own XML in one regular
 // shape (attributes in single quotes, one element per line), so a small reader suffices.
 
+// A PCI address as libvirt writes it: (domain, bus, slot, function).
 export interface PciTuple {
   domain: number
   bus: number
@@ -8,12 +9,14 @@ export interface PciTuple {
   function: number
 }
 
+// A <hostdev type=pci>: the host function and, if set, its guest address.
 export interface DomainHostdev {
   source: string // host PCI address 'dddd:bb:ss.f'
   managed: boolean
   guest?: PciTuple // <address type='pci'> outside <source>
 }
 
+// What the GPU tasks read from one domain XML.
 export interface DomainXml {
   name?: string
   hostdevs: DomainHostdev[] // PCI subsystem hostdevs only

@@ -8,6 +8,7 @@ export interface GrubCfgEntry {
   initrd?: string
 }
 
+// The decision-relevant content of grub.cfg.
 export interface GrubCfg {
   entries: GrubCfgEntry[]
   honoursNextEntry: boolean // `set default="${next_entry}"` (GRUB_DEFAULT=saved header)

@@ -1,5 +1,6 @@
 import { defineFact } from './define.js'
 
+// One PCI function as `lspci -Dnnk` describes it.
 export interface PciDevice {
   address: string // 'dddd:bb:ss.f', lower-case hex
   className: string // '3D controller'

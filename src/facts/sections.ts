@@ -1,6 +1,7 @@
 // Splits a fact's output into the sections its command printed between `@@ <name> <arg...>` marker
 // lines, so one fact can read several files and tools in its single slot of the gather script.
 
+// One `@@ name arg` section of a fact's output.
 export interface Section {
   name: string
   arg: string // the rest of the marker line, e.g. a file path or an mtime

@@ -3,8 +3,10 @@ import { section, splitSections } from './sections.js'
 
 // The systemd unit gpufleet installs to re-apply the SMT state at boot (SMT is runtime-only on POWER).
 export const SMT_UNIT_NAME = 'gpufleet-smt.service'
+// Where the unit is installed (admin units override packaged ones).
 export const SMT_UNIT_PATH = `/etc/systemd/system/${SMT_UNIT_NAME}`
 
+// The unit file content and whether systemd will start it at boot.
 export interface SmtUnit {
   exists: boolean
   content?: string

@@ -1,7 +1,9 @@
 import { defineFact } from './define.js'
 
+// loaded (in /proc/modules), builtin, available (a .ko exists), or missing.
 export type ModuleAvailability = 'loaded' | 'builtin' | 'available' | 'missing'
 
+// Availability of each vfio module and the live disable_idle_d3 parameter.
 export interface VfioStatus {
   modules: Record<string, ModuleAvailability>
   disableIdleD3?: string // /sys/module/vfio_pci/parameters/disable_idle_d3: 'Y' or 'N' when loaded
@@ -11,14 +13,17 @@ export interface VfioStatus {
 // split out in 5.15), so every candidate is probed and the verify task decides what is required.
 export const VFIO_MODULES = ['vfio', 'vfio_pci', 'vfio_pci_core', 'vfio_iommu_spapr_tce', 'vfio_spapr_eeh', 'vfio_iommu_type1']
 
+// Probes each vfio module name without loading anything.
 export const vfioStatus = defineFact({
   name: 'vfio.status',
   command: [
     'k=$(uname -r)',
     `for m in ${VFIO_MODULES.join(' ')}; do`,
+    // Module files may spell the name with dashes (vfio_pci lives in vfio-pci.ko).
+    '  f=$(printf "%s" "$m" | sed "s/_/[-_]/g")',
     '  if [ -d "/sys/module/$m/sections" ] || grep -q "^$m " /proc/modules 2>/dev/null; then s=loaded',
-    '  elif grep -q "/$m\\.ko" "/lib/modules/$k/modules.builtin" 2>/dev/null; then s=builtin',
-    '  elif modinfo -n "$m" >/dev/null 2>&1 || grep -q "/$m\\.ko" "/lib/modules/$k/modules.dep" 2>/dev/null; then s=available',
+    '  elif grep -q "/$f\\.ko" "/lib/modules/$k/modules.builtin" 2>/dev/null; then s=builtin',
+    '  elif modinfo -n "$m" >/dev/null 2>&1 || grep -q "/$f\\.ko" "/lib/modules/$k/modules.dep" 2>/dev/null; then s=available',
     '  else s=missing; fi',
     '  echo "$m $s"',
     'done',

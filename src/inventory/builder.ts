@@ -41,6 +41,8 @@ const CONFLICTING: Record<string, string> = {
 export class InventoryBuilder {
   readonly groups = new Map<string, RawGroup>()
   readonly hosts = new Map<string, RawHost>()
+  // Direct members per group as a set: a range like p9-[0001:5000] must not cost n² lookups.
+  private readonly members = new Map<string, Set<string>>()
 
   constructor(readonly file: string) {
     this.addGroup('all')
@@ -103,7 +105,12 @@ export class InventoryBuilder {
       host.vars.origins.set(key, where)
     }
     const group = this.addGroup(groupName)
-    if (!group.hosts.includes(name)) group.hosts.push(name)
+    let members = this.members.get(groupName)
+    if (!members) this.members.set(groupName, (members = new Set(group.hosts)))
+    if (!members.has(name)) {
+      members.add(name)
+      group.hosts.push(name)
+    }
     return host
   }
 
@@ -133,9 +140,11 @@ export class InventoryBuilder {
       if (group.name !== 'all' && group.name !== 'ungrouped') for (const h of group.hosts) grouped.add(h)
     }
     ungrouped.hosts = ungrouped.hosts.filter((h) => !grouped.has(h))
+    const inUngrouped = new Set(ungrouped.hosts)
     for (const name of this.hosts.keys()) {
-      if (!grouped.has(name) && !ungrouped.hosts.includes(name)) ungrouped.hosts.push(name)
+      if (!grouped.has(name) && !inUngrouped.has(name)) ungrouped.hosts.push(name)
     }
+    this.members.set('ungrouped', new Set(ungrouped.hosts))
   }
 
   // True if `name` is `ancestor` or below it.

@@ -1,4 +1,5 @@
 import { homedir } from 'node:os'
+import { resolve } from 'node:path'
 import type { InventoryHost, SshTarget } from './types.js'
 import { inventoryError, type Origin } from './origin.js'
 import { parseSshArgs, SshArgsError, type SshArgs } from './ssh-args.js'
@@ -105,8 +106,9 @@ function strictValue(value: string, fail: () => Error): SshTarget['strictHostKey
   }
 }
 
+// `~/x` → home, relative → absolute from the current directory (Ansible and ssh do both).
 function expandHome(path: string): string {
-  return path === '~' ? homedir() : path.startsWith('~/') ? homedir() + path.slice(1) : path
+  return resolve(path === '~' ? homedir() : path.startsWith('~/') ? homedir() + path.slice(1) : path)
 }
 
 // Typed access to merged vars; errors name the file:line of the winning value.

@@ -7,8 +7,7 @@ import type { MergedVars } from './connection.js'
 export const PCI_ADDRESS = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i
 
 const pciAddress = z
-  // Unquoted, 0004:04:00.0 is a base-60 number to YAML 1.1 (PyYAML too), hence the hint.
-  .string({ error: "must be a quoted PCI address like '0004:04:00.0' (unquoted, YAML reads it as a number)" })
+  .string({ error: "must be a PCI address string like '0004:04:00.0'" })
   .regex(PCI_ADDRESS, { error: (issue) => `'${String(issue.input)}' is not a PCI address (dddd:bb:ss.f, e.g. 0004:04:00.0)` })
   .transform((s) => s.toLowerCase())
 

@@ -2,21 +2,25 @@ import { readFile, stat } from 'node:fs/promises'
 import { dirname, extname, join } from 'node:path'
 import { InventoryError } from '../errors.js'
 import { InventoryBuilder, type VarLayer } from './builder.js'
+import { HostPatternError, splitPort } from './host-pattern.js'
 import { parseIniInventory } from './ini-inventory.js'
 import { inventoryError } from './origin.js'
 import { resolveInventory } from './resolve.js'
 import type { Inventory } from './types.js'
-import { findVarsFiles, loadVarsFile } from './vars-files.js'
+import { findVarsFiles, listDir, loadVarsFile } from './vars-files.js'
 import { parseYamlInventory, type ReferencedOnlyGroups } from './yaml-inventory.js'
 
 const YAML_EXTENSIONS = new Set(['.yml', '.yaml', '.json'])
 
 // Load an Ansible inventory file (YAML or INI) with the group_vars/ and host_vars/ beside it.
 // Everything is validated here, so a bad file stops gpufleet before it connects anywhere.
+// Like ansible -i, a comma-separated list that is not a file ('p9-01,p9-02:2222,') is a host list.
 export async function loadInventory(file: string): Promise<Inventory> {
   const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' && file.includes(',')) return undefined
     throw new InventoryError(`${file}: cannot read inventory: ${error.code === 'ENOENT' ? 'no such file' : error.message}`)
   })
+  if (!info) return loadHostList(file)
   if (info.isDirectory()) throw new InventoryError(`${file}: is a directory; pass the inventory file itself (e.g. ${join(file, 'hosts.yaml')})`)
   const text = await readFile(file, 'utf8')
 
@@ -28,8 +32,9 @@ export async function loadInventory(file: string): Promise<Inventory> {
 
   const dir = dirname(file)
   const groupFiles = new Map<string, VarLayer[]>()
+  const groupVarsNames = await listDir(join(dir, 'group_vars'))
   for (const name of builder.groups.keys()) {
-    const found = await findVarsFiles(join(dir, 'group_vars'), name)
+    const found = await findVarsFiles(join(dir, 'group_vars'), name, groupVarsNames)
     if (found.length > 0) groupFiles.set(name, await Promise.all(found.map(loadVarsFile)))
   }
   for (const [name, origin] of referencedOnly) {
@@ -38,11 +43,32 @@ export async function loadInventory(file: string): Promise<Inventory> {
     }
   }
   const hostFiles = new Map<string, VarLayer[]>()
+  const hostVarsNames = await listDir(join(dir, 'host_vars'))
   for (const name of builder.hosts.keys()) {
-    const found = await findVarsFiles(join(dir, 'host_vars'), name)
+    const found = await findVarsFiles(join(dir, 'host_vars'), name, hostVarsNames)
     if (found.length > 0) hostFiles.set(name, await Promise.all(found.map(loadVarsFile)))
   }
   return resolveInventory(builder, { groups: groupFiles, hosts: hostFiles })
+}
+
+// Ansible's host_list plugin: names (with an optional :port) in 'ungrouped', no vars files.
+function loadHostList(list: string): Inventory {
+  const builder = new InventoryBuilder(list)
+  for (const item of list.split(',')) {
+    const text = item.trim()
+    if (text === '') continue
+    const origin = { file: '<host list>', line: 1 }
+    let parsed: { host: string; port?: number }
+    try {
+      parsed = splitPort(text)
+    } catch (error) {
+      if (error instanceof HostPatternError) throw inventoryError(origin, error.message)
+      throw error
+    }
+    builder.addHost(parsed.host, 'ungrouped', parsed.port === undefined ? [] : [['ansible_port', parsed.port, origin]], origin)
+  }
+  builder.reconcile()
+  return resolveInventory(builder, { groups: new Map(), hosts: new Map() })
 }
 
 // Like Ansible: .yml/.yaml/.json files are YAML and other extensions are INI. A file without an

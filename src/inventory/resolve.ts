@@ -17,9 +17,13 @@ export interface VarsFileLayers {
 export function resolveInventory(builder: InventoryBuilder, files: VarsFileLayers): Inventory {
   const depth = groupDepths(builder)
   const order = [...builder.groups.keys()]
+  const directGroups = new Map<string, string[]>()
+  for (const group of builder.groups.values()) {
+    for (const h of group.hosts) directGroups.set(h, [...(directGroups.get(h) ?? []), group.name])
+  }
   const hosts: InventoryHost[] = []
   for (const raw of builder.hosts.values()) {
-    const memberOf = hostGroups(builder, raw.name)
+    const memberOf = hostGroups(builder, directGroups.get(raw.name) ?? [])
     const sorted = [...memberOf]
       .filter((g) => g !== 'all')
       .sort((a, b) => compareGroups(builder.groups.get(a)!, builder.groups.get(b)!, depth))
@@ -86,14 +90,14 @@ function compareGroups(a: RawGroup, b: RawGroup, depth: Map<string, number>): nu
 }
 
 // Every group a host belongs to: its direct groups and all their ancestors.
-function hostGroups(builder: InventoryBuilder, host: string): Set<string> {
+function hostGroups(builder: InventoryBuilder, direct: string[]): Set<string> {
   const result = new Set<string>()
   const climb = (name: string) => {
     if (result.has(name)) return
     result.add(name)
     for (const parent of builder.groups.get(name)!.parents) climb(parent)
   }
-  for (const group of builder.groups.values()) if (group.hosts.includes(host)) climb(group.name)
+  for (const name of direct) climb(name)
   result.add('all')
   return result
 }

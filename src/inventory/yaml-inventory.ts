@@ -19,7 +19,7 @@ export function parseYamlInventory(file: string, text: string, builder: Inventor
     throw inventoryError(source.origin(root), 'a YAML inventory must be a mapping of group names (usually starting with `all:`)')
   }
   const walker = new YamlWalker(source, builder)
-  for (const [name, keyNode, value] of mapEntries(root)) {
+  for (const [name, keyNode, value] of mapEntries(root, source.doc)) {
     if (name === 'plugin') {
       throw inventoryError(source.origin(keyNode), 'this is an inventory plugin configuration (`plugin:`), not a static inventory; gpufleet reads static YAML or INI inventories')
     }
@@ -51,7 +51,7 @@ class YamlWalker {
       throw inventoryError(origin, `group '${name}' must be a mapping with hosts:, children: and/or vars:, found ${describe(value)}`)
     }
     this.defined.add(name)
-    for (const [section, sectionKey, body] of mapEntries(value)) {
+    for (const [section, sectionKey, body] of mapEntries(value, this.source.doc)) {
       const at = this.source.origin(sectionKey)
       if (section !== 'hosts' && section !== 'children' && section !== 'vars') {
         throw inventoryError(at, `unexpected key '${section}' in group '${name}': only hosts, children and vars are allowed`)
@@ -65,7 +65,7 @@ class YamlWalker {
 
   private vars(group: string, at: Origin, body: Node): void {
     if (!isMap(body)) throw inventoryError(at, `vars of group '${group}' must be a mapping, found ${describe(body)}`)
-    for (const [key, keyNode, value] of mapEntries(body)) {
+    for (const [key, keyNode, value] of mapEntries(body, this.source.doc)) {
       this.builder.setGroupVar(group, key, this.source.toJS(value), this.source.origin(keyNode, value))
     }
   }
@@ -78,7 +78,7 @@ class YamlWalker {
       return
     }
     if (!isMap(body)) throw inventoryError(at, `children of group '${group}' must be a mapping of group names, found ${describe(body)}`)
-    for (const [child, keyNode, value] of mapEntries(body)) {
+    for (const [child, keyNode, value] of mapEntries(body, this.source.doc)) {
       this.group(child, keyNode, value, false)
       this.builder.addChild(group, child, this.source.origin(keyNode))
     }
@@ -93,7 +93,7 @@ class YamlWalker {
       const hint = isSeq(body) ? ' (write each host as a key: `hosts: {p9-01: }` or one `p9-01:` per line)' : ''
       throw inventoryError(at, `hosts of group '${group}' must be a mapping of host names, found ${describe(body)}${hint}`)
     }
-    for (const [pattern, keyNode, value] of mapEntries(body)) this.host(group, pattern, keyNode, value)
+    for (const [pattern, keyNode, value] of mapEntries(body, this.source.doc)) this.host(group, pattern, keyNode, value)
   }
 
   private host(group: string, pattern: string, keyNode: Node, value: Node | null): void {
@@ -108,8 +108,11 @@ class YamlWalker {
     const vars: Array<[string, unknown, Origin]> = []
     if (expanded.port !== undefined) vars.push(['ansible_port', expanded.port, origin])
     if (value !== null && !(isScalar(value) && value.value === null)) {
-      if (!isMap(value)) throw inventoryError(origin, `vars of host '${pattern}' must be a mapping, found ${describe(value)}`)
-      for (const [key, varKey, varValue] of mapEntries(value)) {
+      if (!isMap(value)) {
+        const hint = isScalar(value) && typeof value.value === 'string' ? ` (for an address write '${pattern}: {ansible_host: ${value.value}}')` : ''
+        throw inventoryError(origin, `vars of host '${pattern}' must be a mapping, found ${describe(value)}${hint}`)
+      }
+      for (const [key, varKey, varValue] of mapEntries(value, this.source.doc)) {
         vars.push([key, this.source.toJS(varValue), this.source.origin(varKey, varValue)])
       }
     }

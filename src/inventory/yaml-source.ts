@@ -1,4 +1,4 @@
-import { isCollection, isMap, isScalar, LineCounter, parseDocument, type Document, type Node, type ScalarTag, type Tags } from 'yaml'
+import { isAlias, isCollection, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type ScalarTag, type Tags } from 'yaml'
 import { InventoryError } from '../errors.js'
 import type { Origin } from './origin.js'
 
@@ -22,11 +22,14 @@ const unsafeTag: ScalarTag = { tag: '!unsafe', resolve: (text) => text }
 // Ansible loads YAML with PyYAML, whose 1.1 resolvers are narrower than the yaml package's:
 // no bare y/n booleans, floats need a dot (`e1` and `1e3` are strings), and decimal ints have
 // no leading zero (`09` is a string). Host and group names like `e1` depend on this.
+// Deliberate differences: no base-60 numbers, and no timestamps (a date stays the text
+// `2024-01-31`, which is also how ansible-inventory prints it). PyYAML reads an unquoted PCI address
+// 0004:04:00.0 as the float 14640.0 and a MAC address as an int; gpufleet keeps both as text.
 const PY_TRUE = /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/
 const PY_FALSE = /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/
 const PY_FLOAT = /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?)$/
 const PY_INT = /^[-+]?(?:0|[1-9][0-9_]*)$/
-const PY_SEXAGESIMAL_INT = /^[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+$/
+// The yaml package's YAML 1.1 tags, narrowed to PyYAML's, plus Ansible's !vault and !unsafe.
 function ansibleTags(tags: Tags): Tags {
   const patched: Tags = []
   for (const tag of tags) {
@@ -39,7 +42,8 @@ function ansibleTags(tags: Tags): Tags {
     else if (name === 'tag:yaml.org,2002:float' && format === 'EXP') continue // folded into PY_FLOAT
     else if (name === 'tag:yaml.org,2002:float' && !format && !test.test('.inf')) patched.push({ ...tag, test: PY_FLOAT })
     else if (name === 'tag:yaml.org,2002:int' && !format) patched.push({ ...tag, test: PY_INT })
-    else if (name === 'tag:yaml.org,2002:int' && format === 'TIME') patched.push({ ...tag, test: PY_SEXAGESIMAL_INT })
+    else if (format === 'TIME') continue
+    else if (name === 'tag:yaml.org,2002:timestamp') continue // dates stay text, as ansible-inventory prints them
     else patched.push(tag)
   }
   return [...patched, vaultTag, unsafeTag]
@@ -64,7 +68,6 @@ export function parseYamlSource(file: string, text: string): YamlSource {
     customTags: ansibleTags,
     uniqueKeys: true,
     prettyErrors: false,
-    keepSourceTokens: false,
   })
   const problem = doc.errors[0] ?? doc.warnings[0]
   if (problem) {
@@ -100,12 +103,21 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   return source
 }
 
-// Iterate a YAML mapping's entries as [key text, key node, value node].
-export function* mapEntries(node: Node | null | undefined): Generator<[string, Node, Node | null]> {
+// Iterate a YAML mapping's entries as [key text, key node, value node], aliases resolved.
+// `<<: *anchor` merge keys are expanded first, so the mapping's own keys override them.
+export function* mapEntries(node: Node | null | undefined, doc?: Document): Generator<[string, Node, Node | null]> {
   if (!isMap(node)) return
+  const own: Array<[string, Node, Node | null]> = []
   for (const pair of node.items) {
     const key = pair.key as Node | null
-    const keyText = isScalar(key) ? String(key.value) : String(key)
-    yield [keyText, key as Node, (pair.value as Node | null) ?? null]
+    let value = (pair.value as Node | null) ?? null
+    if (isAlias(value) && doc) value = (value.resolve(doc) as Node | undefined) ?? null
+    if (isScalar(key) && key.value === '<<' && doc) {
+      const sources = isSeq(value) ? (value.items as Node[]) : [value]
+      for (const source of sources) yield* mapEntries(isAlias(source) ? (source.resolve(doc) as Node | undefined) : source, doc)
+      continue
+    }
+    own.push([isScalar(key) ? String(key.value) : String(key), key as Node, value])
   }
+  yield* own
 }

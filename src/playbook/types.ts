@@ -10,6 +10,7 @@ export interface Playbook {
   roll: PlaybookTask[]
 }
 
+// One item of a playbook section, resolved to its task with validated args.
 export interface PlaybookTask {
   title: string // the item's `name:`, else the task name
   task: Task<any, any>

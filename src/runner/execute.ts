@@ -9,6 +9,7 @@ import { selectHosts } from '../inventory/select.js'
 import type { InventoryHost } from '../inventory/types.js'
 import { loadPlaybook } from '../playbook/load.js'
 import { createJsonlRenderer } from '../render/jsonl.js'
+import { createListrRenderer } from '../render/listr.js'
 import { createPlainRenderer } from '../render/plain.js'
 import { formatRecap } from '../render/recap.js'
 import { summarize, type RunSummary } from '../report/summarize.js'
@@ -102,7 +103,9 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
 
   // Sinks: the renderer, the run's own events.jsonl, and the in-memory list for the reports.
   const events: FleetEvent[] = []
-  const renderer = spec.output === 'jsonl' ? createJsonlRenderer(io.stdout) : createPlainRenderer(io.stdout, hosts.map((h) => h.name))
+  // The live listr2 view only on a real terminal; piped or captured output gets plain lines.
+  const tty = spec.output === 'tty' && io.isTTY ? createListrRenderer() : undefined
+  const renderer = tty ? tty.onEvent : spec.output === 'jsonl' ? createJsonlRenderer(io.stdout) : createPlainRenderer(io.stdout, hosts.map((h) => h.name))
   let journal: Journal | undefined
   let eventsFd = -1
   let previous: ReturnType<typeof hostStates> | undefined
@@ -159,6 +162,7 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   journalAppend?.({ kind: 'run-finished', outcomes } as Omit<JournalRecord, 't'>)
   journal?.close()
   if (eventsFd >= 0) closeSync(eventsFd)
+  await tty?.done()
 
   const summary = summarize(events)
   if (runDir) writeReports(runDir, summary)

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseGrubenv, renderGrubenv } from './boot-config.js'
-import { parseInitramfs } from './initramfs.js'
+import { parseInitramfs, type InitramfsImage } from './initramfs.js'
 import { moduleCatalog, type Profile } from './profiles.js'
 
 // A boot entry as petitboot lists it.
@@ -270,8 +270,9 @@ export interface BootOptions {
 }
 
 // Boots the host: picks the entry, checks kernel + initramfs, and lays down the new live state.
-export function bootHost(root: string, p: Profile, opts: BootOptions = {}): BootOutcome {
-  const { entry } = chooseEntry(root, true)
+// What the firmware would load: the entry, its kernel version and initramfs, or why it cannot boot.
+export function resolveBoot(root: string, consume: boolean): { ok: true; entry: BootEntry; kver: string; image: InitramfsImage } | { ok: false; reason: string; entry?: BootEntry } {
+  const { entry } = chooseEntry(root, consume)
   if (!entry) return { ok: false, reason: 'petitboot: no boot options found' }
   const kernelText = entry.linux ? read(onBoot(root, entry.linux)) : undefined
   const kver = /^SIMKERNEL (\S+)/.exec(kernelText ?? '')?.[1]
@@ -282,6 +283,14 @@ export function bootHost(root: string, p: Profile, opts: BootOptions = {}): Boot
   const image = parseInitramfs(imageText)
   if (!image) return { ok: false, reason: 'Initramfs unpacking failed: junk in compressed archive; Kernel panic - not syncing: VFS: Unable to mount root fs', entry }
   if (image.kver !== kver) return { ok: false, reason: `dracut: FATAL: modules for ${kver} missing from initramfs built for ${image.kver}; Kernel panic - not syncing: Attempted to kill init!`, entry }
+  return { ok: true, entry, kver, image }
+}
+
+// Boots the host: picks the entry, checks kernel + initramfs, and lays down the new live state.
+export function bootHost(root: string, p: Profile, opts: BootOptions = {}): BootOutcome {
+  const resolved = resolveBoot(root, true)
+  if (!resolved.ok) return resolved
+  const { entry, kver, image } = resolved
 
   const words = entry.args.split(' ').filter(Boolean)
   const cmdline = (p.bootImagePrefix ? `BOOT_IMAGE=${entry.linux} ` : '') + entry.args

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { renderBlsEntry, renderDefaultGrub, renderGrubCfg, renderGrubenv, stockArgs, BOOT_UUID, ROOT_UUID } from './boot-config.js'
+import { BLS_BODY, GRUB_HEADER, LEGACY_CLOSE, LEGACY_OPEN, MENUENTRY_TEMPLATE, renderBlsEntry, renderDefaultGrub, renderGrubCfg, renderGrubenv, stockArgs, BOOT_UUID, ROOT_UUID } from './boot-config.js'
 import { renderDomainXml } from './domain-xml.js'
 import { renderInitramfs } from './initramfs.js'
 import { initramfsModules, moduleCatalog, profiles, type Profile } from './profiles.js'
@@ -57,6 +57,13 @@ export function buildUsrLayer(layerDir: string): void {
     // name size deps params: what the emulated modprobe/lsmod need beyond modules.dep
     write(path.join(base, 'modules.sim'), sim.join('\n') + '\n')
   }
+  write(path.join(layerDir, 'lib/gpufleet-sim/initramfs-modules'), initramfsModules.join(' ') + '\n')
+  // grub2-mkconfig's pieces, so the emulated one writes byte-identical files
+  write(path.join(layerDir, 'lib/gpufleet-sim/grub-header.cfg'), GRUB_HEADER)
+  write(path.join(layerDir, 'lib/gpufleet-sim/grub-bls-body.cfg'), BLS_BODY)
+  write(path.join(layerDir, 'lib/gpufleet-sim/grub-legacy-open.cfg'), LEGACY_OPEN)
+  write(path.join(layerDir, 'lib/gpufleet-sim/grub-legacy-close.cfg'), LEGACY_CLOSE)
+  write(path.join(layerDir, 'lib/gpufleet-sim/menuentry.tmpl'), MENUENTRY_TEMPLATE)
   const units: Record<string, string> = {
     'libvirtd.service': '[Unit]\nDescription=Virtualization daemon\n\n[Service]\nType=notify\nExecStart=/usr/sbin/libvirtd $LIBVIRTD_ARGS\n\n[Install]\nWantedBy=multi-user.target\n',
     'sshd.service': '[Unit]\nDescription=OpenSSH server daemon\n\n[Service]\nType=notify\nExecStart=/usr/sbin/sshd -D $OPTIONS\n\n[Install]\nWantedBy=multi-user.target\n',
@@ -64,6 +71,9 @@ export function buildUsrLayer(layerDir: string): void {
   }
   for (const [name, text] of Object.entries(units)) write(path.join(layerDir, 'lib', 'systemd', 'system', name), text)
 }
+
+// The parts of the real /etc a host needs for its real tools (bash, sudo + PAM, python, perl).
+const ETC_FROM_HOST = ['passwd', 'group', 'shadow', 'gshadow', 'nsswitch.conf', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'alternatives', 'pam.d', 'pam.conf', 'security', 'login.defs', 'sudoers', 'sudo.conf', 'sudo_logsrvd.conf', 'bash.bashrc', 'profile', 'profile.d', 'environment', 'localtime', 'timezone', 'host.conf', 'inputrc', 'shells', 'locale.alias', 'locale.gen', 'default', 'python3', 'python3.11', 'perl', 'ssl', 'ca-certificates.conf', 'gai.conf', 'protocols', 'services', 'networks', 'rpc', 'ethertypes', 'mime.types', 'magic', 'skel', 'subuid', 'subgid', 'terminfo', 'ld.so.preload']
 
 const pciDir = (addr: string) => `devices/pci${addr.slice(0, 4)}:00/${addr}`
 
@@ -85,10 +95,11 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
   execFileSync('chown', ['-R', `${ADMIN_UID}:${ADMIN_UID}`, at('home/admin')])
 
   // /etc: the real one (so PAM, sudo, nsswitch, ld.so.cache, alternatives work), re-branded.
-  execFileSync('cp', ['-a', '/etc', at('etc')])
-  for (const f of ['hostname', 'machine-id', 'os-release', 'debian_version', 'issue', 'issue.net', 'mtab', 'resolv.conf', 'hosts'])
-    fs.rmSync(at(`etc/${f}`), { force: true })
-  for (const f of fs.readdirSync(at('etc/sudoers.d'))) if (f !== 'README') fs.rmSync(at(`etc/sudoers.d/${f}`), { force: true })
+  fs.mkdirSync(at('etc/sudoers.d'), { recursive: true })
+  const fromHost = ETC_FROM_HOST.filter((f) => fs.existsSync(`/etc/${f}`)).map((f) => `/etc/${f}`)
+  execFileSync('cp', ['-a', ...fromHost, at('etc')])
+  symlink('../proc/self/mounts', at('etc/mtab'))
+  write(at('etc/fstab'), `/dev/mapper/${p.root.includes('centos') ? 'centos' : 'rhel'}-root /                       xfs     defaults        0 0\nUUID=${BOOT_UUID} /boot                   xfs     defaults        0 0\n/dev/mapper/${p.root.includes('centos') ? 'centos' : 'rhel'}-swap swap                    swap    defaults        0 0\n`)
   const passwd = fs.readFileSync(at('etc/passwd'), 'utf8').split('\n').filter((l) => l && Number(l.split(':')[2]) < 1000 || l.startsWith('nobody:'))
   passwd.push(`admin:x:${ADMIN_UID}:${ADMIN_UID}:admin:/home/admin:/bin/bash`)
   write(at('etc/passwd'), passwd.join('\n') + '\n')

@@ -7,7 +7,8 @@ import path from 'node:path'
 import { timingSafeEqual } from 'node:crypto'
 import ssh2 from 'ssh2'
 import type { Connection, ParsedKey, ServerChannel } from 'ssh2'
-import { bootHost, chooseEntry, type BootOutcome } from './boot.js'
+import { bootHost, resolveBoot, type BootOutcome } from './boot.js'
+import { parseGrubenv, renderBlsEntry, renderGrubenv, stockArgs } from './boot-config.js'
 import type { Profile } from './profiles.js'
 import type { Faults } from './spec.js'
 import { ADMIN_UID } from './layers.js'
@@ -73,9 +74,13 @@ export class SimHost {
   }
 
   // First power-on: boot, then listen.
-  async powerOn(pid: number): Promise<void> {
+  async powerOn(pid: number, setup?: string): Promise<void> {
     this.pid = pid
     this.utsIno = fs.readlinkSync(`/proc/${pid}/ns/uts`)
+    if (setup) {
+      const r = await this.runInternal(setup)
+      if (r.code !== 0) throw new Error(`sim: preparing ${this.name} failed (exit ${r.code}): ${r.stdout.trim()}`)
+    }
     if (this.cfg.faults.unreachable) {
       this.state = 'unreachable'
       if (this.cfg.faults.unreachable === 'timeout') await this.listenBlackhole()
@@ -263,8 +268,9 @@ export class SimHost {
     return new Promise((resolve) => {
       const child = spawn('nsenter', ['-t', String(this.pid), '-m', '-u', '-r', `--wd=${this.view}/root`, '--', '/bin/bash', '-c', command], {
         env: this.envFor('root', {}),
-        stdio: ['ignore', 'pipe', 'ignore'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       })
+      child.stderr!.on('data', (d: Buffer) => (stdout += d.toString()))
       let stdout = ''
       child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()))
       child.on('close', (code) => resolve({ code, stdout }))
@@ -281,7 +287,7 @@ export class SimHost {
     const wait = this.cfg.faults.rebootTime ?? this.cfg.rebootTimeMs
     this.rebootTimer = setTimeout(() => {
       this.rebootTimer = undefined
-      if (this.cfg.faults.neverComesBack) {
+      if (this.cfg.faults.neverComesBack || reason === 'poweroff') {
         this.state = 'down'
         return
       }
@@ -313,21 +319,31 @@ export class SimHost {
     }
   }
 
-  // Power-cycles a bricked or dead host after fixing /boot from the stock install (`sim repair`).
+  // Power-cycles a bricked or dead host after restoring /boot from the stock install, as a
+  // technician with a rescue image would (`sim repair`): stock kernels and initramfs images, and
+  // if the default entry still cannot boot, the stock boot config.
   async repair(profileLayer: string): Promise<void> {
     if (this.rebootTimer) clearTimeout(this.rebootTimer)
     this.takeDown()
+    const p = this.cfg.profile
     const boot = path.join(this.view, 'boot')
-    const { entry } = chooseEntry(this.view, false)
     const stock = path.join(profileLayer, 'boot')
-    for (const f of fs.readdirSync(stock)) {
-      if (!/^(vmlinuz|initramfs)-/.test(f)) continue
-      fs.copyFileSync(path.join(stock, f), path.join(boot, f))
-    }
-    // a default entry pointing at a missing file: reset the boot config to the stock one
-    const again = chooseEntry(this.view, false).entry
-    if (!entry || !again || !fs.existsSync(path.join(boot, again.linux.replace(/^\/boot\//, '/'))) || (again.initrd && !fs.existsSync(path.join(boot, again.initrd.replace(/^\/boot\//, '/'))))) {
+    for (const f of fs.readdirSync(stock)) if (/^(vmlinuz|initramfs)-/.test(f)) fs.copyFileSync(path.join(stock, f), path.join(boot, f))
+    if (!resolveBoot(this.view, false).ok) {
       fs.copyFileSync(path.join(stock, 'grub2/grub.cfg'), path.join(boot, 'grub2/grub.cfg'))
+      const envFile = path.join(boot, 'grub2/grubenv')
+      const env = fs.existsSync(envFile) ? parseGrubenv(fs.readFileSync(envFile, 'utf8')) : {}
+      delete env.next_entry
+      if (p.bls) {
+        const mid = fs.readFileSync(path.join(this.view, 'etc/machine-id'), 'utf8').trim()
+        for (const k of p.kernels) {
+          const f = path.join(boot, `loader/entries/${mid}-${k.kver}.conf`)
+          if (!fs.existsSync(f)) fs.writeFileSync(f, renderBlsEntry(k.title, k.kver).replace(/^id .*$/m, `id ${mid}-${k.kver}`))
+        }
+        env.saved_entry = `${mid}-${p.kernels[0]!.kver}`
+        env.kernelopts ??= `${stockArgs(p)} `
+      } else env.saved_entry = p.kernels[0]!.title
+      fs.writeFileSync(envFile, renderGrubenv(env))
     }
     this.cfg.emit({ t: Date.now(), host: this.name, kind: 'down', detail: 'repair' })
     this.state = 'rebooting'

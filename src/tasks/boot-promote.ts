@@ -5,7 +5,7 @@ import { command } from '../shell.js'
 import { change, defineTask, noop, type Step } from './define.js'
 import { setGrubCmdlineLinux } from './grub-defaults-edit.js'
 import { applyArgEdits, argEdits } from './kernel-arg-schema.js'
-import { bootConfigFiles, TRIAL_SUFFIX } from './kernel-arg.js'
+import { bootConfigFiles, entryName, TRIAL_SUFFIX } from './kernel-arg.js'
 import { backupStep } from './backup-script.js'
 
 // Makes the '<title> - gpufleet' trial entry the default once it has booted and verify passed
@@ -16,13 +16,16 @@ import { backupStep } from './backup-script.js'
 //     - host.verify: {}
 //     - boot.promote: {}
 export const bootPromoteArgs = z.object({}).strict()
+// The args plan() receives: validated, with defaults applied.
 export type BootPromoteArgs = z.output<typeof bootPromoteArgs>
 
+// The facts plan() reads, by key (gathered in the one fact exec).
 export interface BootPromoteFacts extends Record<string, unknown> {
   boot: BootConfig
   cmdline: CmdlineFact
 }
 
+// The boot.promote task.
 export const bootPromote = defineTask<BootPromoteArgs, BootPromoteFacts>({
   name: 'boot.promote',
   summary: "make the booted, verified '… - gpufleet' trial entry the default boot entry",
@@ -39,7 +42,7 @@ export const bootPromote = defineTask<BootPromoteArgs, BootPromoteFacts>({
     if (!booted) return { kind: 'fail', reason: 'the trial entry is not the booted one: not promoting it', evidence: { cmdline: cmdline.raw, trials: trials.map((t) => ({ title: t.title, args: t.args.join(' ') })) } }
     const base = boot.entries.find((e) => e.title === booted.title.slice(0, -TRIAL_SUFFIX.length))
     const steps: Step[] = [backupStep('the boot configuration', bootConfigFiles(boot))]
-    steps.push({ kind: 'run', description: `grub2-set-default '${booted.title}'`, command: command('grub2-set-default', booted.id ?? booted.title) })
+    steps.push({ kind: 'run', description: `grub2-set-default '${booted.title}'`, command: command('grub2-set-default', entryName(booted)) })
     // Keep /etc/default/grub in step so a later grub2-mkconfig regenerates the same arguments.
     const dg = boot.defaultGrub
     if (dg && base) {

@@ -11,8 +11,10 @@ import { markRebootStep } from './reboot-marker.js'
 //
 //   - boot.restore: {}
 export const bootRestoreArgs = z.object({}).strict()
+// The args plan() receives: validated, with defaults applied.
 export type BootRestoreArgs = z.output<typeof bootRestoreArgs>
 
+// The facts plan() reads, by key (gathered in the one fact exec).
 export interface BootRestoreFacts extends Record<string, unknown> {
   boot: BootConfig
   backups: BackupFile[]
@@ -23,6 +25,7 @@ export function isBootConfigBackup(path: string): boolean {
   return path === '/etc/default/grub' || path.startsWith('/boot/grub2/') || path.startsWith('/boot/grub/') || path.startsWith('/boot/loader/entries/')
 }
 
+// The boot.restore task.
 export const bootRestore = defineTask<BootRestoreArgs, BootRestoreFacts>({
   name: 'boot.restore',
   summary: 'restore the boot configuration from the backups taken before gpufleet first changed it',
@@ -30,11 +33,15 @@ export const bootRestore = defineTask<BootRestoreArgs, BootRestoreFacts>({
   facts: { boot: bootConfig, backups: gpufleetBackups },
   args: bootRestoreArgs,
   plan(_args, { boot, backups }) {
-    const restore = backups.filter((b) => b.kind === 'orig' && isBootConfigBackup(b.path) && b.currentSha256 !== b.sha256)
+    const differs = backups.filter((b) => b.kind === 'orig' && isBootConfigBackup(b.path) && b.currentSha256 !== b.sha256)
+    // grubenv is rewritten by booting itself (next_entry cleared, boot_success): on its own it is
+    // drift, not a gpufleet change, and restoring it would reboot the host on every rollback run.
+    const changed = differs.filter((b) => !b.path.endsWith('/grubenv'))
     const backedUpEntries = new Set(backups.filter((b) => b.path.startsWith('/boot/loader/entries/')).map((b) => b.path))
     // Trial entries that are not part of the original state (BLS: their own files).
     const extraBls = boot.entries.filter((e) => e.title.endsWith(TRIAL_SUFFIX) && e.file && !backedUpEntries.has(e.file))
     const legacyTrials = boot.entries.filter((e) => e.title.endsWith(TRIAL_SUFFIX) && !e.file)
+    const restore = changed.length > 0 || extraBls.length > 0 || legacyTrials.length > 0 ? differs : []
     if (restore.length === 0 && extraBls.length === 0 && legacyTrials.length === 0) {
       const n = backups.filter((b) => b.kind === 'orig' && isBootConfigBackup(b.path)).length
       return noop(n ? `boot configuration matches its ${n} original backup file(s)` : 'no boot configuration backups: gpufleet never changed it')

@@ -21,8 +21,10 @@ export const cpuSmtArgs = z
     generations: z.array(z.string()).optional().describe("only on these CPU generations, e.g. ['POWER8'] (others: no-op)"),
   })
   .strict()
+// The args plan() receives: validated, with defaults applied.
 export type CpuSmtArgs = z.output<typeof cpuSmtArgs>
 
+// The facts plan() reads, by key (gathered in the one fact exec).
 export interface CpuSmtFacts extends Record<string, unknown> {
   smt: SmtState
   cpu: CpuInfo
@@ -58,6 +60,7 @@ function generationNote(gen: string | undefined): string[] {
   return []
 }
 
+// The cpu.smt task.
 export const cpuSmt = defineTask<CpuSmtArgs, CpuSmtFacts>({
   name: 'cpu.smt',
   summary: 'SMT off|on|N live via ppc64_cpu, persisted with an enabled gpufleet-smt.service ordered before libvirtd',

@@ -20,6 +20,7 @@ const assignmentSchema = z
   })
   .strict()
 
+// Args schema: checked when the playbook loads, exported by `gpufleet schema`.
 export const gpuAttachArgs = z
   .object({
     vms: z.array(assignmentSchema).optional().describe("GPU→VM assignments; default: the host's `vms` inventory var"),
@@ -27,14 +28,17 @@ export const gpuAttachArgs = z
     live: z.boolean().default(true).describe('also attach to running domains (--live), not only their definition (--config)'),
   })
   .strict()
+// The args plan() receives: validated, with defaults applied.
 export type GpuAttachArgs = z.output<typeof gpuAttachArgs>
 
+// The facts plan() reads, by key (gathered in the one fact exec).
 export interface GpuAttachFacts extends Record<string, unknown> {
   pci: PciDevice[]
   iommu: IommuGroups
   libvirt: LibvirtDomains
 }
 
+// The gpu.attach task.
 export const gpuAttach = defineTask<GpuAttachArgs, GpuAttachFacts>({
   name: 'gpu.attach',
   summary: 'attach GPUs (whole IOMMU groups, NVLink bridges included) to libvirt domains as managed hostdevs',

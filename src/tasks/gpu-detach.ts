@@ -17,14 +17,17 @@ export const gpuDetachArgs = z
     live: z.boolean().default(true).describe('also detach from running domains (--live)'),
   })
   .strict()
+// The args plan() receives: validated, with defaults applied.
 export type GpuDetachArgs = z.output<typeof gpuDetachArgs>
 
+// The facts plan() reads, by key (gathered in the one fact exec).
 export interface GpuDetachFacts extends Record<string, unknown> {
   pci: PciDevice[]
   iommu: IommuGroups
   libvirt: LibvirtDomains
 }
 
+// The gpu.detach task.
 export const gpuDetach = defineTask<GpuDetachArgs, GpuDetachFacts>({
   name: 'gpu.detach',
   summary: 'detach GPU hostdevs (whole IOMMU groups) from libvirt domains',

@@ -44,6 +44,7 @@ export function hostdevOwners(domains: LibvirtDomain[]): Map<string, Set<string>
   return owners
 }
 
+// Which groups each domain gets, or why the assignment cannot be met.
 export type Allocation = { ok: true; byDomain: Map<string, GpuGroup[]>; notes: string[] } | { ok: false; reason: string; evidence: Record<string, unknown> }
 
 // Decides which whole groups go to which domain: groups already (partly) attached stay with their

@@ -17,12 +17,14 @@ import { pendingReboot } from './pending-reboot.js'
 export const hostRebootArgs = z
   .object({
     timeout: durationSchema.default(15 * 60_000).describe('how long to wait for the host to come back (15m: a full POWER IPL)'),
-    stability: durationSchema.default(30_000).describe('how long the host must stay up before it counts as back'),
+    stability: durationSchema.default(10_000).describe('how long the host must stay up after it answers before it counts as back'),
     force: z.boolean().default(false).describe('reboot even when nothing is pending'),
   })
   .strict()
+// The args plan() receives: validated, with defaults applied.
 export type HostRebootArgs = z.output<typeof hostRebootArgs>
 
+// The facts plan() reads, by key (gathered in the one fact exec).
 export interface HostRebootFacts extends Record<string, unknown> {
   sentinel: RebootSentinel
   cmdline: CmdlineFact
@@ -34,6 +36,7 @@ export interface HostRebootFacts extends Record<string, unknown> {
   smtUnit: SmtUnit
 }
 
+// The host.reboot task.
 export const hostReboot = defineTask<HostRebootArgs, HostRebootFacts>({
   name: 'host.reboot',
   summary: 'reboot and wait (new boot_id, stability window) only when a reboot is pending',

@@ -19,8 +19,10 @@ export const hostVerifyArgs = z
     requireVfio: z.boolean().default(true).describe('vfio_pci and an IOMMU backend module must be available'),
   })
   .strict()
+// The args plan() receives: validated, with defaults applied.
 export type HostVerifyArgs = z.output<typeof hostVerifyArgs>
 
+// The facts plan() reads, by key (gathered in the one fact exec).
 export interface HostVerifyFacts extends Record<string, unknown> {
   cmdline: CmdlineFact
   release: string
@@ -32,6 +34,7 @@ export interface HostVerifyFacts extends Record<string, unknown> {
   vfio: VfioStatus
 }
 
+// One verify check: pass/fail, a one-line detail, and any evidence fields.
 export interface Check {
   ok: boolean
   detail: string
@@ -119,6 +122,7 @@ export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: Plan
   return checks
 }
 
+// The host.verify task.
 export const hostVerify = defineTask<HostVerifyArgs, HostVerifyFacts>({
   name: 'host.verify',
   summary: 'read-only checks with evidence: kernel args live, SMT, no nouveau/nvidia, GPUs, IOMMU groups, vfio',

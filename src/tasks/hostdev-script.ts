@@ -2,6 +2,7 @@ import { quote } from '../shell.js'
 import { hostdevXml, sourcePattern } from './hostdev-xml.js'
 import type { PciTuple } from '../facts/parse-domain-xml.js'
 
+// One device to attach or detach and in which XMLs (config, live).
 export interface HostdevChange {
   source: string // host PCI address
   guest?: PciTuple // attach only: chosen guest address (undefined: libvirt chooses)

@@ -17,8 +17,10 @@ export const initramfsRebuildArgs = z
     minFreeFactor: z.number().min(1).max(10).default(2).describe('free space needed in /boot, in multiples of the image size'),
   })
   .strict()
+// The args plan() receives: validated, with defaults applied.
 export type InitramfsRebuildArgs = z.output<typeof initramfsRebuildArgs>
 
+// The facts plan() reads, by key (gathered in the one fact exec).
 export interface InitramfsRebuildFacts extends Record<string, unknown> {
   boot: BootConfig
   initramfs: InitramfsStatus
@@ -28,6 +30,7 @@ export interface InitramfsRebuildFacts extends Record<string, unknown> {
 // Tasks whose change makes the initramfs stale (they edit what dracut copies in).
 const STALING_TASKS = ['modprobe.blacklist']
 
+// The initramfs.rebuild task.
 export const initramfsRebuild = defineTask<InitramfsRebuildArgs, InitramfsRebuildFacts>({
   name: 'initramfs.rebuild',
   summary: 'rebuild the next-boot kernel\'s initramfs without nouveau (dracut --omit-drivers), backed up and restored on failure',

@@ -9,8 +9,10 @@ import { markRebootScript } from './reboot-marker.js'
 //
 //   - initramfs.restore: {}
 export const initramfsRestoreArgs = z.object({}).strict()
+// The args plan() receives: validated, with defaults applied.
 export type InitramfsRestoreArgs = z.output<typeof initramfsRestoreArgs>
 
+// The facts plan() reads, by key (gathered in the one fact exec).
 export interface InitramfsRestoreFacts extends Record<string, unknown> {
   backups: BackupFile[]
 }
@@ -33,6 +35,7 @@ export function restoreFileScript(b: BackupFile, root = ''): string {
   ].join('\n')
 }
 
+// The initramfs.restore task.
 export const initramfsRestore = defineTask<InitramfsRestoreArgs, InitramfsRestoreFacts>({
   name: 'initramfs.restore',
   summary: 'restore initramfs images from the backups taken before gpufleet first rebuilt them',

@@ -3,6 +3,7 @@ import { INITRAMFS_STATE_DIR } from '../facts/initramfs-status.js'
 import { quote } from '../shell.js'
 import { markRebootScript } from './reboot-marker.js'
 
+// Inputs of the rebuild script; everything in it is quoted.
 export interface InitramfsScriptOptions {
   image: string // /boot/initramfs-<kver>.img of the kernel that boots next
   kver: string

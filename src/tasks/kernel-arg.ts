@@ -14,8 +14,11 @@ import { markRebootStep } from './reboot-marker.js'
 //   - name: Add vfio-pci.disable_idle_d3=1 to the next boot entry
 //     kernel.arg: { present: [vfio-pci.disable_idle_d3=1] }
 //   - kernel.arg: { present: [vfio-pci.disable_idle_d3=1], mode: trial }   # the guide's way, see boot.promote
+
+// Title suffix of trial entries (the guide appended ' - testing' to its copy).
 export const TRIAL_SUFFIX = ' - gpufleet'
 
+// Args schema: checked when the playbook loads, exported by `gpufleet schema`.
 export const kernelArgArgs = z
   .object({
     present: z.array(kernelArgSchema).default([]).describe('arguments that must be on the next boot entry'),
@@ -27,8 +30,10 @@ export const kernelArgArgs = z
   })
   .strict()
   .refine((a) => a.present.length + a.absent.length > 0, 'give at least one argument in present or absent')
+// The args plan() receives: validated, with defaults applied.
 export type KernelArgArgs = z.output<typeof kernelArgArgs>
 
+// The facts plan() reads, by key (gathered in the one fact exec).
 export interface KernelArgFacts extends Record<string, unknown> {
   boot: BootConfig
   cmdline: CmdlineFact
@@ -43,6 +48,7 @@ export function bootConfigFiles(boot: BootConfig): string[] {
   return [...new Set(files)]
 }
 
+// The kernel.arg task.
 export const kernelArg = defineTask<KernelArgArgs, KernelArgFacts>({
   name: 'kernel.arg',
   summary: 'kernel arguments present/absent on the entry that boots next (grubby + /etc/default/grub, or a one-time trial entry)',
@@ -102,6 +108,12 @@ function describe(args: KernelArgArgs): string {
   return [...args.present.map((a) => `+${a}`), ...args.absent.map((a) => `-${a}`)].join(' ')
 }
 
+// What grub2-set-default/grub2-reboot should name an entry by: a BLS id is unique (its file name);
+// a legacy grub.cfg id is not (grubby copies it into the entries it adds), so legacy uses the title.
+export function entryName(e: BootEntry): string {
+  return e.file && e.id ? e.id : e.title
+}
+
 // The trial entry made from `base`: same kernel and initrd, title suffixed.
 export function trialEntryOf(boot: BootConfig, base: BootEntry): BootEntry | undefined {
   const title = base.title.endsWith(TRIAL_SUFFIX) ? base.title : base.title + TRIAL_SUFFIX
@@ -138,9 +150,9 @@ function planTrial(args: KernelArgArgs, boot: BootConfig, next: BootEntry, cmdli
     [
       backupStep('the boot configuration', bootConfigFiles(boot)),
       { kind: 'run', description: `grubby: add '${title}'`, command: command(...add) },
-      // grubby may put the new entry first (or make it the default): pin the known-good entry by
-      // id or title, which survives the index shift.
-      { kind: 'run', description: `keep '${base.title}' the default`, command: command('grub2-set-default', base.id ?? base.title) },
+      // grubby may put the new entry first (or make it the default): pin the known-good entry by a
+      // name that survives the index shift.
+      { kind: 'run', description: `keep '${base.title}' the default`, command: command('grub2-set-default', entryName(base)) },
       { kind: 'run', description: `grub2-reboot '${title}'`, command: command('grub2-reboot', title) },
       markRebootStep(`kernel.arg trial: boot '${title}' once`),
     ],

@@ -14,6 +14,7 @@ export const BLACKLIST_FILE = '/etc/modprobe.d/blacklist-nouveau.conf'
 
 const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'a kernel module name')
 
+// Args schema: checked when the playbook loads, exported by `gpufleet schema`.
 export const modprobeBlacklistArgs = z
   .object({
     modules: z.array(moduleName).min(1).default(['nouveau']).describe('modules to blacklist'),
@@ -24,8 +25,10 @@ export const modprobeBlacklistArgs = z
     state: z.enum(['present', 'absent']).default('present'),
   })
   .strict()
+// The args plan() receives: validated, with defaults applied.
 export type ModprobeBlacklistArgs = z.output<typeof modprobeBlacklistArgs>
 
+// The facts plan() reads, by key (gathered in the one fact exec).
 export interface ModprobeBlacklistFacts extends Record<string, unknown> {
   modprobe: ModprobeConfig
 }
@@ -40,6 +43,7 @@ export function blacklistContent(modules: string[]): string {
   return lines.join('\n') + '\n'
 }
 
+// The modprobe.blacklist task.
 export const modprobeBlacklist = defineTask<ModprobeBlacklistArgs, ModprobeBlacklistFacts>({
   name: 'modprobe.blacklist',
   summary: 'blacklist GPU drivers (nouveau) in /etc/modprobe.d, the guide\'s four lines; marks the initramfs stale',

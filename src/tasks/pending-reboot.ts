@@ -7,6 +7,7 @@ import type { SmtState } from '../facts/smt-state.js'
 import type { SmtUnit } from '../facts/smt-unit.js'
 import type { PlanContext } from './define.js'
 
+// Everything that can show a staged change is not live yet.
 export interface PendingFacts {
   sentinel: RebootSentinel
   cmdline: CmdlineFact
@@ -27,7 +28,9 @@ export function pendingReboot(f: PendingFacts, ctx: PlanContext): string[] {
   for (const e of ctx.earlier) if (e.plan.kind === 'change' && e.plan.rebootPending) reasons.push(`${e.task}: ${e.plan.reason}`)
   const next = f.boot.next
   if (next) {
-    const missing = next.args.filter((a) => !f.cmdline.args.includes(a))
+    // root=/BOOT_IMAGE=/initrd= are spelled differently by grubby, GRUB and petitboot; comparing
+    // them could reboot a host forever over a formatting difference.
+    const missing = next.args.filter((a) => !/^(root|BOOT_IMAGE|initrd)=/.test(a) && !f.cmdline.args.includes(a))
     if (missing.length) reasons.push(`next boot entry '${next.title}' has arguments not live in /proc/cmdline: ${missing.join(' ')}`)
   }
   const blocked = new Set([...f.modprobe.blacklisted, ...f.modprobe.installDisabled])

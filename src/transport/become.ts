@@ -39,6 +39,17 @@ export function scrubSecret(text: string, secret: string | undefined): string {
   return text.split(secret).join('********')
 }
 
+// Shortest password also masked in stdout. The password never reaches the command's stdin, so
+// stdout holds it only if the host stores it somewhere; masking a short one ("root") would
+// corrupt facts like /proc/cmdline's root=, so below this length only stderr is masked.
+export const MIN_STDOUT_SCRUB = 8
+
+// The secret to mask in one stream, or undefined when that stream is left as is.
+export function secretFor(stream: 'stdout' | 'stderr', secret: string | undefined): string | undefined {
+  if (!secret) return undefined
+  return stream === 'stderr' || secret.length >= MIN_STDOUT_SCRUB ? secret : undefined
+}
+
 // sudo's own refusals, turned into an explanation a user can act on (or undefined).
 export function explainSudoFailure(stderr: string, host: string, user: string): string | undefined {
   if (/sudo: (a password is required|a terminal is required)/.test(stderr)) {

@@ -1,6 +1,17 @@
 // Opens one persistent, host-key-verified SSH connection per host (ssh2 Client), through jump
 // hosts when asked, and hands it out as a Transport. Retries belong to the runner; here every
 // failure becomes a ConnectError with an exact reason.
+//
+// Host key policy, stricter than OpenSSH on purpose:
+// - a CHANGED key (known_hosts holds another key of the same type) is always refused, even with
+//   --accept-new-host-keys or StrictHostKeyChecking=no (OpenSSH with `no` may still connect);
+// - a key listed under @revoked is refused (reason 'hostkey-changed': permanent, never retried);
+// - @cert-authority lines are ignored: host certificates are not supported, so such hosts need a
+//   plain known_hosts line;
+// - an unknown key is refused unless --accept-new-host-keys or StrictHostKeyChecking=accept-new|no,
+//   which record it (`[host]:port` form off port 22), as `ssh -o StrictHostKeyChecking=accept-new`.
+// Precedence: inventory vars > ConnectorOptions (CLI flags) > ~/.ssh/config > OpenSSH defaults.
+// IdentitiesOnly=yes in ~/.ssh/config leaves the agent out entirely.
 import { homedir, userInfo } from 'node:os'
 import { join } from 'node:path'
 // ssh2 is CommonJS: Node's ESM loader exposes only its default export.
@@ -144,7 +155,10 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
           sock = await forward(prev.client, hop, target)
         }
         try {
-          return await handshake(() => open(hop, sock, signal))
+          const c = await handshake(() => open(hop, sock, signal))
+          // This hop holds the previous one open for as long as it lives.
+          if (release) c.once('close', release)
+          return c
         } catch (error) {
           release?.()
           throw error
@@ -184,11 +198,16 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
 
   function forward(via: Client, to: ResolvedTarget, target: ResolvedTarget): Promise<Duplex> {
     return new Promise((resolveStream, reject) => {
-      via.forwardOut('127.0.0.1', 0, to.hostname, to.port, (err, stream) => {
-        // The bastion is up but the target is not (yet): as retryable as a refused connection.
-        if (err) reject(new ConnectError(target.name, 'unreachable', `jump host could not reach ${to.hostname}:${to.port}: ${err.message}`, { cause: err }))
-        else resolveStream(stream)
-      })
+      try {
+        via.forwardOut('127.0.0.1', 0, to.hostname, to.port, (err, stream) => {
+          // The bastion is up but the target is not (yet): as retryable as a refused connection.
+          if (err) reject(new ConnectError(target.name, 'unreachable', `jump host could not reach ${to.hostname}:${to.port}: ${err.message}`, { cause: err }))
+          else resolveStream(stream)
+        })
+      } catch (error) {
+        // The bastion connection closed under us.
+        reject(new ConnectError(target.name, 'proxy', `jump host connection lost: ${(error as Error).message}`, { cause: error }))
+      }
     })
   }
 
@@ -200,7 +219,6 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
     const preferred = [...new Set([...known.flatMap((k) => HOST_KEY_ALGOS[k] ?? []), ...DEFAULT_HOST_KEY_ALGOS])]
     const client = new ssh2.Client()
     let failure: ConnectError | undefined
-    let pendingAppend: Promise<unknown> | undefined
     const fail = (reason: ConnectFailure, message: string, cause?: unknown) => {
       failure ??= new ConnectError(t.name, reason, message, cause ? { cause } : undefined)
     }
@@ -250,9 +268,11 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
               fail('hostkey-unknown', `host key for ${name} is not known (${fp})${others}; refusing. Add it to ${t.knownHostsFile} (ssh-keyscan -p ${t.port} ${t.hostname}), or pass --accept-new-host-keys to record it`)
               return verify(false)
             }
-            pendingAppend = appendKnownHost(t.knownHostsFile, name, key).then((entry) => entries.push(entry))
-            pendingAppend.then(
-              () => verify(true),
+            appendKnownHost(t.knownHostsFile, name, key).then(
+              (entry) => {
+                entries.push(entry)
+                verify(true)
+              },
               (error: Error) => {
                 fail('other', `cannot record the host key in ${t.knownHostsFile}: ${error.message}`, error)
                 verify(false)

@@ -133,6 +133,9 @@ export function appendKnownHost(file: string, name: string, blob: Buffer): Promi
     let lineCount = 0
     try {
       const text = await readFile(file, 'utf8')
+      // Two connections to one address may both have found the key unknown: record it once.
+      const already = checkHostKey(parseKnownHosts(text, file), name, blob)
+      if (already.status === 'ok') return already.entry
       if (text.length > 0 && !text.endsWith('\n')) prefix = '\n'
       lineCount = text.split('\n').length - (text.endsWith('\n') ? 1 : 0)
     } catch (error) {

@@ -1,4 +1,5 @@
 // The Transport for `ansible_connection: local`: the same result shape, run with execa under `sh -c`.
+import { StringDecoder } from 'node:string_decoder'
 import { execa } from 'execa'
 import { CommandError } from '../errors.js'
 import { atomicWriteScript } from './ssh.js'
@@ -39,9 +40,10 @@ export function createLocalTransport(host: string): Transport {
     if (opts.onLine) {
       for (const name of ['stdout', 'stderr'] as const) {
         let buf = ''
-        child[name]?.setEncoding('utf8')
-        child[name]?.on('data', (chunk: string) => {
-          buf += chunk
+        // A decoder of our own: execa reads the same stream for the result, so leave its encoding.
+        const decoder = new StringDecoder('utf8')
+        child[name]?.on('data', (chunk: Buffer) => {
+          buf += decoder.write(chunk)
           let nl: number
           while ((nl = buf.indexOf('\n')) >= 0) {
             opts.onLine!(name, buf.slice(0, nl).replace(/\r$/, ''))
@@ -49,6 +51,7 @@ export function createLocalTransport(host: string): Transport {
           }
         })
         child[name]?.on('end', () => {
+          buf += decoder.end()
           if (buf) opts.onLine!(name, buf)
         })
       }

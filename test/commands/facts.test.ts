@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { factsCommand, formatFactsTable } from '../../src/commands/facts.js'
 import { UsageError } from '../../src/errors.js'
 import { EXIT } from '../../src/exit-codes.js'
-import { generateKey, startSshd, type TestSshd } from '../helpers/sshd.js'
+import { generateKey, PW_USER, PW_USER_PASSWORD, startSshd, type TestSshd } from '../helpers/sshd.js'
 
 const ENDPOINTS = 20
 
@@ -76,6 +76,26 @@ describe('gpufleet facts against real sshd endpoints', () => {
     expect(exitCode).toBe(EXIT.hostsFailed)
     const good = await factsCommand({ inventory, knownHosts, limit: 'node-01' }, { connectorOptions: { agentSocket: null } })
     expect(good.exitCode).toBe(EXIT.ok)
+  })
+
+  it('--ask-become-pass: asks once, gathers as root through sudo -S, never shows the password', async () => {
+    const pwInventory = join(dir, 'pw.yaml')
+    await writeFile(
+      pwInventory,
+      `all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: ${PW_USER}\n    ansible_ssh_private_key_file: ${sshd.clientKeyFile}\n    ansible_become: true\n  hosts:\n    pw-1:\n      ansible_port: ${sshd.ports[0]}\n    pw-2:\n      ansible_port: ${sshd.ports[1]}\n`,
+    )
+    let asked = 0
+    const { text, exitCode } = await factsCommand(
+      { inventory: pwInventory, knownHosts: sshd.knownHostsFile, json: true, askBecomePass: true },
+      { connectorOptions: { agentSocket: null }, promptBecomePassword: async () => (asked++, PW_USER_PASSWORD) },
+    )
+    expect(asked).toBe(1)
+    expect(exitCode).toBe(EXIT.ok)
+    expect(text).not.toContain(PW_USER_PASSWORD)
+    // Without the password, sudo refuses and the host is reported with the reason.
+    const refused = await factsCommand({ inventory: pwInventory, knownHosts: sshd.knownHostsFile, limit: 'pw-1' }, { connectorOptions: { agentSocket: null } })
+    expect(refused.exitCode).toBe(EXIT.hostsFailed)
+    expect(refused.text).toMatch(/pw-1 {2}command: .*needs a password to become root/)
   })
 
   it('rejects bad flags as usage errors before connecting', async () => {

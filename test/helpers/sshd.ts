@@ -42,6 +42,8 @@ export interface TestSshd {
   counts(): { connections: Map<number, number>; execs: Map<number, number> }
   // SIGKILL every per-connection sshd process: clients see the connection drop.
   dropConnections(): number
+  // Sends a signal to every per-connection sshd process (SIGSTOP: a host that hangs silently).
+  signalConnections(signal: NodeJS.Signals): number
   stop(): Promise<void>
 }
 
@@ -67,8 +69,18 @@ export async function generateKey(file: string, type: 'ed25519' | 'rsa' | 'ecdsa
   return { file, publicKey: (await readFile(`${file}.pub`, 'utf8')).trim() }
 }
 
+let usersReady: Promise<void> | undefined
+
 // Creates the test users once per machine (idempotent, safe to race between test workers).
-async function ensureUsers(): Promise<void> {
+function ensureUsers(): Promise<void> {
+  usersReady ??= createUsers().catch((error: unknown) => {
+    usersReady = undefined
+    throw error
+  })
+  return usersReady
+}
+
+async function createUsers(): Promise<void> {
   for (const user of [TEST_USER, PW_USER]) {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -94,15 +106,28 @@ async function ensureUsers(): Promise<void> {
   const sudoers = `# gpufleet interop tests\n${TEST_USER} ALL=(ALL:ALL) NOPASSWD: ALL\n${PW_USER} ALL=(ALL:ALL) ALL\nDefaults:${PW_USER} timestamp_timeout=0, !lecture, passwd_tries=1\n`
   const path = '/etc/sudoers.d/gpufleet-test'
   if (!existsSync(path) || readFileSync(path, 'utf8') !== sudoers) {
-    writeFileSync(`${path}.tmp`, sudoers, { mode: 0o440 })
-    await run('visudo', ['-cf', `${path}.tmp`])
-    await run('mv', ['-f', `${path}.tmp`, path])
+    const tmp = `${path}.${process.pid}.tmp` // sudo ignores names with a dot; workers may race here
+    writeFileSync(tmp, sudoers, { mode: 0o440 })
+    await run('visudo', ['-cf', tmp])
+    await run('mv', ['-f', tmp, path])
   }
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 })
 }
 
 async function setPassword(user: string, password: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
+  // chpasswd fails while another test worker holds /etc/shadow's lock: try again.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await chpasswd(user, password)
+    } catch (error) {
+      if (attempt > 20) throw error
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200))
+    }
+  }
+}
+
+function chpasswd(user: string, password: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const p = spawn('chpasswd', [], { stdio: ['pipe', 'ignore', 'pipe'] })
     let err = ''
     p.stderr.on('data', (d) => (err += d))
@@ -123,8 +148,9 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
   const authDir = join(dir, 'authorized_keys')
   mkdirSync(authDir, { mode: 0o755 })
   for (const user of [TEST_USER, PW_USER]) writeFileSync(join(authDir, user), `${client.publicKey}\n`, { mode: 0o644 })
-  const ports = await freePorts(options.ports ?? 1)
+  // sshd_config: the first value of a keyword wins, so the caller's lines go first.
   const common = [
+    ...(options.extraConfig ?? []),
     `HostKey ${hostKey.file}`,
     `AuthorizedKeysFile ${authDir}/%u`,
     'StrictModes no',
@@ -140,30 +166,51 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
     'X11Forwarding no',
     'AllowTcpForwarding yes',
     'Subsystem sftp internal-sftp',
-    ...(options.extraConfig ?? []),
   ]
   // OpenSSH listens on at most 16 sockets per process (MAX_LISTEN_SOCKS): one sshd per 16 ports,
   // all sharing the host key and users, so together they look like one server with many ports.
   const listeners: Array<{ child: ChildProcess; exited: Promise<number | null>; logFile: string; ports: number[] }> = []
   const readLogs = () => listeners.map((l) => (existsSync(l.logFile) ? readFileSync(l.logFile, 'utf8') : '')).join('')
+  const ports: number[] = []
   try {
-    for (let i = 0; i < ports.length; i += 16) {
-      const chunk = ports.slice(i, i + 16)
-      const n = listeners.length
+    for (let i = 0, n = 0; i < (options.ports ?? 1); i += 16, n++) {
+      const size = Math.min(16, (options.ports ?? 1) - i)
       const logFile = join(dir, `sshd-${n}.log`)
       const configFile = join(dir, `sshd_config-${n}`)
-      await writeFile(configFile, [...chunk.map((p) => `ListenAddress 127.0.0.1:${p}`), `PidFile ${join(dir, `sshd-${n}.pid`)}`, ...common].join('\n') + '\n')
-      const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-E', logFile, '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'] })
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-      listeners.push({ child, exited, logFile, ports: chunk })
-      let early = ''
-      child.stderr?.on('data', (d) => (early += d))
-      const deadline = Date.now() + 15_000
-      for (;;) {
-        const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''
-        if (chunk.every((p) => log.includes(`Server listening on 127.0.0.1 port ${p}.`))) break
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`sshd did not start (exit ${child.exitCode}): ${early}\n${log}`)
-        await new Promise((r) => setTimeout(r, 20))
+      // A port picked free can be taken by another test worker before sshd binds it: pick again.
+      for (let attempt = 1; ; attempt++) {
+        const chunk = await freePorts(size)
+        await writeFile(configFile, [...chunk.map((p) => `ListenAddress 127.0.0.1:${p}`), `PidFile ${join(dir, `sshd-${n}.pid`)}`, ...common].join('\n') + '\n')
+        await rm(logFile, { force: true })
+        const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-E', logFile, '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'] })
+        const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+        let early = ''
+        child.stderr?.on('data', (d) => (early += d))
+        const deadline = Date.now() + 15_000
+        let state: 'up' | 'port-taken'
+        for (;;) {
+          const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''
+          if (chunk.every((p) => log.includes(`Server listening on 127.0.0.1 port ${p}.`))) {
+            state = 'up'
+            break
+          }
+          if (log.includes('Address already in use') && attempt < 5) {
+            state = 'port-taken'
+            break
+          }
+          if (child.exitCode !== null || Date.now() > deadline) {
+            child.kill('SIGKILL')
+            throw new Error(`sshd did not start (exit ${child.exitCode}): ${early}\n${log}`)
+          }
+          await new Promise((r) => setTimeout(r, 20))
+        }
+        if (state === 'up') {
+          listeners.push({ child, exited, logFile, ports: chunk })
+          ports.push(...chunk)
+          break
+        }
+        child.kill('SIGKILL')
+        await exited
       }
     }
   } catch (error) {
@@ -219,6 +266,9 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
     log: readLog,
     counts,
     dropConnections() {
+      return sshd.signalConnections('SIGKILL')
+    },
+    signalConnections(signal) {
       // Every descendant of the listener: the [priv] monitor, the user@notty child and its shell.
       const children = new Map<number, number[]>()
       for (const entry of readdirSync('/proc')) {
@@ -241,7 +291,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
       for (const p of pids) walk(p)
       for (const v of victims) {
         try {
-          process.kill(v, 'SIGKILL')
+          process.kill(v, signal)
         } catch {
           // Already gone.
         }
@@ -250,6 +300,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
     },
     async stop() {
       // Per-connection children survive the listener; end ours first so no session outlives the suite.
+      sshd.signalConnections('SIGCONT')
       sshd.dropConnections()
       for (const l of listeners) {
         if (l.child.exitCode !== null) continue

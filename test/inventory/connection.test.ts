@@ -63,6 +63,12 @@ describe('resolveConnection', () => {
     expect(r.ssh).toMatchObject({ proxyJump: 'jump1,jump2', port: 2201, user: 'alice', identityFiles: ['/k/extra'], strictHostKeyChecking: 'no' })
   })
 
+  it('makes key and known_hosts paths absolute, from the current directory as ssh does', () => {
+    const r = resolve({ ansible_ssh_private_key_file: 'keys/id_ed25519', ansible_ssh_common_args: '-o UserKnownHostsFile=~/kh' })
+    expect(r.ssh.identityFiles).toEqual([`${process.cwd()}/keys/id_ed25519`])
+    expect(r.ssh.knownHostsFile).toBe(`${homedir()}/kh`)
+  })
+
   it('lets ansible_port/ansible_user beat -o Port/User, and the first -o win (ssh semantics)', () => {
     const r = resolve({
       ansible_port: 22,

@@ -59,7 +59,7 @@ describe('resolveFleetVars', () => {
     [{ gpus: { cnt: 2 } }, "group_vars/gpu.yml:7: host 'p9-01': gpus: unknown key cnt (allowed: count, addresses)"],
     [{ vms: [{ domain: 'a', count: 1, gpu: 1 }] }, "group_vars/gpu.yml:7: host 'p9-01': vms[0]: unknown key gpu (allowed: domain, count, addresses)"],
     [{ gpus: { addresses: ['4:4:0.0'] } }, "group_vars/gpu.yml:7: host 'p9-01': gpus.addresses[0]: '4:4:0.0' is not a PCI address (dddd:bb:ss.f, e.g. 0004:04:00.0)"],
-    [{ gpus: { addresses: [14640] } }, /gpus\.addresses\[0\]: must be a quoted PCI address like '0004:04:00\.0' \(unquoted, YAML reads it as a number\)/],
+    [{ gpus: { addresses: [4] } }, "group_vars/gpu.yml:7: host 'p9-01': gpus.addresses[0]: must be a PCI address string like '0004:04:00.0'"],
     [{ gpus: { count: 3, addresses: ['0004:04:00.0'] } }, "group_vars/gpu.yml:7: host 'p9-01': gpus.count: gpus.count does not match the number of gpus.addresses"],
     [{ vms: { domain: 'vm1' } }, "group_vars/gpu.yml:7: host 'p9-01': vms: vms must be a list of {domain, count} or {domain, addresses}"],
     [{ vms: [{ count: 1 }] }, "group_vars/gpu.yml:7: host 'p9-01': vms[0].domain: domain must be the libvirt domain name (a string)"],

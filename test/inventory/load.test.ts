@@ -217,3 +217,20 @@ describe('inventory/example.yaml and example.ini', () => {
     expect(byName['p9-a01.gpu.example.com'].become).toBe(true)
   })
 })
+
+describe('a comma-separated host list instead of a file (ansible -i host1,host2,)', () => {
+  it('puts the hosts in ungrouped, with ports', async () => {
+    const inventory = await loadInventory('127.0.0.1:2201, p9-02,[::1]:2203,')
+    expect(inventory.hosts.map((h) => [h.name, h.ssh.port, h.groups])).toEqual([
+      ['127.0.0.1', 2201, ['all', 'ungrouped']],
+      ['p9-02', undefined, ['all', 'ungrouped']],
+      ['::1', 2203, ['all', 'ungrouped']],
+    ])
+  })
+
+  it('rejects one name with two ports', async () => {
+    await expect(loadInventory('127.0.0.1:2201,127.0.0.1:2202')).rejects.toThrow(
+      `<host list>:1: host '127.0.0.1' is defined again with a different port: ansible_port=2202, but ansible_port=2201 at <host list>:1`,
+    )
+  })
+})

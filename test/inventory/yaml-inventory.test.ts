@@ -312,6 +312,16 @@ describe('YAML inventories', () => {
       ).toMatch(/^hosts\.yaml:2: hosts of group 'web' must be a mapping of host names, found a list/)
     })
 
+    it('a host written with a bare address', async () => {
+      expect(
+        await failure(`
+          all:
+            hosts:
+              p9-01: 127.0.0.1
+        `),
+      ).toBe(`hosts.yaml:3: vars of host 'p9-01' must be a mapping, found the string "127.0.0.1" (for an address write 'p9-01: {ansible_host: 127.0.0.1}')`)
+    })
+
     it('unexpected key in a group', async () => {
       expect(
         await failure(`
@@ -337,5 +347,60 @@ describe('YAML inventories', () => {
         `),
       ).toMatch(/^hosts\.yaml:3: YAML problem: Unresolved tag: !include/)
     })
+  })
+})
+
+describe('YAML scalars', () => {
+  it('follow PyYAML (Ansible) except base-60 and dates: e1 is a name, 09 a string, PCI/MAC addresses and dates text', async () => {
+    const dir = await writeTree({
+      'hosts.yaml': `
+        all:
+          hosts:
+            e1:
+              a: 09
+              b: 010
+              c: 1e3
+              d: 1.5
+              day: 2024-01-31
+              mac: 52:54:00:12:34:56
+              gpus: {addresses: [0004:04:00.0]}
+      `,
+    })
+    const inventory = await loadInventory(join(dir, 'hosts.yaml'))
+    expect(inventory.hosts[0].name).toBe('e1')
+    expect(inventory.hosts[0].vars).toMatchObject({ a: '09', b: 8, c: '1e3', d: 1.5, day: '2024-01-31', mac: '52:54:00:12:34:56' })
+    expect(inventory.hosts[0].expectedGpus).toEqual({ addresses: ['0004:04:00.0'] })
+  })
+})
+
+describe('YAML anchors', () => {
+  it('resolves aliases and << merge keys, own keys winning', async () => {
+    const dir = await writeTree({
+      'hosts.yaml': `
+        all:
+          children:
+            rack_a:
+              hosts:
+                a1: &base
+                  ansible_host: 127.0.0.1
+                  ansible_user: root
+                a2:
+                  <<: *base
+                  ansible_port: 2202
+                  ansible_user: admin
+                a3: *base
+            rack_b:
+              hosts: &rack_b_hosts
+                b1:
+            spare_b:
+              hosts: *rack_b_hosts
+      `,
+    })
+    const inventory = await loadInventory(join(dir, 'hosts.yaml'))
+    const [a1, a2, a3] = inventory.hosts
+    expect(a1.vars).toEqual({ ansible_host: '127.0.0.1', ansible_user: 'root' })
+    expect(a2.vars).toEqual({ ansible_host: '127.0.0.1', ansible_user: 'admin', ansible_port: 2202 })
+    expect(a3.vars).toEqual(a1.vars)
+    expect(inventory.groups.spare_b.hosts).toEqual(['b1'])
   })
 })

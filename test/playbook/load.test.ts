@@ -47,7 +47,7 @@ describe('good playbooks', () => {
     expect(pb.name).toBe('good-minimal')
     expect(pb.stage.map((t) => [t.task.name, t.source])).toEqual([['modprobe.blacklist', `${file('good-minimal')}:3`]])
     expect(pb.stage[0].args).toEqual({ modules: ['nouveau'], file: '/etc/modprobe.d/blacklist-nouveau.conf', state: 'present' })
-    expect(pb.roll[0].args).toMatchObject({ timeout: 90_000, stability: 30_000 })
+    expect(pb.roll[0].args).toMatchObject({ timeout: 90_000, stability: 10_000 })
     expect(pb.roll[1].title).toBe('host.verify')
   })
 

@@ -34,7 +34,8 @@ const events = (output: string): FleetEvent[] =>
 
 describe('runner on the simulated rack', () => {
   it('rolls within --max-unavailable 2 --per-rack 1 (per the simulator), and a second run changes nothing', async () => {
-    const f = await rack('hostsPerRack: 3\nprofile: ac922\nrules:\n  - match: "*-r2-*"\n    profile: pcie\n  - match: "*-r3-*"\n    profile: s822lc\n', { hosts: 9 })
+    // Three racks of two, mixed profiles: both limits bind (2 fleet-wide, 1 per rack).
+    const f = await rack('hostsPerRack: 2\nprofile: ac922\nrules:\n  - match: "*-r2-*"\n    profile: pcie\n  - match: "*-r3-*"\n    profile: s822lc\n', { hosts: 6 })
     const first = await runQuiet(f.spec({ roll: { maxUnavailable: { kind: 'count', n: 2 }, perRack: 1 } }))
     expect(first.outcomes).toEqual(Object.fromEntries(f.rack.hosts.map((h) => [h.name, 'changed'])))
     const record = f.rack.events()
@@ -56,7 +57,7 @@ describe('runner on the simulated rack', () => {
       expect(after.filter((e) => e.host === h.name && e.kind === 'connect')).toHaveLength(1)
       expect(after.filter((e) => e.host === h.name && e.kind === 'exec')).toHaveLength(1)
     }
-  })
+  }, 240_000)
 
   it('reports a host that never comes back as failed while the rest of the rack finishes', async () => {
     const f = await rack('hostsPerRack: 4\nprofile: pcie\nrules:\n  - match: "*-r1-02"\n    neverComesBack: true\n', { hosts: 4 })
@@ -68,11 +69,12 @@ describe('runner on the simulated rack', () => {
     expect(r.exitCode).toBe(1)
     // The lost host stays down, so it keeps its place in the window: still never more than 2 down.
     expect(maxDownFromSim(f.rack.events(), f.rackOf).total).toBeLessThanOrEqual(2)
-  })
+  }, 240_000)
 
   it('--max-fail 1 stops new reboots after the second failure; in-flight ones finish', async () => {
-    const f = await rack('hostsPerRack: 8\nprofile: pcie\nrules:\n  - match: "*-r1-0[12]"\n    neverComesBack: true\n', { hosts: 8, rebootTimeMs: 1500 })
-    const r = await runQuiet(f.spec({ rebootTimeoutMs: 2500, roll: { maxUnavailable: { kind: 'count', n: 3 }, maxFail: { kind: 'count', n: 1 } } }))
+    const f = await rack('hostsPerRack: 8\nprofile: pcie\nrules:\n  - match: "*-r1-0[12]"\n    neverComesBack: true\n', { hosts: 8, rebootTimeMs: 1000 })
+    // A normal reboot takes ~3 s here (boot included), well inside the 8 s timeout the lost hosts hit.
+    const r = await runQuiet(f.spec({ rebootTimeoutMs: 8000, roll: { maxUnavailable: { kind: 'count', n: 3 }, maxFail: { kind: 'count', n: 1 } } }))
     const ev = events(r.output)
     const exhausted = ev.find((e) => e.kind === 'budget-exhausted')
     expect(exhausted).toMatchObject({ failed: 2, allowed: 1, scope: 'fleet' })
@@ -82,7 +84,7 @@ describe('runner on the simulated rack', () => {
     expect(notStarted.length).toBeGreaterThan(0)
     for (const h of notStarted) expect(downs(f, h)).toBe(0) // from the simulator's record
     expect(r.summary.counts.failed).toBe(2)
-  })
+  }, 240_000)
 
   it('slot refill beats batch barriers when reboot times differ per host', async () => {
     // Hosts 1 and 3 reboot slowly, 2 and 4 quickly. Batches of 2 wait for a slow host twice.
@@ -98,7 +100,7 @@ describe('runner on the simulated rack', () => {
       return Math.max(...hosts.map((h) => h.slot!.releasedAt!)) - Math.min(...hosts.map((h) => h.slot!.acquiredAt!))
     }
     expect(rollMs(refill)).toBeLessThan(rollMs(batched) - 2000)
-  })
+  }, 240_000)
 
   it('after a SIGKILL of the controller mid-roll, resume reboots no host twice and ends with every host verified', async () => {
     expect(existsSync(CLI), 'run `npm run build` first').toBe(true)
@@ -144,5 +146,5 @@ describe('runner on the simulated rack', () => {
       expect(verify, h.name).toHaveLength(1)
     }
     expect(maxDownFromSim(f.rack.events(), f.rackOf).total).toBeLessThanOrEqual(2)
-  })
+  }, 240_000)
 })

@@ -55,7 +55,7 @@ esac
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
 function run(script: string, env: Record<string, string> = {}) {
-  const r = spawnSync('bash', ['-c', script], { cwd: dir, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env }, encoding: 'utf8' })
+  const r = spawnSync(process.env.TEST_SHELL ?? 'bash', ['-c', script], { cwd: dir, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env }, encoding: 'utf8' })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 

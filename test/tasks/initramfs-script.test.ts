@@ -47,8 +47,10 @@ esac`,
 
 afterEach(() => rmSync(root, { recursive: true, force: true }))
 
+// The runner's transport runs steps under `sh -c` (dash on Debian, bash on RHEL): both must work.
+let shell = 'bash'
 function run(script: string, env: Record<string, string> = {}) {
-  const r = spawnSync('bash', ['-c', script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env }, encoding: 'utf8' })
+  const r = spawnSync(shell, ['-c', script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env }, encoding: 'utf8' })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
@@ -56,7 +58,11 @@ const script = (minFreeFactor = 2) => initramfsRebuildScript({ image: IMAGE, kve
 const prev = () => join(root, 'var/lib/gpufleet/backup/prev', IMAGE)
 const orig = () => join(root, 'var/lib/gpufleet/backup/orig', IMAGE)
 
-describe('initramfs rebuild script', () => {
+describe.each(['bash', 'sh'])('initramfs rebuild script under %s', (sh) => {
+  beforeEach(() => {
+    shell = sh
+  })
+
   test('backs up, rebuilds the explicit kernel/image, verifies, marks the reboot', () => {
     const before = sha(join(root, IMAGE))
     const r = run(script())
@@ -65,7 +71,7 @@ describe('initramfs rebuild script', () => {
     expect(readFileSync(join(root, IMAGE), 'utf8')).toContain('new image built by dracut')
     expect(sha(prev())).toBe(before)
     expect(sha(orig())).toBe(before)
-    expect(readFileSync(join(root, 'run/gpufleet/reboot-required'), 'utf8')).toBe(`initramfs.rebuild: ${IMAGE} rebuilt\n`)
+    expect(readFileSync(join(root, 'run/gpufleet/reboot-required'), 'utf8')).toMatch(new RegExp(`^[0-9a-f-]{36} initramfs.rebuild: ${IMAGE} rebuilt\n$`))
     expect(readFileSync(join(root, 'var/lib/gpufleet/state', `initramfs-${KVER}.img.boot-id`), 'utf8').trim()).toMatch(/^[0-9a-f-]{36}$/)
     expect(r.stderr).toContain(`backed up ${root}${IMAGE}`)
   })

@@ -100,6 +100,14 @@ describe('host key verification against real OpenSSH', () => {
     await again.close()
   })
 
+  it('records a key once when several connections accept it at the same time', async () => {
+    const file = join(dir, 'concurrent')
+    const connector = createConnector({ knownHostsFile: file, acceptNewHostKeys: true, agentSocket: null })
+    const ts = await Promise.all([0, 1, 2].map((i) => connector.connect(sshdHost(sshd, { name: `same-${i}` }))))
+    await Promise.all(ts.map((t) => t.close()))
+    expect(await readFile(file, 'utf8')).toBe(`[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}\n`)
+  })
+
   it('creates a missing known_hosts file 0600 when accepting', async () => {
     const file = join(dir, 'sub', 'known_hosts')
     const t = await connect(file, true)

@@ -79,10 +79,13 @@ describe('atomic writeFile and quoting through a real remote shell', () => {
       hostile.push(String.fromCodePoint(...points.map((p) => (p >= 0xd800 && p <= 0xdfff ? p + 0x800 : p))))
     }
     for (const value of hostile) {
-      const r = await t.exec(`printf %s ${quote(value)} | od -An -tx1 -v`)
-      const hex = r.stdout.replace(/\s+/g, '')
-      const sent = Buffer.from(value, 'utf8').toString('hex')
-      expect(hex, JSON.stringify(value)).toBe(sent)
+      // Plain, and once more through sudo's `sh -c <quoted>` wrapper (quoted twice).
+      for (const become of [false, true]) {
+        const r = await t.exec(`printf %s ${quote(value)} | od -An -tx1 -v`, { become })
+        const hex = r.stdout.replace(/\s+/g, '')
+        const sent = Buffer.from(value, 'utf8').toString('hex')
+        expect(hex, `${JSON.stringify(value)} become=${become}`).toBe(sent)
+      }
     }
     expect((await t.exec('test -e /tmp/gpufleet-pwned; echo $?')).stdout).toBe('1\n')
   })
@@ -98,6 +101,14 @@ describe('local transport', () => {
     const slow = await t.exec('sleep 10', { timeoutMs: 200 })
     expect(slow.exitCode).toBeNull()
     expect(slow.stderr).toMatch(/timed out after 200 ms/)
+    const ac = new AbortController()
+    setTimeout(() => ac.abort(), 100)
+    const aborted = await t.exec('sleep 10; echo never', { signal: ac.signal })
+    expect(aborted).toMatchObject({ exitCode: null, stdout: '' })
+    expect(aborted.stderr).toMatch(/aborted/)
+    const utf = await t.exec('printf "%s\\n" "ünï ✓"', { onLine: (s, l) => lines.push(`${s}:${l}`) })
+    expect(utf.stdout).toBe('ünï ✓\n')
+    expect(lines).toContain('stdout:ünï ✓')
     const dir = (await t.exec('mktemp -d')).stdout.trim()
     await t.writeFile(`${dir}/f`, 'hello\n', { mode: '0600' })
     expect((await t.exec(`stat -c %a ${quote(`${dir}/f`)}; cat ${quote(`${dir}/f`)}; ls -A ${quote(dir)}`)).stdout).toBe('600\nhello\nf\n')

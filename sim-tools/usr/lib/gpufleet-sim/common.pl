@@ -102,4 +102,55 @@ sub unbind_dev {
 }
 sub driver_override { my ($a) = @_; my $o = slurp(dev_dir($a) . '/driver_override') // ''; chomp $o; return $o eq '(null)' ? '' : $o; }
 
+
+# grubenv: ordered [key, value] pairs; the file is a 1024-byte block padded with '#'
+our $GRUBENV = '/boot/grub2/grubenv';
+sub read_grubenv {
+  my ($f) = @_; $f //= $GRUBENV;
+  my @pairs;
+  for (split /\n/, slurp($f) // '') { next if /^#/ || !/=/; my ($k, $v) = split /=/, $_, 2; push @pairs, [$k, $v]; }
+  return \@pairs;
+}
+sub grubenv_get { my ($pairs, $k) = @_; for (@$pairs) { return $_->[1] if $_->[0] eq $k; } return undef; }
+sub grubenv_set { my ($pairs, $k, $v) = @_; for (@$pairs) { if ($_->[0] eq $k) { $_->[1] = $v; return; } } push @$pairs, [$k, $v]; }
+sub grubenv_unset { my ($pairs, $k) = @_; @$pairs = grep { $_->[0] ne $k } @$pairs; }
+sub write_grubenv {
+  my ($pairs, $f) = @_; $f //= $GRUBENV;
+  my $t = "# GRUB Environment Block\n" . join('', map { "$_->[0]=$_->[1]\n" } @$pairs);
+  { use bytes; return 0 if length($t) > 1024; $t .= '#' x (1024 - length($t)); }
+  spew($f, $t);
+  return 1;
+}
+
+# Boot entries as grubby sees them: BLS snippets (EL8) or grub.cfg menuentries (EL7).
+sub vercmp_desc { my ($a, $b) = @_; my @a = split /(\d+)/, $a; my @b = split /(\d+)/, $b;
+  while (@a && @b) { my ($x, $y) = (shift @a, shift @b); my $c = ($x =~ /^\d+$/ && $y =~ /^\d+$/) ? $x <=> $y : $x cmp $y; return -$c if $c; } return -(@a <=> @b); }
+sub bls_entries {
+  my @e;
+  for my $f (glob('/boot/loader/entries/*.conf')) {
+    my %kv;
+    for (split /\n/, slurp($f) // '') { next unless /^(\S+)\s+(.*)$/; $kv{$1} //= $2; }
+    (my $id = $f) =~ s{.*/}{}; $id =~ s/\.conf$//;
+    push @e, { file => $f, id => $id, title => $kv{title} // $id, version => $kv{version} // $id, linux => $kv{linux} // '', initrd => $kv{initrd}, options => $kv{options} // '' };
+  }
+  return sort { vercmp_desc($a->{version}, $b->{version}) || vercmp_desc($a->{file}, $b->{file}) } @e;
+}
+sub legacy_entries {
+  my ($cfg) = @_;
+  my @lines = split /\n/, $cfg, -1;
+  my @e; my $cur;
+  for my $i (0 .. $#lines) {
+    my $l = $lines[$i];
+    if (!$cur && $l =~ /^\s*menuentry\s+(['"])(.*?)\1(.*)\{\s*$/) {
+      my ($title, $opts) = ($2, $3);
+      my $id = $opts =~ /\$menuentry_id_option\s+(['"])(.*?)\1/ ? $2 : $title;
+      $cur = { start => $i, title => $title, id => $id };
+    } elsif ($cur && $l =~ /^\s*linux(?:16|efi)?\s+(\S+)\s*(.*)$/) { $cur->{linux} = $1; $cur->{options} = $2; $cur->{linux_line} = $i; }
+    elsif ($cur && $l =~ /^\s*initrd(?:16|efi)?\s+(\S+)/) { $cur->{initrd} = $1; }
+    elsif ($cur && $l =~ /^\s*\}\s*$/) { $cur->{end} = $i; push @e, $cur; undef $cur; }
+  }
+  return @e;
+}
+sub boot_path { my ($p) = @_; return undef unless defined $p; return $p =~ m{^/boot/} ? $p : "/boot$p"; }
+
 1;

@@ -1,0 +1,60 @@
+import { describe, expect, test } from 'vitest'
+import { versionCompare } from '../../src/facts/boot-config.js'
+import { parseDefaultGrub } from '../../src/facts/parse-default-grub.js'
+import { closestName } from '../../src/playbook/closest-name.js'
+import { parseDuration } from '../../src/tasks/duration.js'
+import { setGrubCmdlineLinux } from '../../src/tasks/grub-defaults-edit.js'
+import { pickGuestAddresses } from '../../src/tasks/hostdev-xml.js'
+import { argEdits } from '../../src/tasks/kernel-arg-schema.js'
+
+describe('argEdits', () => {
+  test('module parameter names fold dashes and underscores, as the kernel does', () => {
+    expect(argEdits(['ro', 'vfio_pci.disable_idle_d3=0'], ['vfio-pci.disable_idle_d3=1'], [])).toEqual({ add: ['vfio-pci.disable_idle_d3=1'], remove: ['vfio_pci.disable_idle_d3=0'] })
+    expect(argEdits(['ro', 'vfio_pci.disable_idle_d3=1'], [], ['vfio-pci.disable_idle_d3'])).toEqual({ add: [], remove: ['vfio_pci.disable_idle_d3=1'] })
+  })
+  test('an absent word with a value removes only that value', () => {
+    expect(argEdits(['console=hvc0', 'console=tty0'], [], ['console=tty0'])).toEqual({ add: [], remove: ['console=tty0'] })
+  })
+  test('a flag without value is added once', () => {
+    expect(argEdits(['ro', 'quiet'], ['quiet', 'nosmt'], [])).toEqual({ add: ['nosmt'], remove: [] })
+  })
+})
+
+describe('GRUB_CMDLINE_LINUX edit', () => {
+  test('replaces the last assignment and keeps the rest byte for byte', () => {
+    const raw = 'GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX="a"\n# comment\nGRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX b"\nGRUB_DEFAULT=saved\n'
+    const dg = parseDefaultGrub(raw)
+    expect(dg.cmdlineLinux).toEqual(['$GRUB_CMDLINE_LINUX', 'b'])
+    expect(setGrubCmdlineLinux(dg, ['$GRUB_CMDLINE_LINUX', 'b', 'c=1'])).toBe('GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX="a"\n# comment\nGRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX b c=1"\nGRUB_DEFAULT=saved\n')
+  })
+  test('appends when there is none', () => {
+    expect(setGrubCmdlineLinux(parseDefaultGrub('GRUB_TIMEOUT=5\n'), ['x=1'])).toBe('GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX="x=1"\n')
+  })
+})
+
+test('durations', () => {
+  expect(parseDuration('15m')).toBe(900_000)
+  expect(parseDuration('30s')).toBe(30_000)
+  expect(parseDuration('1.5h')).toBe(5_400_000)
+  expect(parseDuration('250ms')).toBe(250)
+  expect(parseDuration(42)).toBe(42)
+  expect(() => parseDuration('15 minutes')).toThrow('not a duration')
+})
+
+test('BLS version order: numeric runs compare as numbers', () => {
+  const ids = ['m-4.18.0-240.el8', 'm-4.18.0-305.el8', 'm-4.18.0-80.el8', 'm-0-rescue-abc']
+  expect([...ids].sort((a, b) => versionCompare(b, a))).toEqual(['m-4.18.0-305.el8', 'm-4.18.0-240.el8', 'm-4.18.0-80.el8', 'm-0-rescue-abc'])
+})
+
+test('guest slots: any used function takes the whole slot; controllers count', () => {
+  const used = [1, 2, 3].map((slot) => ({ domain: 0, bus: 0, slot, function: 0 })).concat([{ domain: 0, bus: 0, slot: 5, function: 3 }, { domain: 0, bus: 1, slot: 4, function: 0 }])
+  expect(pickGuestAddresses(used, 3)?.map((a) => a.slot)).toEqual([4, 6, 7])
+  expect(pickGuestAddresses(used, 40)).toBeUndefined()
+})
+
+test('closest task name for typos only', () => {
+  const names = ['kernel.arg', 'cpu.smt', 'host.reboot']
+  expect(closestName('kernel.args', names)).toBe('kernel.arg')
+  expect(closestName('host.rebot', names)).toBe('host.reboot')
+  expect(closestName('apt.packages', names)).toBeUndefined()
+})

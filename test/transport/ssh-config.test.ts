@@ -1,0 +1,98 @@
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises'
+import { homedir, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createConnector } from '../../src/transport/connect.js'
+import { loadSshConfig, parseSshConfig, resolveSshConfig } from '../../src/transport/ssh-config.js'
+import { sshdHost, startSshd, type TestSshd } from '../helpers/sshd.js'
+
+describe('ssh config parsing (pure)', () => {
+  const text = `
+# global
+User global-user
+Host p9-* !p9-bastion
+  HostName %h.rack.example
+  Port 2222
+  IdentityFile ~/.ssh/rack_key
+  IdentityFile /keys/%h-%r
+  ProxyJump admin@p9-bastion:22
+  StrictHostKeyChecking accept-new
+Match host p9-01
+  User matched-user
+Host p9-0?
+  User=second-user
+  Port 2200
+  UserKnownHostsFile "~/.ssh/known hosts rack"
+  IdentitiesOnly yes
+Host *
+  ConnectTimeout 7
+  ProxyJump none
+`
+  const blocks = parseSshConfig(text, '/cfg')
+
+  it('applies the first value per keyword across matching Host blocks, and accumulates IdentityFile', () => {
+    const r = resolveSshConfig(blocks, 'p9-01')
+    expect(r).toEqual({
+      hostName: 'p9-01.rack.example',
+      user: 'global-user', // before any Host: applies to all, and comes first
+      port: 2222,
+      identityFiles: [join(homedir(), '.ssh/rack_key'), '/keys/p9-01.rack.example-global-user'],
+      proxyJump: 'admin@p9-bastion:22',
+      strictHostKeyChecking: 'accept-new',
+      userKnownHostsFile: join(homedir(), '.ssh/known hosts rack'),
+      identitiesOnly: true,
+      connectTimeoutMs: 7000,
+    })
+  })
+
+  it('honours negated patterns, ? wildcards, Match skipping and ProxyJump none', () => {
+    const bastion = resolveSshConfig(blocks, 'p9-bastion')
+    expect(bastion.hostName).toBeUndefined()
+    expect(bastion.proxyJump).toBeUndefined() // `ProxyJump none` under Host *
+    expect(bastion.user).toBe('global-user')
+    expect(resolveSshConfig(blocks, 'p9-10').port).toBe(2222)
+    expect(resolveSshConfig(blocks, 'other')).toEqual({ user: 'global-user', identityFiles: [], connectTimeoutMs: 7000 })
+  })
+
+  it('follows Include inside a Host block', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gpufleet-cfg-'))
+    try {
+      await mkdir(join(dir, 'conf.d'))
+      await writeFile(join(dir, 'conf.d', 'a.conf'), 'Port 4444\nHostName included.example\n')
+      await writeFile(join(dir, 'config'), `Host inc\n  Include ${dir}/conf.d/*.conf\n  User after-include\n`)
+      const blocks = await loadSshConfig(join(dir, 'config'))
+      expect(resolveSshConfig(blocks, 'inc')).toMatchObject({ port: 4444, hostName: 'included.example', user: 'after-include' })
+      expect(resolveSshConfig(blocks, 'other').port).toBeUndefined()
+      expect(await loadSshConfig(join(dir, 'missing'))).toEqual([])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('ssh config applied to real connections', () => {
+  let sshd: TestSshd
+  let dir: string
+  beforeAll(async () => {
+    sshd = await startSshd()
+    dir = await mkdtemp(join(tmpdir(), 'gpufleet-cfg-'))
+  })
+  afterAll(async () => {
+    await sshd?.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('maps an inventory name through Host/HostName/Port/User/IdentityFile/UserKnownHostsFile; inventory values win', async () => {
+    const config = join(dir, 'config')
+    await writeFile(config, `Host gpu-node\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKeyFile}\n  UserKnownHostsFile ${sshd.knownHostsFile}\n`)
+    const connector = createConnector({ sshConfigFile: config, agentSocket: null })
+    const host = sshdHost(sshd, { name: 'gpu-node', identityFiles: [] })
+    host.ssh = { hostname: 'gpu-node', hostnameFromInventory: false, identityFiles: [] }
+    const t = await connector.connect(host)
+    expect((await t.exec('whoami')).stdout).toBe(`${sshd.user}\n`)
+    await t.close()
+    // An inventory ansible_user overrides the config's User (this one is refused: root may not log in).
+    host.ssh.user = 'root'
+    await expect(connector.connect(host)).rejects.toMatchObject({ reason: 'auth' })
+  })
+})
