@@ -45,13 +45,15 @@ export const bootConfig = defineFact({
   command: [
     `for t in ${TOOLS.join(' ')}; do command -v "$t" >/dev/null 2>&1 && echo "@@ tool $t"; done`,
     'if command -v grubby >/dev/null 2>&1; then',
-    '  echo "@@ grubby-default-index"; grubby --default-index',
-    '  echo "@@ grubby-info"; grubby --info=ALL',
+    '  echo "@@ grubby-default-index"; grubby --default-index; echo',
+    '  echo "@@ grubby-info"; grubby --info=ALL; echo',
     'fi',
-    'echo "@@ grubenv"; grub2-editenv list 2>/dev/null || cat /boot/grub2/grubenv 2>/dev/null',
+    // `-` is the default grubenv; the file itself is a 1024-byte block with no final newline, hence
+    // the echo after each output: a marker must start its own line.
+    'echo "@@ grubenv"; grub2-editenv - list 2>/dev/null || cat /boot/grub2/grubenv 2>/dev/null; echo',
     'for f in /boot/loader/entries/*.conf; do [ -f "$f" ] && { echo "@@ bls $f"; cat "$f"; echo; }; done',
     'for c in /boot/grub2/grub.cfg /boot/grub/grub.cfg; do [ -f "$c" ] && { echo "@@ grub-cfg $c"; cat "$c"; echo; break; }; done',
-    '[ -f /etc/default/grub ] && { echo "@@ default-grub"; cat /etc/default/grub; }',
+    '[ -f /etc/default/grub ] && { echo "@@ default-grub"; cat /etc/default/grub; echo; }',
     'true',
   ].join('\n'),
   parse(stdout): BootConfig {

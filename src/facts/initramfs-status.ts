@@ -42,7 +42,7 @@ export const initramfsStatus = defineFact({
     '  echo "@@ image $(stat -c "%s %Y" "$img") $img"',
     `  b="${INITRAMFS_STATE_DIR}/$(basename "$img").boot-id"; [ -f "$b" ] && echo "@@ built-in-boot $(cat "$b")"`,
     '  if command -v lsinitrd >/dev/null 2>&1; then l=lsinitrd; else l=lsinitramfs; fi',
-    '  { $l "$img" 2>/dev/null; echo "@@ listed $?"; } | grep -E "nouveau|^Arguments:|^@@ listed"',
+    '  { $l "$img" 2>/dev/null; rc=$?; echo; echo "@@ listed $rc"; } | grep -E "nouveau|^Arguments:|^@@ listed"',
     'done',
     'true',
   ].join('\n'),

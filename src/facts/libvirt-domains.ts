@@ -25,8 +25,8 @@ export const libvirtDomains = defineFact({
     '  [ -n "$d" ] || continue',
     '  s=$(virsh domstate "$d" 2>/dev/null | head -n 1)',
     '  echo "@@ domain $d"; echo "@@ state $s"',
-    '  echo "@@ config"; virsh dumpxml --inactive "$d"',
-    '  case "$s" in running|paused) echo "@@ live"; virsh dumpxml "$d";; esac',
+    '  echo "@@ config"; virsh dumpxml --inactive "$d"; echo',
+    '  case "$s" in running|paused) echo "@@ live"; virsh dumpxml "$d"; echo;; esac',
     'done',
   ].join('\n'),
   parse(stdout): LibvirtDomains {

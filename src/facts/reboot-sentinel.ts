@@ -17,7 +17,7 @@ export interface RebootSentinel {
 // Reads the sentinel and the current boot_id.
 export const rebootSentinel = defineFact({
   name: 'host.reboot-sentinel',
-  command: `echo "@@ boot-id $(cat /proc/sys/kernel/random/boot_id 2>/dev/null)"; if [ -f ${REBOOT_SENTINEL} ]; then echo "@@ present"; cat ${REBOOT_SENTINEL}; fi; true`,
+  command: `echo "@@ boot-id $(cat /proc/sys/kernel/random/boot_id 2>/dev/null)"; if [ -f ${REBOOT_SENTINEL} ]; then echo "@@ present"; cat ${REBOOT_SENTINEL}; echo; fi; true`,
   parse(stdout): RebootSentinel {
     const sections = splitSections(stdout)
     const bootId = section(sections, 'boot-id')?.arg.trim()

@@ -20,8 +20,8 @@ export const smtState = defineFact({
   command: [
     'if command -v ppc64_cpu >/dev/null 2>&1; then',
     '  echo "@@ path $(command -v ppc64_cpu)"',
-    '  ppc64_cpu --smt 2>&1',
-    '  echo "@@ rc $?"',
+    '  ppc64_cpu --smt 2>&1; rc=$?; echo',
+    '  echo "@@ rc $rc"',
     'else echo "@@ missing"; fi',
   ].join('\n'),
   parse(stdout): SmtState {

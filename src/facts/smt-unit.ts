@@ -18,7 +18,7 @@ export interface SmtUnit {
 export const smtUnit = defineFact({
   name: 'systemd.smt-unit',
   command: [
-    `if [ -f ${SMT_UNIT_PATH} ]; then echo "@@ content"; cat ${SMT_UNIT_PATH}; fi`,
+    `if [ -f ${SMT_UNIT_PATH} ]; then echo "@@ content"; cat ${SMT_UNIT_PATH}; echo; fi`,
     `echo "@@ is-enabled $(systemctl is-enabled ${SMT_UNIT_NAME} 2>/dev/null)"`,
     `[ -e /etc/systemd/system/multi-user.target.wants/${SMT_UNIT_NAME} ] && echo "@@ wanted"`,
     'true',

@@ -25,7 +25,10 @@ export function ansibleListJson(inventory: Inventory, selected: InventoryHost[])
   }
   Object.assign(result, format('all'))
   const hostvars: Record<string, unknown> = {}
-  for (const host of selected) if (Object.keys(host.vars).length > 0) hostvars[host.name] = redactVars(host.vars)
+  for (const host of selected) {
+    if (Object.keys(host.vars).length === 0) continue
+    Object.defineProperty(hostvars, host.name, { value: redactVars(host.vars), enumerable: true, writable: true, configurable: true })
+  }
   result._meta = { hostvars }
   return result
 }

@@ -11,7 +11,7 @@ const pciAddress = z
   .regex(PCI_ADDRESS, { error: (issue) => `'${String(issue.input)}' is not a PCI address (dddd:bb:ss.f, e.g. 0004:04:00.0)` })
   .transform((s) => s.toLowerCase())
 
-const addressList = z.array(pciAddress, { error: 'addresses must be a list of PCI addresses' }).min(1, { error: 'addresses must not be empty' })
+const addressList = z.array(pciAddress, { error: 'addresses must be a list of PCI addresses' })
 
 function unknownKeys(issue: { code?: string; keys?: string[] }, allowed: string): string | undefined {
   return issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys?.join(', ')} (allowed: ${allowed})` : undefined
@@ -40,7 +40,7 @@ const vmSchema = z
     {
       domain: z.string({ error: 'domain must be the libvirt domain name (a string)' }).min(1, { error: 'domain must not be empty' }),
       count: z.int({ error: 'count must be a whole number' }).min(1, { error: 'count must be 1 or more' }).optional(),
-      addresses: addressList.optional(),
+      addresses: addressList.min(1, { error: 'addresses must not be empty' }).optional(),
     },
     { error: (issue) => unknownKeys(issue, 'domain, count, addresses') ?? 'each vms entry must be a mapping: {domain: vm1, count: 2} or {domain: vm1, addresses: [...]}' },
   )

@@ -48,7 +48,13 @@ export function resolveInventory(builder: InventoryBuilder, files: VarsFileLayer
   const groups: Inventory['groups'] = {}
   for (const group of builder.groups.values()) {
     const vars = mergeLayers([group.vars, ...(files.groups.get(group.name) ?? [])])
-    groups[group.name] = { hosts: [...group.hosts], children: [...group.children], vars: toObject(vars.values) }
+    // defineProperty: a group named __proto__ must stay a plain key
+    Object.defineProperty(groups, group.name, {
+      value: { hosts: [...group.hosts], children: [...group.children], vars: toObject(vars.values) },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
   }
   return { file: builder.file, hosts, groups }
 }

@@ -112,7 +112,9 @@ export function* mapEntries(node: Node | null | undefined, doc?: Document): Gene
     const key = pair.key as Node | null
     let value = (pair.value as Node | null) ?? null
     if (isAlias(value) && doc) value = (value.resolve(doc) as Node | undefined) ?? null
-    if (isScalar(key) && key.value === '<<' && doc) {
+    // The yaml package marks merge keys with a symbol value under YAML 1.1.
+    const merge = isScalar(key) && (key.value === '<<' || (typeof key.value === 'symbol' && key.value.description === '<<'))
+    if (merge && doc) {
       const sources = isSeq(value) ? (value.items as Node[]) : [value]
       for (const source of sources) yield* mapEntries(isAlias(source) ? (source.resolve(doc) as Node | undefined) : source, doc)
       continue

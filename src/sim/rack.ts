@@ -131,7 +131,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
 
   debug(`layers built in ${Date.now() - t0} ms`)
   // keys
-  const client = utils.generateKeyPairSync('ed25519')
+  const client = newKeyPair()
   const clientKeyFile = path.join(dir, 'id_ed25519')
   fs.rmSync(clientKeyFile, { force: true })
   fs.writeFileSync(clientKeyFile, client.private, { mode: 0o600 })
@@ -207,7 +207,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
 
   const hosts = new Map<string, SimHost>()
   for (const h of plan) {
-    const key = utils.generateKeyPairSync('ed25519')
+    const key = newKeyPair()
     hosts.set(
       h.name,
       new SimHost({
@@ -312,8 +312,17 @@ function removeTrees(paths: string[]): Promise<void> {
   })
 }
 
+// ssh2 occasionally generates an ed25519 key its own parser rejects ("Malformed OpenSSH private
+// key"); such a key would crash Server creation, so draw again.
+function newKeyPair(): { private: string; public: string } {
+  for (;;) {
+    const k = utils.generateKeyPairSync('ed25519')
+    if (!(utils.parseKey(k.private) instanceof Error)) return k
+  }
+}
+
 function otherKeyLine(): string {
-  const k = utils.generateKeyPairSync('ed25519')
+  const k = newKeyPair()
   return k.public.trim().split(' ').slice(0, 2).join(' ')
 }
 

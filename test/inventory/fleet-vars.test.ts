@@ -49,7 +49,12 @@ describe('resolveFleetVars', () => {
     expect(resolve({ rack: 3, gpus: { count: 1, addresses: ['000A:01:00.0'] } })).toMatchObject({ rack: '3', expectedGpus: { count: 1, addresses: ['000a:01:00.0'] } })
   })
 
+  it('accepts an empty address list: a host expected to have no GPUs', () => {
+    expect(resolve({ gpus: { addresses: [] } }).expectedGpus).toEqual({ addresses: [] })
+  })
+
   it.each([
+    [{ vms: [{ domain: 'vm1', addresses: [] }] }, "group_vars/gpu.yml:7: host 'p9-01': vms[0].addresses: addresses must not be empty"],
     [{ rack: [1] }, "group_vars/gpu.yml:7: host 'p9-01': rack: rack must be a string (e.g. r1)"],
     [{ rack: '' }, /^group_vars\/gpu\.yml:7: host 'p9-01': rack: /],
     [{ gpus: 4 }, "group_vars/gpu.yml:7: host 'p9-01': gpus: gpus must be a mapping: {count: 4} or {addresses: [0004:04:00.0, ...]}"],

@@ -147,4 +147,33 @@ describe('runner on the simulated rack', () => {
     }
     expect(maxDownFromSim(f.rack.events(), f.rackOf).total).toBeLessThanOrEqual(2)
   }, 240_000)
+
+  it('plan (check mode) shows what would change and which hosts would reboot, and changes nothing', async () => {
+    const f = await rack('hostsPerRack: 3\nprofile: s822lc\n', { hosts: 3 })
+    const r = await runQuiet(f.spec({ check: true, output: 'plain' }))
+    expect(r.exitCode).toBe(0)
+    expect(Object.values(r.outcomes).every((o) => o === 'changed')).toBe(true)
+    expect(r.output).toMatch(/would change kernel\.arg: /)
+    expect(r.output).toMatch(/would reboot: /)
+    expect(r.output).toContain('Check mode: nothing was changed on any host.')
+    const record = f.rack.events()
+    expect(record.filter((e) => e.kind === 'down')).toEqual([])
+    for (const h of f.rack.hosts) expect(record.filter((e) => e.host === h.name && e.kind === 'exec')).toHaveLength(1)
+  }, 240_000)
+
+  it('a second run refuses hosts locked by a run in progress, naming the holder', async () => {
+    const f = await rack('hostsPerRack: 2\nprofile: pcie\n', { hosts: 2, rebootTimeMs: 3000 })
+    const first = runQuiet(f.spec())
+    // Wait until the first run has taken both locks (the lock command is an exec of its own).
+    const lockTaken = (host: string) => f.rack.events().some((e) => e.host === host && e.kind === 'exec' && (e.detail ?? '').startsWith('mkdir -p /var/lib/gpufleet'))
+    for (const t0 = Date.now(); Date.now() - t0 < 60_000 && !f.rack.hosts.every((h) => lockTaken(h.name)); ) await new Promise((r) => setTimeout(r, 200))
+    const second = await runQuiet(f.spec({ runsDir: join(f.dir, 'runs-2') }))
+    const firstResult = await first
+    expect(Object.values(firstResult.outcomes).every((o) => o === 'changed')).toBe(true)
+    for (const h of f.rack.hosts) {
+      expect(second.outcomes[h.name]).toBe('failed')
+      expect(second.summary.hosts[h.name]!.message).toMatch(new RegExp(`locked by run ${firstResult.runId} .* until `))
+      expect(downs(f, h.name)).toBe(1) // rebooted once, by the first run only
+    }
+  }, 240_000)
 })

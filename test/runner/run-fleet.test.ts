@@ -176,4 +176,38 @@ describe('runFleet on a fake fleet', () => {
     expect(result.outcomes.w1).toBe('changed')
     expect(w1.bootCount).toBe(2)
   })
+
+  it('first Ctrl-C: in-flight reboots finish, nothing new starts, the rest is not-started', async () => {
+    const f = fleet({ i1: { rebootMs: 80 }, i2: { rebootMs: 80 }, i3: { rebootMs: 80 } })
+    const stop = new AbortController()
+    const events: FleetEvent[] = []
+    const { result } = await run(f, {
+      roll: { maxUnavailable: { kind: 'count', n: 1 } },
+      stop: stop.signal,
+      emit: createEventBus([
+        (e) => {
+          events.push(e)
+          if (e.kind === 'reboot-issued') stop.abort()
+        },
+      ]),
+    })
+    expect(result.outcomes).toEqual({ i1: 'changed', i2: 'not-started', i3: 'not-started' })
+    expect(f.hosts.get('i1')!.bootCount).toBe(2)
+    expect(f.hosts.get('i2')!.bootCount).toBe(1)
+    expect(events.filter((e) => e.kind === 'host-up')).toHaveLength(1)
+  })
+
+  it('first Ctrl-C during staging starts no new host', async () => {
+    const f = fleet({ s1: {}, s2: {}, s3: {} })
+    const stop = new AbortController()
+    const { result } = await run(f, {
+      forks: 1,
+      stop: stop.signal,
+      emit: createEventBus([(e) => e.kind === 'host-connected' && stop.abort()]),
+    })
+    expect(result.outcomes.s2).toBe('not-started')
+    expect(result.outcomes.s3).toBe('not-started')
+    expect(f.count('s2', 'connect') + f.count('s3', 'connect')).toBe(0)
+    for (const h of f.hosts.values()) expect(h.bootCount).toBe(1)
+  })
 })
