@@ -28,7 +28,7 @@ export function registerInventory(program: Command): void {
   program
     .command('inventory')
     .description('Show the resolved hosts, groups and merged vars of an Ansible inventory (YAML or INI); connects to nothing')
-    .requiredOption('-i, --inventory <file>', 'Ansible inventory file (YAML or INI); group_vars/ and host_vars/ beside it are read too')
+    .requiredOption('-i, --inventory <file>', 'Ansible inventory: a YAML or INI file (with group_vars/ and host_vars/ beside it), a directory of them, or host1,host2,')
     .option('-l, --limit <pattern>', "only hosts matching an Ansible pattern: host, group, glob, 'a:b', 'a:!b', 'a:&b', @file")
     .addOption(new Option('--json', 'print what `ansible-inventory --list` prints (_meta.hostvars, groups), secrets redacted').conflicts('graph'))
     .addOption(new Option('--graph', 'print the group tree like `ansible-inventory --graph`').conflicts('json'))

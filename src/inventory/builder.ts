@@ -98,12 +98,7 @@ export class InventoryBuilder {
       host = { name, vars: emptyLayer(), origin }
       this.hosts.set(name, host)
     }
-    for (const [key, value, where] of vars) {
-      const kind = CONFLICTING[key]
-      if (kind) this.checkConflict(host, key, kind, value, where)
-      host.vars.values.set(key, value)
-      host.vars.origins.set(key, where)
-    }
+    this.addHostVars(host, vars)
     const group = this.addGroup(groupName)
     let members = this.members.get(groupName)
     if (!members) this.members.set(groupName, (members = new Set(group.hosts)))
@@ -112,6 +107,16 @@ export class InventoryBuilder {
       group.hosts.push(name)
     }
     return host
+  }
+
+  // Set vars on a known host (later values win; a second, different address is an error).
+  addHostVars(host: RawHost, vars: Array<[string, unknown, Origin]>): void {
+    for (const [key, value, where] of vars) {
+      const kind = CONFLICTING[key]
+      if (kind) this.checkConflict(host, key, kind, value, where)
+      host.vars.values.set(key, value)
+      host.vars.origins.set(key, where)
+    }
   }
 
   private checkConflict(host: RawHost, key: string, kind: string, value: unknown, origin: Origin): void {

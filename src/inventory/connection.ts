@@ -64,10 +64,11 @@ export function resolveConnection(name: string, vars: MergedVars): Pick<Inventor
   const user = read.string('ansible_ssh_user', 'ansible_user')?.value ?? args.user
   const keyFile = read.string('ansible_ssh_private_key_file', 'ansible_private_key_file')?.value
 
-  let strict = args.strictHostKeyChecking
-  const checking = read.boolean('ansible_ssh_host_key_checking', 'ansible_host_key_checking')
-  if (checking === false) strict = 'no' // Ansible puts this before the common args, so it wins
-  const strictHostKeyChecking = strict === undefined ? undefined : strictValue(strict, () => read.error(args.strictHostKeyChecking !== undefined ? argsKey(read) : 'ansible_host_key_checking', `StrictHostKeyChecking '${strict}' is not one of yes, no, accept-new, ask, off`))
+  // ansible_host_key_checking=false comes before the common args on Ansible's ssh command line, so it wins.
+  const hostKeyChecking = read.boolean('ansible_ssh_host_key_checking', 'ansible_host_key_checking')
+  const strict = hostKeyChecking === false ? 'no' : args.strictHostKeyChecking
+  const strictHostKeyChecking =
+    strict === undefined ? undefined : strictValue(strict, () => read.error(argsKey(read), `StrictHostKeyChecking '${strict}' is not one of yes, no, accept-new, ask, off`))
 
   const ssh: SshTarget = {
     hostname: hostVar?.value.trim() ?? name,
@@ -87,6 +88,7 @@ export function resolveConnection(name: string, vars: MergedVars): Pick<Inventor
   }
 }
 
+// The ssh-args var an option came from, for the error's file:line.
 function argsKey(read: VarReader): string {
   return ['ansible_ssh_args', 'ansible_ssh_common_args', 'ansible_ssh_extra_args'].find((k) => read.has(k)) ?? 'ansible_ssh_common_args'
 }

@@ -16,7 +16,9 @@ interface Pending {
 // Read Ansible's INI inventory format into `builder`, following ansible-core's ini plugin line by
 // line: hosts before any section are ungrouped; `[g:children]` may name groups declared later,
 // but a child or `[g:vars]` group that is never declared is an error.
-export function parseIniInventory(file: string, text: string, builder: InventoryBuilder): void {
+// Returns the groups the file declares with a [group] or [group:children] section.
+export function parseIniInventory(file: string, text: string, builder: InventoryBuilder): Set<string> {
+  const declared = new Set<string>()
   const lines = text.split(/\r\n|\n|\r/)
   const pending = new Map<string, Pending>()
   let group = 'ungrouped'
@@ -33,6 +35,7 @@ export function parseIniInventory(file: string, text: string, builder: Inventory
       if (state !== 'hosts' && state !== 'children' && state !== 'vars') {
         throw inventoryError(origin, `section [${group}:${state}] has unknown type '${state}' (expected hosts, children or vars)`)
       }
+      if (state !== 'vars') declared.add(group)
       if (!builder.groups.has(group)) {
         // [g] and [g:children] declare a group; [g:vars] alone does not.
         if (state === 'vars' && !pending.has(group)) pending.set(group, { line: i + 1, state: 'vars', parents: [] })
@@ -97,6 +100,7 @@ export function parseIniInventory(file: string, text: string, builder: Inventory
     if (decl.state === 'vars') throw inventoryError(origin, `section [${name}:vars] is for group '${name}', which is not defined (add a [${name}] or [${name}:children] section)`)
     throw inventoryError(origin, `section [${decl.parents.at(-1)}:children] includes undefined group '${name}' (add a [${name}] section)`)
   }
+  return declared
 }
 
 function addPendingChildren(group: string, pending: Map<string, Pending>, builder: InventoryBuilder, file: string): void {

@@ -1,18 +1,22 @@
-import { readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { dirname, extname, join } from 'node:path'
 import { InventoryError } from '../errors.js'
 import { InventoryBuilder, type VarLayer } from './builder.js'
 import { HostPatternError, splitPort } from './host-pattern.js'
 import { parseIniInventory } from './ini-inventory.js'
-import { inventoryError } from './origin.js'
+import { inventoryError, type Origin } from './origin.js'
 import { resolveInventory } from './resolve.js'
 import type { Inventory } from './types.js'
 import { findVarsFiles, listDir, loadVarsFile } from './vars-files.js'
-import { parseYamlInventory, type ReferencedOnlyGroups } from './yaml-inventory.js'
+import { parseYamlInventory } from './yaml-inventory.js'
 
 const YAML_EXTENSIONS = new Set(['.yml', '.yaml', '.json'])
+// What Ansible skips in an inventory directory (INVENTORY_IGNORE_EXTS and its always-ignored names).
+const IGNORED_EXTENSIONS = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry']
+const IGNORED_NAMES = new Set(['host_vars', 'group_vars', 'vars_plugins'])
 
-// Load an Ansible inventory file (YAML or INI) with the group_vars/ and host_vars/ beside it.
+// Load an Ansible inventory (a YAML or INI file, or a directory of them, as `ansible -i` takes)
+// with the group_vars/ and host_vars/ beside the file or inside the directory.
 // Everything is validated here, so a bad file stops gpufleet before it connects anywhere.
 // Like ansible -i, a comma-separated list that is not a file ('p9-01,p9-02:2222,') is a host list.
 export async function loadInventory(file: string): Promise<Inventory> {
@@ -21,24 +25,36 @@ export async function loadInventory(file: string): Promise<Inventory> {
     throw new InventoryError(`${file}: cannot read inventory: ${error.code === 'ENOENT' ? 'no such file' : error.message}`)
   })
   if (!info) return loadHostList(file)
-  if (info.isDirectory()) throw new InventoryError(`${file}: is a directory; pass the inventory file itself (e.g. ${join(file, 'hosts.yaml')})`)
-  const text = await readFile(file, 'utf8')
+  const sources = info.isDirectory() ? await listInventoryDir(file) : [file]
+  if (sources.length === 0) throw new InventoryError(`${file}: no inventory files in this directory`)
 
   const builder = new InventoryBuilder(file)
-  let referencedOnly: ReferencedOnlyGroups = new Map()
-  if (detectFormat(file, text) === 'yaml') referencedOnly = parseYamlInventory(file, text, builder)
-  else parseIniInventory(file, text, builder)
+  const defined = new Set<string>()
+  const referenced = new Map<string, Origin>()
+  for (const source of sources) {
+    const text = await readFile(source, 'utf8')
+    if (text.startsWith('#!')) {
+      throw new InventoryError(`${source}:1: this is a dynamic inventory script; gpufleet reads static YAML or INI inventories (save the script's --list output as a .json file)`)
+    }
+    if (detectFormat(source, text) === 'yaml') {
+      const use = parseYamlInventory(source, text, builder)
+      for (const g of use.defined) defined.add(g)
+      for (const [g, origin] of use.referenced) if (!referenced.has(g)) referenced.set(g, origin)
+    } else {
+      for (const g of parseIniInventory(source, text, builder)) defined.add(g)
+    }
+  }
   builder.reconcile()
 
-  const dir = dirname(file)
+  const dir = info.isDirectory() ? file : dirname(file)
   const groupFiles = new Map<string, VarLayer[]>()
   const groupVarsNames = await listDir(join(dir, 'group_vars'))
   for (const name of builder.groups.keys()) {
     const found = await findVarsFiles(join(dir, 'group_vars'), name, groupVarsNames)
     if (found.length > 0) groupFiles.set(name, await Promise.all(found.map(loadVarsFile)))
   }
-  for (const [name, origin] of referencedOnly) {
-    if (!groupFiles.has(name)) {
+  for (const [name, origin] of referenced) {
+    if (!defined.has(name) && !groupFiles.has(name)) {
       throw inventoryError(origin, `group '${name}' is listed under children but defined nowhere (no hosts, children or vars, no group_vars/${name}); check the spelling, or write '${name}: {}' for an intentionally empty group`)
     }
   }
@@ -49,6 +65,19 @@ export async function loadInventory(file: string): Promise<Inventory> {
     if (found.length > 0) hostFiles.set(name, await Promise.all(found.map(loadVarsFile)))
   }
   return resolveInventory(builder, { groups: groupFiles, hosts: hostFiles })
+}
+
+// The inventory files in a directory, recursively, in sorted order, skipping what Ansible skips.
+async function listInventoryDir(dir: string): Promise<string[]> {
+  const files: string[] = []
+  for (const entry of (await readdir(dir, { withFileTypes: true })).map((e) => e.name).sort()) {
+    if (entry.startsWith('.') || IGNORED_NAMES.has(entry) || IGNORED_EXTENSIONS.some((ext) => entry.endsWith(ext))) continue
+    const path = join(dir, entry)
+    const info = await stat(path)
+    if (info.isDirectory()) files.push(...(await listInventoryDir(path)))
+    else if (info.isFile()) files.push(path)
+  }
+  return files
 }
 
 // Ansible's host_list plugin: names (with an optional :port) in 'ungrouped', no vars files.

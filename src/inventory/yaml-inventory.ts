@@ -4,12 +4,16 @@ import { expandHostPattern, HostPatternError } from './host-pattern.js'
 import { inventoryError, type Origin } from './origin.js'
 import { mapEntries, parseYamlSource, type YamlSource } from './yaml-source.js'
 
-// Groups named only as an empty `children:` entry, never given hosts, children or vars anywhere.
-// Ansible creates them empty; gpufleet reports them unless group_vars/ defines them (see load.ts).
-export type ReferencedOnlyGroups = Map<string, Origin>
+// Which groups a YAML file gives a body (or names at the top level), and which it only names as
+// an empty `children:` entry. Ansible creates the latter empty; gpufleet reports a group that no
+// file defines and no group_vars/ file covers, as a likely typo (see load.ts).
+export interface YamlGroupUse {
+  defined: Set<string>
+  referenced: Map<string, Origin>
+}
 
 // Read Ansible's YAML inventory format (the `yaml` inventory plugin) into `builder`.
-export function parseYamlInventory(file: string, text: string, builder: InventoryBuilder): ReferencedOnlyGroups {
+export function parseYamlInventory(file: string, text: string, builder: InventoryBuilder): YamlGroupUse {
   const source = parseYamlSource(file, text)
   const root = source.doc.contents as Node | null
   if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) {
@@ -18,16 +22,79 @@ export function parseYamlInventory(file: string, text: string, builder: Inventor
   if (!isMap(root)) {
     throw inventoryError(source.origin(root), 'a YAML inventory must be a mapping of group names (usually starting with `all:`)')
   }
+  if ([...mapEntries(root, source.doc)].some(([name]) => name === '_meta')) return parseListOutput(source, root, builder)
   const walker = new YamlWalker(source, builder)
   for (const [name, keyNode, value] of mapEntries(root, source.doc)) {
     if (name === 'plugin') {
-      throw inventoryError(source.origin(keyNode), 'this is an inventory plugin configuration (`plugin:`), not a static inventory; gpufleet reads static YAML or INI inventories')
+      throw inventoryError(source.origin(keyNode), `this is an inventory plugin configuration (\`plugin:\`), not a static inventory; snapshot it with \`ansible-inventory -i ${file} --list > inventory.json\` and pass that file`)
     }
     walker.group(name, keyNode, value, true)
   }
-  const referencedOnly: ReferencedOnlyGroups = new Map()
-  for (const [name, origin] of walker.referenced) if (!walker.defined.has(name)) referencedOnly.set(name, origin)
-  return referencedOnly
+  return { defined: walker.defined, referenced: walker.referenced }
+}
+
+// The JSON that `ansible-inventory --list` and dynamic inventory scripts print (Ansible's script
+// plugin format): groups with host lists, `children` lists and `vars`, and `_meta.hostvars`.
+// Saving a dynamic inventory's output this way lets gpufleet read it as a static file.
+function parseListOutput(source: YamlSource, root: Node, builder: InventoryBuilder): YamlGroupUse {
+  const defined = new Set<string>(['all', 'ungrouped'])
+  let hostvars: Node | null = null
+  for (const [name, keyNode, value] of mapEntries(root, source.doc)) {
+    const at = source.origin(keyNode)
+    if (name === '_meta') {
+      for (const [key, metaKey, body] of mapEntries(value, source.doc)) if (key === 'hostvars') hostvars = body ?? metaKey
+      continue
+    }
+    builder.addGroup(name, at)
+    defined.add(name)
+    if (value === null || (isScalar(value) && value.value === null)) continue
+    if (isSeq(value)) {
+      listHosts(source, builder, name, value)
+      continue
+    }
+    if (!isMap(value)) throw inventoryError(at, `group '${name}' must be a list of hosts or a mapping with hosts, children and vars, found ${describe(value)}`)
+    const sections = new Map([...mapEntries(value, source.doc)].map(([key, k, v]) => [key, { k, v }]))
+    if (!sections.has('hosts') && !sections.has('vars') && !sections.has('children')) {
+      // Ansible's "simplified syntax": a group that is a single host with these vars.
+      const host = builder.addHost(name, name, [], at)
+      builder.addHostVars(host, [...mapEntries(value, source.doc)].map(([key, k, v]) => [key, source.toJS(v), source.origin(k, v)] as [string, unknown, Origin]))
+      continue
+    }
+    for (const [section, { k, v }] of sections) {
+      const where = source.origin(k)
+      if (section === 'hosts') {
+        if (!isSeq(v)) throw inventoryError(where, `hosts of group '${name}' must be a list of host names, found ${v ? describe(v) : 'nothing'}`)
+        listHosts(source, builder, name, v)
+      } else if (section === 'children') {
+        if (!isSeq(v)) throw inventoryError(where, `children of group '${name}' must be a list of group names, found ${v ? describe(v) : 'nothing'}`)
+        for (const child of v.items as Node[]) {
+          if (!isScalar(child)) throw inventoryError(source.origin(child), `a child group name must be a string, found ${describe(child)}`)
+          builder.addChild(name, String(child.value), source.origin(child))
+          defined.add(String(child.value))
+        }
+      } else if (section === 'vars') {
+        if (!isMap(v)) throw inventoryError(where, `vars of group '${name}' must be a mapping, found ${v ? describe(v) : 'nothing'}`)
+        for (const [key, varKey, varValue] of mapEntries(v, source.doc)) builder.setGroupVar(name, key, source.toJS(varValue), source.origin(varKey, varValue))
+      } else {
+        throw inventoryError(where, `unexpected key '${section}' in group '${name}': only hosts, children and vars are allowed`)
+      }
+    }
+  }
+  if (hostvars !== null && !isMap(hostvars)) throw inventoryError(source.origin(hostvars), '_meta.hostvars must be a mapping of host names to vars')
+  for (const [name, keyNode, value] of mapEntries(hostvars, source.doc)) {
+    const host = builder.hosts.get(name)
+    if (!host) continue // Ansible ignores vars of hosts that are in no group
+    if (value !== null && !isMap(value)) throw inventoryError(source.origin(keyNode), `_meta.hostvars of '${name}' must be a mapping, found ${describe(value)}`)
+    builder.addHostVars(host, [...mapEntries(value, source.doc)].map(([key, k, v]) => [key, source.toJS(v), source.origin(k, v)] as [string, unknown, Origin]))
+  }
+  return { defined, referenced: new Map() }
+}
+
+function listHosts(source: YamlSource, builder: InventoryBuilder, group: string, list: Node): void {
+  for (const item of (list as { items: Node[] }).items) {
+    if (!isScalar(item) || item.value === null) throw inventoryError(source.origin(item), `a host name in group '${group}' must be a string, found ${describe(item)}`)
+    builder.addHost(String(item.value), group, [], source.origin(item))
+  }
 }
 
 class YamlWalker {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { HostOutcome } from '../events.js'
 import type { InventoryHost } from '../inventory/types.js'
 import type { ConnectRetryOptions, ConnectFn } from './connect-retry.js'
@@ -62,6 +63,8 @@ export function resolvePolicy(roll: RollOptions, total: number): RollPolicy {
 // Runs the playbook on the hosts; never throws for a host's failure (that is its outcome).
 export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
   const emit = input.emit
+  // Every in-flight command of every host listens on these two signals; hundreds is expected.
+  setMaxListeners(0, input.stop, input.abort)
   const journal = input.check ? () => undefined : (input.journal ?? (() => undefined))
   const shared = {
     runId: input.runId,

@@ -132,7 +132,9 @@ export class HostRun {
   async roll(holdsSlot: boolean): Promise<void> {
     if (this.outcome !== undefined) return
     try {
-      if (holdsSlot && this.lockOwner && !this.shared.check) await this.takeLock(true) // refresh the expiry for the roll
+      // Refresh the lock before a long reboot wait if it could expire meanwhile (one exec, rarely).
+      const needsMs = (this.shared.rebootTimeoutMs ?? 15 * 60_000) + 10 * 60_000
+      if (holdsSlot && this.lockOwner && !this.shared.check && this.lockOwner.expiresAt - this.shared.now() < needsMs) await this.takeLock(true)
       let rebootPlanned = false
       for (const pt of this.shared.playbook.roll) {
         if (this.shared.stop.aborted && !holdsSlot) throw new HostFailure('interrupted before this task started', 'not-started')

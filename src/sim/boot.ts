@@ -208,7 +208,8 @@ function writeInPlace(file: string, text: string): void {
   }
 }
 
-function loadOrder(wanted: string[]): string[] {
+// Modules in load order, dependencies first.
+export function loadOrder(wanted: string[]): string[] {
   const order: string[] = []
   const visit = (m: string) => {
     if (order.includes(m) || !moduleCatalog[m]) return
@@ -225,8 +226,9 @@ function sysValue(def: string, given: string | undefined): string {
   return given
 }
 
-// Resets /sys/module and the PCI driver links for a fresh boot.
-function writeModulesAndDrivers(root: string, p: Profile, order: string[], words: string[], options: Record<string, Record<string, string>>, nouveau: boolean): void {
+// Resets /sys/module and the PCI driver links for a fresh boot. `fromStock`: the tree is the
+// stock layer's (base modules loaded, no GPU driver), so only the GPU stack needs adding.
+export function writeModulesAndDrivers(root: string, p: Profile, order: string[], words: string[], options: Record<string, Record<string, string>>, nouveau: boolean, fromStock = false): void {
   const lines = order
     .slice()
     .reverse()
@@ -236,8 +238,9 @@ function writeModulesAndDrivers(root: string, p: Profile, order: string[], words
     })
   writeInPlace(path.join(root, 'proc/modules'), lines.join('\n') + (lines.length ? '\n' : ''))
   const sysModule = path.join(root, 'sys/module')
-  fs.rmSync(sysModule, { recursive: true, force: true })
+  if (!fromStock) fs.rmSync(sysModule, { recursive: true, force: true })
   for (const m of order) {
+    if (fromStock && p.baseModules.includes(m) && !moduleCatalog[m]!.params) continue
     const dir = path.join(sysModule, m)
     fs.mkdirSync(path.join(dir, 'holders'), { recursive: true })
     fs.writeFileSync(path.join(dir, 'initstate'), 'live\n')
@@ -252,10 +255,13 @@ function writeModulesAndDrivers(root: string, p: Profile, order: string[], words
     }
   }
   for (const d of p.devices) {
+    if (fromStock && !d.gpu) continue
     const devDir = path.join(root, `sys/devices/pci${d.address.slice(0, 4)}:00/${d.address}`)
-    fs.rmSync(path.join(devDir, 'driver'), { force: true })
-    for (const drv of fs.readdirSync(path.join(root, 'sys/bus/pci/drivers'))) fs.rmSync(path.join(root, 'sys/bus/pci/drivers', drv, d.address), { force: true })
-    fs.writeFileSync(path.join(devDir, 'driver_override'), '(null)\n')
+    if (!fromStock) fs.rmSync(path.join(devDir, 'driver'), { force: true })
+    if (!fromStock) {
+      for (const drv of fs.readdirSync(path.join(root, 'sys/bus/pci/drivers'))) fs.rmSync(path.join(root, 'sys/bus/pci/drivers', drv, d.address), { force: true })
+      fs.writeFileSync(path.join(devDir, 'driver_override'), '(null)\n')
+    }
     const drv = d.gpu ? (nouveau ? 'nouveau' : undefined) : d.driver
     if (!drv) continue
     fs.symlinkSync(`../../../bus/pci/drivers/${drv}`, path.join(devDir, 'driver'))
@@ -310,7 +316,7 @@ export function bootHost(root: string, p: Profile, opts: BootOptions = {}): Boot
 
   // /run is a tmpfs on a real host: a boot starts it empty.
   const run = path.join(root, 'run')
-  for (const f of fs.readdirSync(run)) fs.rmSync(path.join(run, f), { recursive: true, force: true })
+  if (!opts.firstBoot) for (const f of fs.readdirSync(run)) fs.rmSync(path.join(run, f), { recursive: true, force: true })
   fs.mkdirSync(path.join(run, 'libvirt/qemu'), { recursive: true })
   fs.mkdirSync(path.join(run, 'systemd/sim-active'), { recursive: true })
 
@@ -320,8 +326,9 @@ export function bootHost(root: string, p: Profile, opts: BootOptions = {}): Boot
   fs.writeFileSync(path.join(root, 'var/lib/sim-hw/kver'), kver + '\n')
   writeInPlace(path.join(root, 'proc/sys/kernel/osrelease'), kver + '\n')
   writeInPlace(path.join(root, 'proc/version'), `Linux version ${kver} (mockbuild@ppc64le-builder) (gcc version 8.4.1 20200928 (Red Hat 8.4.1-1) (GCC)) #1 SMP ${p.os === 'el7' ? 'Wed May 2 17:03:48 GMT 2018' : 'Thu Apr 29 08:54:30 EDT 2021'}\n`)
-  writeCpuState(root, p, smt, !(opts.firstBoot && smt === p.threadsPerCore))
-  writeModulesAndDrivers(root, p, order, words, { ...initrdConf.options, ...etc.options }, nouveau)
+  // the stock layer already holds the all-threads-online CPU state
+  if (!(opts.firstBoot && smt === p.threadsPerCore)) writeCpuState(root, p, smt, true)
+  writeModulesAndDrivers(root, p, order, words, { ...initrdConf.options, ...etc.options }, nouveau, opts.firstBoot)
 
   // systemd: enabled units are active after boot
   const sysd = path.join(root, 'etc/systemd/system')

@@ -9,6 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { BLS_BODY, GRUB_HEADER, LEGACY_CLOSE, LEGACY_OPEN, MENUENTRY_TEMPLATE, renderBlsEntry, renderDefaultGrub, renderGrubCfg, renderGrubenv, stockArgs, BOOT_UUID, ROOT_UUID } from './boot-config.js'
 import { renderDomainXml } from './domain-xml.js'
+import { loadOrder, writeCpuState, writeModulesAndDrivers } from './boot.js'
 import { renderInitramfs } from './initramfs.js'
 import { initramfsModules, moduleCatalog, profiles, type Profile } from './profiles.js'
 
@@ -162,6 +163,9 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
   write(at('sys/devices/system/cpu/possible'), `0-${threads - 1}\n`)
 
   buildProc(layerDir)
+  // the state a first boot starts from: all threads online, base modules loaded, non-GPU drivers bound
+  writeCpuState(layerDir, p, p.threadsPerCore, false)
+  writeModulesAndDrivers(layerDir, p, loadOrder(p.baseModules), [], {}, false)
 
   // hardware description the tools read
   write(

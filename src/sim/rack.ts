@@ -12,7 +12,7 @@ import { chooseEntry } from './boot.js'
 import { buildProfileLayer, buildUsrLayer, seedHostUpper } from './layers.js'
 import { NamespaceKeeper } from './namespace.js'
 import { getProfile, type Profile } from './profiles.js'
-import { SimHost, type HostState, type SimEvent } from './sim-host.js'
+import { killInNamespaces, SimHost, type HostState, type SimEvent } from './sim-host.js'
 import { loadSpec, resolveHost, type Faults, type RackSpec } from './spec.js'
 
 const { utils } = ssh2
@@ -67,7 +67,9 @@ export interface Rack {
   // Restores /boot of a bricked host from the stock install and boots it.
   repair(name: string): Promise<void>
   // Resident memory of the simulator (this process + keeper + host processes), bytes.
-  memory(): { simulatorRss: number; hostProcessesRss: number }
+  // The keeper's and every host process's pid (all gone after stop()).
+  processIds(): number[]
+  memory(): { simulatorRss: number; hostProcessesRss: number; tmpfsBytes: number }
   stop(): Promise<void>
 }
 
@@ -78,6 +80,15 @@ const debug = (msg: string) => {
 
 function profilePrefix(p: string): string {
   return p === 's822lc' ? 'p8' : 'p9'
+}
+
+function tmpfsUsed(p: string): number {
+  try {
+    const st = fs.statfsSync(p)
+    return (st.blocks - st.bfree) * st.bsize
+  } catch {
+    return 0
+  }
 }
 
 function rssOf(pid: number): number {
@@ -112,7 +123,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
     if (e instanceof UsageError) throw e
   }
   fs.writeFileSync(lock, String(process.pid))
-  await removeTrees(['hosts', 'layers', 'ctl', 'usr'].map((d) => path.join(dir, d)))
+  await removeTrees(['ctl', 'fs'].map((d) => path.join(dir, d)))
 
   // plan
   const plan = Array.from({ length: count }, (_, i) => {
@@ -123,13 +134,6 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
     return { name, rack: `r${rackNo}`, address: `127.9.${rackNo}.${idx}`, profile: getProfile(r.profile), faults: r.faults }
   })
 
-  const t0 = Date.now()
-  // layers
-  buildUsrLayer(path.join(dir, 'layers/usr'))
-  const used = new Map<string, Profile>(plan.map((h) => [h.profile.name, h.profile]))
-  for (const p of used.values()) buildProfileLayer(path.join(dir, 'layers', p.name), p)
-
-  debug(`layers built in ${Date.now() - t0} ms`)
   // keys
   const client = newKeyPair()
   const clientKeyFile = path.join(dir, 'id_ed25519')
@@ -138,6 +142,29 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
   fs.writeFileSync(clientKeyFile + '.pub', client.public.trim() + ' gpufleet-sim\n')
   const clientPublicKey = utils.parseKey(client.public) as ParsedKey
 
+  let started: Awaited<ReturnType<NamespaceKeeper['run']>>
+  const t0 = Date.now()
+  // Layers and host trees live on a tmpfs mounted inside the rack's namespace (DIR/fs there, an
+  // empty directory outside): RAM-speed writes, and nothing to delete when the namespace goes.
+  const fsDir = path.join(dir, 'fs')
+  fs.mkdirSync(fsDir, { recursive: true })
+  const keeper = NamespaceKeeper.start()
+  try {
+    const r = await keeper.run([['tmpfs', fsDir, 'mode=755']])
+    if (r.errors.length) throw new Error(`sim: cannot mount the rack's tmpfs: ${r.errors[0]}`)
+  } catch (e) {
+    await keeper.stop()
+    throw e
+  }
+  const nsView = (p: string) => `/proc/${keeper.pid}/root${p}`
+  const layer = (name: string) => path.join(fsDir, 'layers', name)
+  try {
+  buildUsrLayer(nsView(layer('usr')))
+  const used = new Map<string, Profile>(plan.map((h) => [h.profile.name, h.profile]))
+  for (const p of used.values()) buildProfileLayer(nsView(layer(p.name)), p)
+
+  debug(`layers built in ${Date.now() - t0} ms`)
+
   // per-host upper dirs
   const hashes = new Map<string, string>()
   const hashFor = (pw: string) => {
@@ -145,7 +172,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
     return hashes.get(pw)!
   }
   for (const h of plan) {
-    const base = path.join(dir, 'hosts', h.name)
+    const base = nsView(path.join(fsDir, 'hosts', h.name))
     for (const d of ['upper', 'work', 'root']) fs.mkdirSync(path.join(base, d), { recursive: true })
     fs.mkdirSync(path.join(dir, 'ctl', h.name), { recursive: true })
     const upper = path.join(base, 'upper')
@@ -156,7 +183,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
       profile: h.profile,
       sudoNoPassword: !h.faults.sudoPassword,
       ...(h.faults.sudoPassword ? { adminPasswordHash: hashFor(h.faults.sudoPassword) } : {}),
-      profileLayer: path.join(dir, 'layers', h.profile.name),
+      profileLayer: nsView(layer(h.profile.name)),
     })
     fs.mkdirSync(path.join(upper, 'var/lib/sim-hw'), { recursive: true })
     fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/dracut-time-ms'), `${dracutTimeMs}\n`)
@@ -165,16 +192,15 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
 
   debug(`upper dirs seeded in ${Date.now() - t0} ms`)
   // mounts + host processes
-  const keeper = NamespaceKeeper.start()
-  const usrMerged = path.join(dir, 'usr')
-  fs.mkdirSync(usrMerged, { recursive: true })
-  const cmds: string[][] = [['overlay', `${path.join(dir, 'layers/usr')}:/usr`, '', '', usrMerged]]
+  const usrMerged = path.join(fsDir, 'usr')
+  fs.mkdirSync(nsView(usrMerged), { recursive: true })
+  const cmds: string[][] = [['overlay', `${layer('usr')}:/usr`, '', '', usrMerged]]
   for (const h of plan) {
-    const base = path.join(dir, 'hosts', h.name)
+    const base = path.join(fsDir, 'hosts', h.name)
     const root = path.join(base, 'root')
     const hw = path.join(root, 'var/lib/sim-hw')
     cmds.push(
-      ['overlay', path.join(dir, 'layers', h.profile.name), path.join(base, 'upper'), path.join(base, 'work'), root],
+      ['overlay', layer(h.profile.name), path.join(base, 'upper'), path.join(base, 'work'), root],
       ['bind', usrMerged, path.join(root, 'usr'), 'ro'],
       ['rbind', '/dev', path.join(root, 'dev')],
       ['proc', `${hw}/kproc`],
@@ -182,16 +208,11 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
       ['host', h.name, root],
     )
   }
-  let started: Awaited<ReturnType<NamespaceKeeper['run']>>
-  try {
-    started = await keeper.run(cmds)
+  started = await keeper.run(cmds)
+  if (started.errors.length) throw new Error(`sim: mount setup failed: ${started.errors.slice(0, 3).join('; ')}`)
   } catch (e) {
     await keeper.stop()
     throw e
-  }
-  if (started.errors.length) {
-    await keeper.stop()
-    throw new Error(`sim: mount setup failed: ${started.errors.slice(0, 3).join('; ')}`)
   }
 
   debug(`mounted in ${Date.now() - t0} ms`)
@@ -220,7 +241,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
         clientPublicKey,
         rebootTimeMs,
         dracutTimeMs,
-        root: path.join(dir, 'hosts', h.name, 'root'),
+        root: path.join(fsDir, 'hosts', h.name, 'root'),
         emit,
       }),
     )
@@ -275,22 +296,26 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
     events: () => events.slice(),
     status: async (name) => hostStatus(get(name)),
     powerCycle: (name) => get(name).reboot('power cycle'),
-    repair: (name) => get(name).repair(path.join(dir, 'layers', get(name).cfg.profile.name)),
+    repair: (name) => get(name).repair(nsView(layer(get(name).cfg.profile.name))),
+    processIds: () => [keeper.pid, ...[...hosts.values()].map((h) => h.pid)],
     memory: () => ({
       simulatorRss: process.memoryUsage().rss + rssOf(keeper.pid),
       hostProcessesRss: [...hosts.values()].reduce((s, h) => s + rssOf(h.pid), 0),
+      tmpfsBytes: tmpfsUsed(nsView(fsDir)),
     }),
     async stop() {
       if (stopped) return
       stopped = true
       const t0 = Date.now()
       for (const w of watchers) w.close()
-      for (const h of hosts.values()) await h.stop()
+      for (const h of hosts.values()) await h.stop(false)
+      // one /proc scan for all hosts' leftover processes (the keeper kills the host processes)
+      killInNamespaces(new Set([...hosts.values()].map((h) => h.uts).filter((u): u is string => !!u)), new Set([...hosts.values()].map((h) => h.pid)))
       debug(`hosts stopped in ${Date.now() - t0} ms`)
       await keeper.stop()
       debug(`keeper stopped in ${Date.now() - t0} ms`)
       fs.closeSync(eventsFd)
-      await removeTrees(['hosts', 'layers', 'ctl', 'usr'].map((d) => path.join(dir, d)))
+      await removeTrees(['ctl', 'fs'].map((d) => path.join(dir, d)))
       debug(`files removed in ${Date.now() - t0} ms`)
       fs.rmSync(lock, { force: true })
     },

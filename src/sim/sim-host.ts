@@ -297,27 +297,20 @@ export class SimHost {
   }
 
   // Drops every connection, stops listening and kills every process of the host.
-  private takeDown(): void {
+  private takeDown(scan = true): void {
     this.server?.close()
     this.server = undefined
     for (const c of this.conns) destroy(c)
     this.conns.clear()
-    this.killAll()
+    for (const c of this.children) c.kill('SIGKILL')
+    if (scan && this.utsIno) killInNamespaces(new Set([this.utsIno]), new Set([this.pid]))
   }
 
-  // Every process in the host's UTS namespace (its sessions and what they left running).
-  private killAll(): void {
-    for (const c of this.children) c.kill('SIGKILL')
-    if (!this.utsIno) return
-    for (const entry of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry) || Number(entry) === this.pid) continue
-      try {
-        if (fs.readlinkSync(`/proc/${entry}/ns/uts`) === this.utsIno) process.kill(Number(entry), 'SIGKILL')
-      } catch {
-        /* gone */
-      }
-    }
+  // The host's UTS namespace: every process of the host (sessions and what they left) is in it.
+  get uts(): string | undefined {
+    return this.utsIno
   }
+
 
   // Power-cycles a bricked or dead host after restoring /boot from the stock install, as a
   // technician with a rescue image would (`sim repair`): stock kernels and initramfs images, and
@@ -351,9 +344,10 @@ export class SimHost {
     if ((this.state as HostState) === 'up') await this.listen()
   }
 
-  async stop(): Promise<void> {
+  // Stops the host; `scan: false` when the caller kills the host's processes itself (rack stop).
+  async stop(scan = true): Promise<void> {
     if (this.rebootTimer) clearTimeout(this.rebootTimer)
-    this.takeDown()
+    this.takeDown(scan)
     this.blackhole?.close()
     this.state = 'down'
   }
@@ -371,4 +365,16 @@ function destroy(c: Connection): void {
   const sock = (c as unknown as { _sock?: net.Socket })._sock
   if (sock) sock.destroy()
   else c.end()
+}
+
+// SIGKILLs every process whose UTS namespace is one of `uts` (one /proc scan), except `spare`.
+export function killInNamespaces(uts: Set<string>, spare: Set<number>): void {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || spare.has(Number(entry))) continue
+    try {
+      if (uts.has(fs.readlinkSync(`/proc/${entry}/ns/uts`))) process.kill(Number(entry), 'SIGKILL')
+    } catch {
+      /* gone */
+    }
+  }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { bootConfig, type BootConfig } from '../facts/boot-config.js'
-import { gpufleetBackups, type BackupFile } from '../facts/gpufleet-backups.js'
+import { BACKUP_DIR, gpufleetBackups, type BackupFile } from '../facts/gpufleet-backups.js'
 import { command, quote } from '../shell.js'
 import { change, defineTask, noop, type Step } from './define.js'
 import { TRIAL_SUFFIX } from './kernel-arg.js'
@@ -33,18 +33,22 @@ export const bootRestore = defineTask<BootRestoreArgs, BootRestoreFacts>({
   facts: { boot: bootConfig, backups: gpufleetBackups },
   args: bootRestoreArgs,
   plan(_args, { boot, backups }) {
-    const differs = backups.filter((b) => b.kind === 'orig' && isBootConfigBackup(b.path) && b.currentSha256 !== b.sha256)
+    // Trial entries are gpufleet's own: always removed, and never restored from a backup (older
+    // versions backed their files up before promoting them).
+    const trials = boot.entries.filter((e) => e.title.endsWith(TRIAL_SUFFIX))
+    const trialFiles = new Set(trials.flatMap((e) => (e.file ? [e.file] : [])))
+    const candidates = backups.filter((b) => b.kind === 'orig' && isBootConfigBackup(b.path) && !trialFiles.has(b.path))
+    // A BLS entry that no longer exists belonged to a kernel removed since: restoring it would
+    // offer petitboot an entry whose kernel is gone.
+    const differs = candidates.filter((b) => b.currentSha256 !== b.sha256 && !(b.currentSha256 === undefined && b.path.startsWith('/boot/loader/entries/')))
     // grubenv is rewritten by booting itself (next_entry cleared, boot_success): on its own it is
     // drift, not a gpufleet change, and restoring it would reboot the host on every rollback run.
     const changed = differs.filter((b) => !b.path.endsWith('/grubenv'))
-    const backedUpEntries = new Set(backups.filter((b) => b.path.startsWith('/boot/loader/entries/')).map((b) => b.path))
-    // Trial entries that are not part of the original state (BLS: their own files).
-    const extraBls = boot.entries.filter((e) => e.title.endsWith(TRIAL_SUFFIX) && e.file && !backedUpEntries.has(e.file))
-    const legacyTrials = boot.entries.filter((e) => e.title.endsWith(TRIAL_SUFFIX) && !e.file)
-    const restore = changed.length > 0 || extraBls.length > 0 || legacyTrials.length > 0 ? differs : []
-    if (restore.length === 0 && extraBls.length === 0 && legacyTrials.length === 0) {
-      const n = backups.filter((b) => b.kind === 'orig' && isBootConfigBackup(b.path)).length
-      return noop(n ? `boot configuration matches its ${n} original backup file(s)` : 'no boot configuration backups: gpufleet never changed it')
+    const extraBls = trials.filter((e) => e.file)
+    const legacyTrials = trials.filter((e) => !e.file)
+    const restore = changed.length > 0 || trials.length > 0 ? differs : []
+    if (restore.length === 0 && trials.length === 0) {
+      return noop(candidates.length ? `boot configuration matches its ${candidates.length} original backup file(s)` : 'no boot configuration backups: gpufleet never changed it')
     }
     const steps: Step[] = restore.map((b) => ({
       kind: 'run' as const,
@@ -55,9 +59,14 @@ export const bootRestore = defineTask<BootRestoreArgs, BootRestoreFacts>({
         `mv -f ${quote(b.path + '.gpufleet-restore')} ${quote(b.path)}`,
       ].join(' && '),
     }))
-    for (const e of extraBls) steps.push({ kind: 'run', description: `remove trial entry '${e.title}'`, command: command('rm', '-f', '--', e.file!) })
-    // Legacy grub.cfg trial entries vanish with the restored grub.cfg; remove any left over by grubby.
-    if (legacyTrials.length > 0 && !restore.some((b) => b.path === boot.grubCfgPath) && boot.tools.includes('grubby')) {
+    for (const e of extraBls) {
+      steps.push({ kind: 'run', description: `remove trial entry '${e.title}'`, command: command('rm', '-f', '--', e.file!, `${BACKUP_DIR}/orig${e.file}`, `${BACKUP_DIR}/prev${e.file}`) })
+    }
+    // Legacy grub.cfg trial entries vanish with the restored grub.cfg; otherwise grubby removes them.
+    if (legacyTrials.length > 0 && !restore.some((b) => b.path === boot.grubCfgPath)) {
+      if (!boot.tools.includes('grubby')) {
+        return { kind: 'fail', reason: `trial entries ${legacyTrials.map((e) => `'${e.title}'`).join(', ')} are in grub.cfg, which has no backup, and grubby is not installed to remove them`, evidence: { grubCfg: boot.grubCfgPath } }
+      }
       for (const e of legacyTrials) steps.push({ kind: 'run', description: `remove trial entry '${e.title}'`, command: command('grubby', `--remove-kernel=TITLE=${e.title}`) })
     }
     steps.push(markRebootStep('boot.restore: original boot configuration restored'))

@@ -44,7 +44,8 @@ export function bootConfigFiles(boot: BootConfig): string[] {
   const files = ['/etc/default/grub']
   if (boot.grubCfgPath) files.push(boot.grubCfgPath)
   files.push('/boot/grub2/grubenv')
-  for (const e of boot.entries) if (e.file) files.push(e.file)
+  // Trial entries are gpufleet's own files: a backup of one is not an "original".
+  for (const e of boot.entries) if (e.file && !e.title.endsWith(TRIAL_SUFFIX)) files.push(e.file)
   return [...new Set(files)]
 }
 

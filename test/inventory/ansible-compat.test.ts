@@ -17,6 +17,7 @@ describe.skipIf(!ansibleInventory)('same output as ansible-inventory', () => {
   it.each([
     join(fixtures, 'compat/hosts.yaml'),
     join(fixtures, 'compat/hosts.ini'),
+    join(fixtures, 'dir'),
     join(import.meta.dirname, '../../inventory/example.yaml'),
   ])('--list for %s', async (file) => {
     const theirs = await execa(ansibleInventory!, ['-i', file, '--list'], { env })

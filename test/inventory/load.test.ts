@@ -168,10 +168,28 @@ describe('vars file errors name file:line', () => {
     expect(await failure({ 'hosts.yaml': 'web:\n  hosts:\n    w1:\n', 'host_vars/w1.yml': '- a\n' })).toBe('host_vars/w1.yml:1: a vars file must be a mapping of variable names to values')
   })
 
-  it('a missing inventory or a directory', async () => {
-    const dir = await writeTree({ 'x/README': '' })
+  it('a missing inventory, an empty directory, a dynamic inventory script', async () => {
+    const dir = await writeTree({ 'empty/.keep': '', 'ec2.py': '#!/usr/bin/env python3\nprint("{}")\n' })
     await expect(loadInventory(join(dir, 'nope.yaml'))).rejects.toThrow(/nope\.yaml: cannot read inventory: no such file/)
-    await expect(loadInventory(join(dir, 'x'))).rejects.toThrow(/is a directory/)
+    await expect(loadInventory(join(dir, 'empty'))).rejects.toThrow(/empty: no inventory files in this directory/)
+    await expect(loadInventory(join(dir, 'ec2.py'))).rejects.toThrow(/ec2\.py:1: this is a dynamic inventory script/)
+  })
+})
+
+describe('an inventory directory (ansible -i dir/)', () => {
+  it('reads every file in sorted order, recursively, skipping what Ansible skips, with its group_vars/', async () => {
+    const inventory = await loadInventory(join(import.meta.dirname, '../fixtures/inventory/dir'))
+    expect(inventory.hosts.map((h) => h.name)).toEqual(['p9-a01', 'p9-a02', 'p9-b01', 'p9-s01'])
+    expect(inventory.groups.power9.children).toEqual(['rack_a', 'rack_b'])
+    expect(inventory.groups).not.toHaveProperty('ignored')
+    const b01 = inventory.hosts[2]
+    expect(b01).toMatchObject({ rack: 'rb', ssh: { port: 2202, user: 'root' } })
+    expect(b01.source).toMatch(/dir\/02-rack-b:2$/)
+  })
+
+  it('reports a children entry no file defines', async () => {
+    const dir = await writeTree({ 'inv/a.yaml': 'all:\n  children:\n    web:\n      children:\n        frontend:\n', 'inv/b.yaml': 'backend:\n  hosts:\n    b1:\n' })
+    await expect(loadInventory(join(dir, 'inv'))).rejects.toThrow(`${join(dir, 'inv/a.yaml')}:5: group 'frontend' is listed under children but defined nowhere`)
   })
 })
 
@@ -190,7 +208,7 @@ describe('format detection', () => {
     expect(detectFormat(file, text)).toBe(format)
   })
 
-  it('reads a JSON inventory (YAML superset) like ansible-inventory --list --export output', async () => {
+  it("reads a JSON inventory in the YAML plugin's shape (JSON is YAML)", async () => {
     const inventory = await loadTree({ 'hosts.json': '{"all": {"children": {"web": {"hosts": {"w1": {"ansible_port": 2201}}}}}}' }, 'hosts.json')
     expect(inventory.hosts[0].ssh.port).toBe(2201)
   })

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { InventoryError } from '../../src/errors.js'
+import { inventoryCommand } from '../../src/commands/inventory.js'
 import { loadInventory } from '../../src/inventory/load.js'
 import { writeTree } from './tree.js'
 
@@ -402,5 +403,41 @@ describe('YAML anchors', () => {
     expect(a2.vars).toEqual({ ansible_host: '127.0.0.1', ansible_user: 'admin', ansible_port: 2202 })
     expect(a3.vars).toEqual(a1.vars)
     expect(inventory.groups.spare_b.hosts).toEqual(['b1'])
+  })
+})
+
+describe('ansible-inventory --list output (the dynamic inventory JSON format)', () => {
+  it('round-trips: gpufleet reads what --json prints, to the same hosts and vars', async () => {
+    const example = join(import.meta.dirname, '../../inventory/example.yaml')
+    const original = await loadInventory(example)
+    const dir = await writeTree({ 'snapshot.json': await inventoryCommand({ inventory: example, json: true }) })
+    const snapshot = await loadInventory(join(dir, 'snapshot.json'))
+    const view = (inv: typeof original) => inv.hosts.map(({ source: _s, groups, ...h }) => ({ ...h, groups: [...groups].sort() }))
+    expect(view(snapshot)).toEqual(view(original))
+    expect(snapshot.groups.ac922.children).toEqual(['rack_a', 'rack_b'])
+  })
+
+  it('accepts a bare host list per group, group vars, and the simplified one-host syntax', async () => {
+    const dir = await writeTree({
+      'inv.json': JSON.stringify({
+        web: ['w1', 'w2'],
+        db: { hosts: ['d1'], vars: { rack: 'r2' }, children: ['web'] },
+        solo: { ansible_host: '127.0.0.1' },
+        _meta: { hostvars: { w1: { rack: 'r1' }, nobody: { x: 1 } } },
+      }),
+    })
+    const inventory = await loadInventory(join(dir, 'inv.json'))
+    expect(inventory.hosts.map((h) => [h.name, h.rack, h.groups])).toEqual([
+      ['w1', 'r1', ['all', 'web', 'db']],
+      ['w2', 'r2', ['all', 'web', 'db']],
+      ['d1', 'r2', ['all', 'db']],
+      ['solo', undefined, ['all', 'solo']],
+    ])
+    expect(inventory.hosts[3].ssh.hostname).toBe('127.0.0.1')
+  })
+
+  it('names file:line for malformed groups', async () => {
+    expect(await failure('{"_meta": {"hostvars": {}},\n "web": {"hosts": "w1"}}\n')).toBe("hosts.yaml:2: hosts of group 'web' must be a list of host names, found the string \"w1\"")
+    expect(await failure('_meta: {}\nweb:\n  hosts: [w1]\n  children: [web]\n')).toMatch(/^hosts\.yaml:4: adding group 'web' as a child of 'web' creates a cycle/)
   })
 })

@@ -1,0 +1,69 @@
+// Test helpers: run commands on a simulated host with the real OpenSSH client.
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import type { Rack } from '../../src/sim/rack.js'
+
+export interface SshResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+// `ssh -i <dir>/id_ed25519 -o UserKnownHostsFile=<dir>/known_hosts -p <port> <user>@<addr> <command>`
+export function ssh(rack: Rack, host: string, command: string, opts: { user?: string; input?: string; timeoutMs?: number; extra?: string[] } = {}): Promise<SshResult> {
+  const h = rack.hosts.find((x) => x.name === host)
+  if (!h) throw new Error(`no host ${host}`)
+  const args = [
+    '-i', rack.clientKeyFile,
+    '-o', `UserKnownHostsFile=${rack.knownHostsFile}`,
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'BatchMode=yes',
+    '-o', 'ConnectTimeout=5',
+    '-o', 'LogLevel=ERROR',
+    ...(opts.extra ?? []),
+    '-p', String(h.port),
+    `${opts.user ?? 'root'}@${h.address}`,
+    command,
+  ]
+  return new Promise((resolve) => {
+    const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000)
+    child.on('close', (code) => {
+      clearTimeout(t)
+      resolve({ code, stdout, stderr })
+    })
+    child.stdin.end(opts.input ?? '')
+  })
+}
+
+// Polls until the host answers over SSH again (after a reboot).
+export async function waitUp(rack: Rack, host: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if ((await rack.status(host)).state === 'up') {
+      const r = await ssh(rack, host, 'true', { timeoutMs: 5000 })
+      if (r.code === 0) return
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`${host} did not come back within ${timeoutMs} ms`)
+}
+
+// Processes and mounts a stopped rack could have left behind (mount namespaces are private, so
+// leftovers show as keeper/host processes; the rack's own dir must hold no mount in this namespace).
+export function leftovers(dir: string, keeperPids: number[]): { processes: number[]; mounts: string[] } {
+  const processes = keeperPids.filter((p) => {
+    try {
+      process.kill(p, 0)
+      return true
+    } catch {
+      return false
+    }
+  })
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir))
+  return { processes, mounts }
+}

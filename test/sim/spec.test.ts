@@ -1,0 +1,58 @@
+// Pure parts: durations, spec files, globs, the initramfs format, grubenv.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { parseGrubenv, renderGrubenv } from '../../src/sim/boot-config.js'
+import { parseDuration } from '../../src/sim/duration.js'
+import { parseInitramfs, renderInitramfs } from '../../src/sim/initramfs.js'
+import { globToRegExp, loadSpec, resolveHost } from '../../src/sim/spec.js'
+
+describe('parseDuration', () => {
+  it('reads ms, s, m, h and bare milliseconds', () => {
+    expect([parseDuration('500ms'), parseDuration('4s'), parseDuration('2m'), parseDuration('1.5s'), parseDuration('250')]).toEqual([500, 4000, 120000, 1500, 250])
+    expect(() => parseDuration('soon')).toThrow(/not a duration: 'soon'/)
+  })
+})
+
+describe('spec', () => {
+  const write = (text: string) => {
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'spec-')), 'spec.yaml')
+    fs.writeFileSync(f, text)
+    return f
+  }
+  it('merges rules by glob, later rules winning', () => {
+    const spec = loadSpec(write('hosts: 4\nprofile: pcie\nrules:\n  - { match: "p9-r1-0[12]", profile: s822lc, rebootTime: 10s }\n  - { match: "*-02", authRefused: true, rebootTime: 1s }\n'))
+    expect(resolveHost(spec, 'p9-r1-01', 'ac922')).toEqual({ profile: 's822lc', faults: { rebootTime: 10000 } })
+    expect(resolveHost(spec, 'p9-r1-02', 'ac922')).toEqual({ profile: 's822lc', faults: { rebootTime: 1000, authRefused: true } })
+    expect(resolveHost(spec, 'p9-r1-03', 'ac922')).toEqual({ profile: 'pcie', faults: {} })
+  })
+  it('rejects unknown keys and bad values with the file name', () => {
+    const f = write('rules:\n  - { match: a, explode: true }\n')
+    expect(() => loadSpec(f)).toThrow(new RegExp(`${f}: rules.0: .*explode`))
+    expect(() => loadSpec(write('rebootTime: whenever\n'))).toThrow(/rebootTime: not a duration/)
+  })
+  it('globs like a shell', () => {
+    expect(globToRegExp('p9-r[12]-0?').test('p9-r2-05')).toBe(true)
+    expect(globToRegExp('p9-r[!12]-*').test('p9-r2-05')).toBe(false)
+    expect(globToRegExp('p9.r1').test('p9-r1')).toBe(false)
+  })
+})
+
+describe('initramfs format', () => {
+  it('round-trips and treats a truncated image as unreadable', () => {
+    const img = { kver: '4.18.0-305.el8.ppc64le', args: "-f --omit-drivers 'nouveau'", modules: ['xfs', 'drm'], files: { 'etc/modprobe.d/b.conf': 'blacklist nouveau\n' } }
+    const text = renderInitramfs(img)
+    expect(parseInitramfs(text)).toEqual(img)
+    expect(parseInitramfs(text.slice(0, Math.floor(text.length / 2)))).toBeUndefined()
+    expect(parseInitramfs('garbage')).toBeUndefined()
+  })
+})
+
+describe('grubenv', () => {
+  it('is a 1024-byte block', () => {
+    const text = renderGrubenv({ saved_entry: 'x', next_entry: '' })
+    expect(Buffer.byteLength(text)).toBe(1024)
+    expect(parseGrubenv(text)).toEqual({ saved_entry: 'x', next_entry: '' })
+  })
+})
