@@ -3,7 +3,10 @@
 // T_stage + ceil(N/W)·R, plus the same run with Ansible-style batch barriers for comparison,
 // and the no-op re-run.
 //
-//   npx vite-node bench/rolling.ts -- --hosts 24 --reboot-time 3s --window 4 [--per-rack 2] [--batches]
+//   npx vite-node bench/rolling.ts -- --hosts 24 --reboot-time 3s --window 4 [--per-rack 2] [--batches] [--slow-time 9s]
+//
+// --slow-time makes hosts 01 and 05 of every rack reboot that slowly, to show slot refill against
+// batch barriers when reboot times differ (the bound then uses the mean measured reboot).
 //
 // Each measurement uses a fresh rack so every host really reboots. The rack's own record
 // (rack.events()) gives the reboot times and the most hosts down at once.
@@ -23,6 +26,7 @@ interface BenchArgs {
   hostsPerRack: number
   stabilityMs: number
   batches: boolean
+  slowMs?: number // hosts 01 and 05 of every rack reboot this slowly (unequal reboot times)
 }
 
 function parseArgs(argv: string[]): BenchArgs {
@@ -38,6 +42,7 @@ function parseArgs(argv: string[]): BenchArgs {
     hostsPerRack: Number(get('hosts-per-rack') ?? 8),
     stabilityMs: parseDuration(get('stability') ?? '0s', '--stability'),
     batches: argv.includes('--batches'),
+    ...(get('slow-time') ? { slowMs: parseDuration(get('slow-time')!, '--slow-time') } : {}),
   }
 }
 
@@ -56,7 +61,8 @@ interface Measured {
 async function measure(args: BenchArgs, label: string, batches: Limit[] | undefined, rerun: boolean): Promise<Measured[]> {
   const dir = mkdtempSync(join(tmpdir(), 'gpufleet-bench-'))
   const specFile = join(dir, 'spec.yaml')
-  writeFileSync(specFile, `hostsPerRack: ${args.hostsPerRack}\nprofile: ac922\n`)
+  const slow = args.slowMs ? `rules:\n  - match: "*-0[15]"\n    rebootTime: ${args.slowMs}ms\n` : ''
+  writeFileSync(specFile, `hostsPerRack: ${args.hostsPerRack}\nprofile: ac922\n${slow}`)
   const rack = await startRack({ hosts: args.hosts, spec: specFile, dir: join(dir, 'rack'), rebootTimeMs: args.rebootMs })
   const rackOf = new Map(rack.hosts.map((h) => [h.name, h.rack]))
   const out: Measured[] = []
@@ -122,7 +128,7 @@ async function main(): Promise<void> {
   if (args.batches) results.push(...(await measure(args, `batches of ${args.window}`, [{ kind: 'count', n: args.window }], false)))
 
   const R = args.rebootMs
-  console.log(`\nN=${args.hosts} hosts, R=${s(R)} simulated reboot, W=${args.window}${args.perRack ? `, per-rack ${args.perRack}` : ''}, stability ${s(args.stabilityMs)}`)
+  console.log(`\nN=${args.hosts} hosts, R=${s(R)} simulated reboot${args.slowMs ? ` (hosts *-01/*-05: ${s(args.slowMs)})` : ''}, W=${args.window}${args.perRack ? `, per-rack ${args.perRack}` : ''}, stability ${s(args.stabilityMs)}`)
   console.log('run                              wall     T_stage  bound=T_stage+ceil(N/W)*R  wall/bound  mean reboot  bound with mean  wall/that  max down  per rack  connects  execs  outcomes')
   for (const m of results) {
     const rebooted = m.rebootMs.length

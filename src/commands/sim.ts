@@ -119,7 +119,7 @@ function gpuSummary(s: SimHostStatus): string {
   return [...counts].map(([d, n]) => `${d}×${n}`).join(',') || '-'
 }
 
-function printStatus(hosts: SimHostStatus[], memory: { simulatorRss: number; hostProcessesRss: number } | undefined): void {
+function printStatus(hosts: SimHostStatus[], memory: { simulatorRss: number; hostProcessesPss: number; tmpfsBytes: number } | undefined): void {
   const rows = hosts.map((s) => [
     s.name,
     `${s.address}:${s.port}`,
@@ -137,7 +137,7 @@ function printStatus(hosts: SimHostStatus[], memory: { simulatorRss: number; hos
   const all = [head, ...rows]
   const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)))
   for (const r of all) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ') + '\n')
-  if (memory) process.stdout.write(`\nsimulator memory: ${mib(memory.simulatorRss)} (daemon + namespace keeper), ${mib(memory.hostProcessesRss)} (host processes)\n`)
+  if (memory) process.stdout.write(`\nsimulator memory: ${mib(memory.simulatorRss)} RSS (daemon + namespace keeper), ${mib(memory.hostProcessesPss)} PSS (host processes), ${mib(memory.tmpfsBytes)} tmpfs (host trees)\n`)
 }
 
 // Registers `gpufleet sim`.

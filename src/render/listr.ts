@@ -2,7 +2,7 @@ import { Listr } from 'listr2'
 import type { FleetEvent } from '../events.js'
 import { HostTable } from './host-table.js'
 
-// The TTY renderer (the one home of listr2): one listr2 task for the whole run whose output is the
+// The TTY renderer (the one home of listr2): one listr2 task for the whole run whose title is the
 // HostTable frame, repainted a few times a second. listr2 owns cursor handling and the final
 // frame; NO_COLOR is honoured by its colour library. The recap is printed after it ends.
 
@@ -26,8 +26,9 @@ export function createListrRenderer(stream: NodeJS.WriteStream = process.stdout)
           new Promise<void>((resolve) => {
             paint = () => {
               const frame = table.frame(Date.now(), Math.max(40, (stream.columns ?? 100) - 4))
-              task.title = frame[0] ?? 'gpufleet'
-              task.output = frame.slice(1).join('\n')
+              // The whole frame is the title: listr2 repaints a changed title in place, while
+              // task output is an append-only buffer (it would scroll, not refresh).
+              task.title = frame.join('\n')
             }
             const timer = setInterval(() => paint?.(), 200)
             void finished.then(() => {
@@ -36,7 +37,6 @@ export function createListrRenderer(stream: NodeJS.WriteStream = process.stdout)
               resolve()
             })
           }),
-        rendererOptions: { outputBar: Infinity, persistentOutput: true },
       },
     ],
     { renderer: 'default', exitOnError: false, registerSignalListeners: false, rendererOptions: { lazy: false } },

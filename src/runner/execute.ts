@@ -57,6 +57,7 @@ export interface RunIo {
   connect?: ConnectFn
   rebootWait?: { pollMinMs?: number; pollMaxMs?: number; probeEveryMs?: number }
   installSignals?: boolean
+  becomePassword?: string // embedding: the sudo password instead of prompting (--ask-become-pass)
 }
 
 export interface RunResult {
@@ -97,14 +98,15 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   const runDir = spec.check ? undefined : join(spec.runsDir, runId)
   if (adopted && !resumeId) io.stderr(`note: continuing unfinished run ${adopted} (same playbook, inventory and --limit); its journal says what already happened\n`)
 
-  const becomePassword = spec.askBecomePass ? await promptSecret('BECOME password: ') : undefined
+  const becomePassword = io.becomePassword ?? (spec.askBecomePass ? await promptSecret('BECOME password: ') : undefined)
   const connector = io.connect ? undefined : createConnector({ ...(spec.knownHosts ? { knownHostsFile: spec.knownHosts } : {}), acceptNewHostKeys: spec.acceptNewHostKeys, ...(becomePassword ? { becomePassword } : {}) })
   const connect: ConnectFn = io.connect ?? ((host, signal) => connector!.connect(host, signal))
 
   // Sinks: the renderer, the run's own events.jsonl, and the in-memory list for the reports.
   const events: FleetEvent[] = []
   // The live listr2 view only on a real terminal; piped or captured output gets plain lines.
-  const tty = spec.output === 'tty' && io.isTTY ? createListrRenderer() : undefined
+  // A terminal that reports no width (some pseudo-terminals) cannot hold a live view either.
+  const tty = spec.output === 'tty' && io.isTTY && (process.stdout.columns ?? 0) > 0 ? createListrRenderer() : undefined
   const renderer = tty ? tty.onEvent : spec.output === 'jsonl' ? createJsonlRenderer(io.stdout) : createPlainRenderer(io.stdout, hosts.map((h) => h.name))
   let journal: Journal | undefined
   let eventsFd = -1

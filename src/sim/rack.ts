@@ -66,10 +66,10 @@ export interface Rack {
   powerCycle(name: string): void
   // Restores /boot of a bricked host from the stock install and boots it.
   repair(name: string): Promise<void>
-  // Resident memory of the simulator (this process + keeper + host processes), bytes.
+  // Memory of the simulator, bytes: RSS of this process + keeper, PSS of the host processes, tmpfs used.
   // The keeper's and every host process's pid (all gone after stop()).
   processIds(): number[]
-  memory(): { simulatorRss: number; hostProcessesRss: number; tmpfsBytes: number }
+  memory(): { simulatorRss: number; hostProcessesPss: number; tmpfsBytes: number }
   stop(): Promise<void>
 }
 
@@ -86,6 +86,16 @@ function tmpfsUsed(p: string): number {
   try {
     const st = fs.statfsSync(p)
     return (st.blocks - st.bfree) * st.bsize
+  } catch {
+    return 0
+  }
+}
+
+// Proportional set size: shared pages (libc of 500 `sleep`s) counted once overall.
+function pssOf(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))
+    return m ? Number(m[1]) * 1024 : 0
   } catch {
     return 0
   }
@@ -300,7 +310,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
     processIds: () => [keeper.pid, ...[...hosts.values()].map((h) => h.pid)],
     memory: () => ({
       simulatorRss: process.memoryUsage().rss + rssOf(keeper.pid),
-      hostProcessesRss: [...hosts.values()].reduce((s, h) => s + rssOf(h.pid), 0),
+      hostProcessesPss: [...hosts.values()].reduce((s, h) => s + pssOf(h.pid), 0),
       tmpfsBytes: tmpfsUsed(nsView(fsDir)),
     }),
     async stop() {

@@ -139,6 +139,8 @@ export class SimHost {
       client.end()
       return
     }
+    // small request/response round trips: Nagle + delayed ACK would add ~40 ms to every exec
+    ;(client as unknown as { _sock?: net.Socket })._sock?.setNoDelay(true)
     this.conns.add(client)
     client.on('close', () => this.conns.delete(client))
     client.on('error', () => undefined)

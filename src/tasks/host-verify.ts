@@ -49,6 +49,11 @@ export function kernelAtLeast(release: string, major: number, minor: number): bo
   return Number(m[1]) > major || (Number(m[1]) === major && Number(m[2]) >= minor)
 }
 
+// Module bool parameters read back as Y/N (or 1/0).
+function truthy(v: string): boolean {
+  return /^(y|yes|1|on|true)$/i.test(v.trim())
+}
+
 // Every check, pure; exported so `gpufleet facts` or reports can show the same evidence.
 export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: PlanContext): Record<string, Check> {
   const checks: Record<string, Check> = {}
@@ -108,6 +113,11 @@ export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: Plan
     const backend = ['vfio_iommu_spapr_tce', 'vfio_iommu_type1'].filter(has)
     const ok = has('vfio_pci') && has('vfio') && backend.length > 0
     checks.vfio = { ok, detail: Object.entries(f.vfio.modules).map(([m, s]) => `${m}: ${s}`).join(', ') + (f.vfio.disableIdleD3 ? `; disable_idle_d3=${f.vfio.disableIdleD3}` : ''), modules: f.vfio.modules }
+  }
+  // Once vfio_pci is loaded its parameter shows whether the command-line argument took effect.
+  const wantD3 = f.cmdline.args.find((a) => /^vfio[-_]pci\.disable_idle_d3=/.test(a))?.split('=')[1]
+  if (wantD3 !== undefined && f.vfio.disableIdleD3 !== undefined && truthy(wantD3) !== truthy(f.vfio.disableIdleD3)) {
+    checks.disableIdleD3 = { ok: false, detail: `vfio_pci is loaded with disable_idle_d3=${f.vfio.disableIdleD3} although /proc/cmdline asks for ${wantD3}` }
   }
 
   const v100 = gpus.filter((g) => g.deviceId === '1db1')

@@ -47,14 +47,19 @@ export const initramfsRebuild = defineTask<InitramfsRebuildArgs, InitramfsRebuil
     if (!image) return { kind: 'fail', reason: `the next boot entry '${next.title}' names ${path}, which does not exist`, evidence: { images: initramfs.images.map((i) => i.path) } }
     if (!image.listed) return { kind: 'fail', reason: `cannot list ${path} (is lsinitrd installed?)`, evidence: { tools: initramfs.tools } }
     const why: string[] = []
-    const found = args.omitDrivers.includes('nouveau') && image.nouveauDriver
+    // initramfs-tools cannot omit a driver, so on Debian a nouveau.ko in the image is expected; what
+    // keeps it from loading is the blacklist the image copies from /etc/modprobe.d.
+    const found = tool === 'dracut' && args.omitDrivers.includes('nouveau') && image.nouveauDriver
     if (found) why.push(`${path} contains nouveau.ko`)
     if (modprobe.newestMtime !== undefined && modprobe.newestMtime > image.mtime) why.push('/etc/modprobe.d changed after the image was built')
     const staling = ctx.earlier.filter((e) => STALING_TASKS.includes(e.task) && e.plan.kind === 'change')
     if (staling.length) why.push(`${staling.map((e) => e.task).join(', ')} changes /etc/modprobe.d in this run`)
     if (args.force) why.push('force: true')
     const pendingNote = image.builtInBootId && image.builtInBootId === initramfs.bootId ? ['rebuilt during this boot: pending reboot'] : undefined
-    if (why.length === 0) return noop(`${path} (kernel ${next.kver}, boots next) has no nouveau and postdates /etc/modprobe.d`, pendingNote)
+    if (why.length === 0) {
+      const what = tool === 'dracut' ? 'has no nouveau and postdates /etc/modprobe.d' : 'postdates /etc/modprobe.d, so it carries the blacklist'
+      return noop(`${path} (kernel ${next.kver}, boots next) ${what}`, pendingNote)
+    }
     const need = image.sizeBytes * args.minFreeFactor
     if (initramfs.bootFreeBytes !== undefined && initramfs.bootFreeBytes < need) {
       return {

@@ -71,7 +71,9 @@ export function initramfsRebuildScript(o: InitramfsScriptOptions): string {
     `${build} || restore "${o.tool} failed with exit code $?"`,
     `listing=$(${lister} "$img" 2>/dev/null) || restore "${lister} cannot read the new image"`,
     '[ -n "$listing" ] || restore "the new image lists no files"',
-    `if printf '%s\\n' "$listing" | grep -Eq '/(${o.omitDrivers.map((d) => d.replace(/[^A-Za-z0-9_-]/g, '')).join('|')})\\.ko'; then restore "the new image still contains $omit"; fi`,
+    ...(o.tool === 'dracut'
+      ? [`if printf '%s\\n' "$listing" | grep -Eq '/(${o.omitDrivers.map((d) => d.replace(/[^A-Za-z0-9_-]/g, '')).join('|')})\\.ko'; then restore "the new image still contains $omit"; fi`]
+      : []),
     'cat /proc/sys/kernel/random/boot_id > "$state/' + name.replace(/[^A-Za-z0-9_.+-]/g, '') + '.boot-id" 2>/dev/null || true',
     'say "rebuilt $img for $kver without $omit (sha256 $(sum "$img"))"',
     markRebootScript(`initramfs.rebuild: ${o.image} rebuilt`, root),

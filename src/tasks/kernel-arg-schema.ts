@@ -24,7 +24,9 @@ export function argEdits(current: string[], present: string[], absent: string[])
   }
   for (const a of absent) {
     for (const c of current) {
-      if (a.includes('=') ? c === a || (argKey(c) === argKey(a) && c.slice(c.indexOf('=')) === a.slice(a.indexOf('='))) : argKey(c) === argKey(a)) remove.add(c)
+      // 'key=value' removes that value only (dash/underscore spellings of the key alike).
+      const sameValue = c.includes('=') && c.slice(c.indexOf('=')) === a.slice(a.indexOf('='))
+      if (a.includes('=') ? argKey(c) === argKey(a) && sameValue : argKey(c) === argKey(a)) remove.add(c)
     }
   }
   return { add, remove: [...remove] }

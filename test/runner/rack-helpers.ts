@@ -49,8 +49,8 @@ export async function startTestRack(specYaml: string, options: { hosts?: number;
 }
 
 // Runs in-process with output captured.
-export async function runQuiet(spec: RunSpec, resumeId?: string) {
+export async function runQuiet(spec: RunSpec, resumeId?: string, extra: { becomePassword?: string } = {}) {
   const out: string[] = []
-  const result = await executeRun(spec, { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), isTTY: false, installSignals: false, rebootWait: { pollMinMs: 100, pollMaxMs: 500, probeEveryMs: 500 } }, resumeId)
+  const result = await executeRun(spec, { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), isTTY: false, installSignals: false, rebootWait: { pollMinMs: 100, pollMaxMs: 500, probeEveryMs: 500 }, ...extra }, resumeId)
   return { ...result, output: out.join('') }
 }

@@ -1,5 +1,5 @@
 import { execa } from 'execa'
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { FleetEvent } from '../../src/events.js'
@@ -175,5 +175,19 @@ describe('runner on the simulated rack', () => {
       expect(second.summary.hosts[h.name]!.message).toMatch(new RegExp(`locked by run ${firstResult.runId} .* until `))
       expect(downs(f, h.name)).toBe(1) // rebooted once, by the first run only
     }
+  }, 240_000)
+
+  it('runs as a non-root user with a sudo password that never appears in any output, journal or report', async () => {
+    const secret = 'hunter2-s3cret'
+    const f = await rack(`hostsPerRack: 2\nprofile: pcie\nrules:\n  - match: "*"\n    sudoPassword: ${secret}\n`, { hosts: 1 })
+    const inventory = join(f.dir, 'become.yaml')
+    writeFileSync(inventory, readFileSync(f.rack.inventoryFile, 'utf8').replaceAll('ansible_user: root', 'ansible_user: admin\n          ansible_become: true'))
+    const r = await runQuiet(f.spec({ inventory, askBecomePass: true }), undefined, { becomePassword: secret })
+    expect(Object.values(r.outcomes)).toEqual(['changed'])
+    expect(r.output).not.toContain(secret)
+    const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? files(join(dir, d.name)) : [join(dir, d.name)]))
+    const written = files(r.runDir!)
+    expect(written.map((p) => p.slice(r.runDir!.length + 1)).sort()).toEqual(expect.arrayContaining(['events.jsonl', 'journal.jsonl', 'options.json', 'summary.json']))
+    for (const file of written) expect(readFileSync(file, 'utf8'), file).not.toContain(secret)
   }, 240_000)
 })

@@ -13,14 +13,15 @@ export interface SshResult {
 export function ssh(rack: Rack, host: string, command: string, opts: { user?: string; input?: string; timeoutMs?: number; extra?: string[] } = {}): Promise<SshResult> {
   const h = rack.hosts.find((x) => x.name === host)
   if (!h) throw new Error(`no host ${host}`)
+  // ssh takes the first value of an option: extras go first
   const args = [
+    ...(opts.extra ?? []),
     '-i', rack.clientKeyFile,
     '-o', `UserKnownHostsFile=${rack.knownHostsFile}`,
     '-o', 'StrictHostKeyChecking=yes',
     '-o', 'BatchMode=yes',
     '-o', 'ConnectTimeout=5',
     '-o', 'LogLevel=ERROR',
-    ...(opts.extra ?? []),
     '-p', String(h.port),
     `${opts.user ?? 'root'}@${h.address}`,
     command,

@@ -23,7 +23,7 @@ describe('scale', () => {
         expect((await ssh(rack, h.name, 'hostname; ppc64_cpu --smt')).stdout).toBe(`${h.name}\nSMT=4\n`)
       }
       const mem = rack.memory()
-      process.stdout.write(`[sim scale] 500 hosts up in ${upMs} ms; simulator RSS ${(mem.simulatorRss / 1048576).toFixed(0)} MiB, host processes ${(mem.hostProcessesRss / 1048576).toFixed(0)} MiB, tmpfs ${(mem.tmpfsBytes / 1048576).toFixed(0)} MiB\n`)
+      process.stdout.write(`[sim scale] 500 hosts up in ${upMs} ms; simulator RSS ${(mem.simulatorRss / 1048576).toFixed(0)} MiB, host processes (PSS) ${(mem.hostProcessesPss / 1048576).toFixed(0)} MiB, tmpfs ${(mem.tmpfsBytes / 1048576).toFixed(0)} MiB\n`)
       expect(mem.simulatorRss).toBeLessThan(1024 * 1048576)
       pids = rack.processIds()
       expect(pids).toHaveLength(501)

@@ -281,3 +281,26 @@ describe('virsh', () => {
     expect(r.stderr).toMatch(/^error: Failed to start domain vm2\nerror: internal error: qemu unexpectedly closed the monitor: .* vfio 0004:04:00.0: group 5 is not viable\nPlease ensure all devices within the iommu_group are bound to their vfio bus driver.\n$/)
   })
 })
+
+describe('sftp and interactive shells', () => {
+  it('serves sftp with the real sftp-server inside the host', async () => {
+    const h = rack.hosts.find((x) => x.name === AC)!
+    const local = path.join(dir, 'up.txt')
+    fs.writeFileSync(local, 'via sftp\n')
+    const { spawnSync } = await import('node:child_process')
+    const r = spawnSync('sftp', ['-b', '-', '-i', rack.clientKeyFile, '-o', `UserKnownHostsFile=${rack.knownHostsFile}`, '-o', 'BatchMode=yes', '-P', String(h.port), `root@${h.address}`], {
+      input: `put ${local} /root/up.txt\nget /etc/redhat-release ${path.join(dir, 'rel.txt')}\n`,
+    })
+    expect(r.status).toBe(0)
+    expect(fs.readFileSync(path.join(dir, 'rel.txt'), 'utf8')).toBe('Red Hat Enterprise Linux release 8.4 (Ootpa)\n')
+    expect((await run(AC, 'cat /root/up.txt')).stdout).toBe('via sftp\n')
+  })
+
+  it('runs a login shell that reads commands from stdin', async () => {
+    const h = rack.hosts.find((x) => x.name === AC)!
+    const { spawnSync } = await import('node:child_process')
+    const r = spawnSync('ssh', ['-T', '-i', rack.clientKeyFile, '-o', `UserKnownHostsFile=${rack.knownHostsFile}`, '-o', 'BatchMode=yes', '-p', String(h.port), `root@${h.address}`], { input: 'uname -r\nexit 3\n' })
+    expect(r.status).toBe(3)
+    expect(r.stdout.toString()).toContain('4.18.0-305.el8.ppc64le\n')
+  })
+})
