@@ -18,6 +18,7 @@ interface StepMatch {
   commandContains?: string[]
   commandExcludes?: string[]
   rawCommandContains?: string[] // matched against the exact shell text
+  unquotedExcludes?: string[] // must not appear outside single quotes (hostile values stay data)
   path?: string
   content?: string
   contentContains?: string[]
@@ -29,7 +30,7 @@ interface TaskFixture {
   args: unknown
   facts?: Record<string, unknown>
   ctx?: { host?: Partial<PlanContext['host']>; earlier?: PlanContext['earlier'] }
-  plan?: { kind: 'noop' | 'change' | 'fail'; reason?: string; steps?: StepMatch[]; notesContain?: string[]; rebootPending?: boolean; evidenceKeys?: string[]; diffContains?: string[] }
+  plan?: { kind: 'noop' | 'change' | 'fail'; reason?: string; steps?: StepMatch[]; notesContain?: string[]; notesExclude?: string[]; rebootPending?: boolean; evidenceKeys?: string[]; diffContains?: string[] }
   error?: string
 }
 
@@ -89,6 +90,7 @@ for (const dir of dirs) {
         expect(plan.kind, JSON.stringify(plan, null, 1).slice(0, 2000)).toBe(want.kind)
         if (want.reason !== undefined) expect(plan.reason).toContain(want.reason)
         if (want.notesContain) for (const n of want.notesContain) expect((plan as { notes?: string[] }).notes?.join('\n') ?? '').toContain(n)
+        for (const n of want.notesExclude ?? []) expect((plan as { notes?: string[] }).notes?.join('\n') ?? '').not.toContain(n)
         if (want.evidenceKeys) expect(Object.keys((plan as { evidence?: object }).evidence ?? {})).toEqual(expect.arrayContaining(want.evidenceKeys))
         if (plan.kind === 'change') {
           if (want.rebootPending !== undefined) expect(plan.rebootPending ?? false).toBe(want.rebootPending)
@@ -122,6 +124,8 @@ function matchStep(step: Step, w: StepMatch): void {
     for (const c of w.commandContains ?? []) expect(text).toContain(c)
     for (const c of w.commandExcludes ?? []) expect(text).not.toContain(c)
     for (const c of w.rawCommandContains ?? []) expect(step.command).toContain(c)
+    const code = unquotedText(step.command)
+    for (const c of w.unquotedExcludes ?? []) expect(code, `'${c}' outside single quotes in:\n${step.command}`).not.toContain(c)
     if (w.timeoutMs !== undefined) expect(step.timeoutMs).toBe(w.timeoutMs)
   } else if (step.kind === 'write') {
     if (w.path !== undefined) expect(step.path).toBe(w.path)
@@ -132,4 +136,28 @@ function matchStep(step: Step, w: StepMatch): void {
     if (w.timeoutMs !== undefined) expect(step.timeoutMs).toBe(w.timeoutMs)
     if (w.stabilityMs !== undefined) expect(step.stabilityMs).toBe(w.stabilityMs)
   }
+}
+
+// The shell text the shell itself interprets: everything except the inside of '...' strings and
+// backslash-escaped characters (double-quoted text is kept: $(...) runs there). A value passed
+// through quote() leaves nothing here.
+function unquotedText(script: string): string {
+  let out = ''
+  let inDouble = false
+  for (let i = 0; i < script.length; i++) {
+    const ch = script[i]
+    if (ch === '\\') {
+      i++
+      out += ' '
+    } else if (ch === '"') {
+      inDouble = !inDouble
+      out += ch
+    } else if (ch === "'" && !inDouble) {
+      const end = script.indexOf("'", i + 1)
+      if (end < 0) throw new Error(`unterminated single quote in: ${script}`)
+      i = end
+      out += ' '
+    } else out += ch
+  }
+  return out
 }

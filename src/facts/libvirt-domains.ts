@@ -16,7 +16,10 @@ export interface LibvirtDomains {
   domains: LibvirtDomain[]
 }
 
-// Every defined domain (`virsh list --all --name`) with its persistent and live XML.
+// Every defined domain (`virsh list --all --name`) with its persistent and live XML. A domain's
+// <description> and <metadata> are free text whoever defines the VM writes, so a line there starting
+// with '@' is indented: it can then fake neither this fact's `@@` sections nor the gather script's
+// fact markers (the XML reader does not care about leading blanks).
 export const libvirtDomains = defineFact({
   name: 'libvirt.domains',
   command: [
@@ -25,8 +28,8 @@ export const libvirtDomains = defineFact({
     '  [ -n "$d" ] || continue',
     '  s=$(virsh domstate "$d" 2>/dev/null | head -n 1)',
     '  echo "@@ domain $d"; echo "@@ state $s"',
-    '  echo "@@ config"; virsh dumpxml --inactive "$d"; echo',
-    '  case "$s" in running|paused) echo "@@ live"; virsh dumpxml "$d"; echo;; esac',
+    '  echo "@@ config"; virsh dumpxml --inactive "$d" | sed "s/^@/ @/"; echo',
+    '  case "$s" in running|paused) echo "@@ live"; virsh dumpxml "$d" | sed "s/^@/ @/"; echo;; esac',
     'done',
   ].join('\n'),
   parse(stdout): LibvirtDomains {

@@ -22,8 +22,9 @@ export function parseDefaultGrub(raw: string): DefaultGrub {
 function shellValue(text: string): string {
   const t = text.trim()
   if (t.startsWith('"')) {
-    const end = t.indexOf('"', 1)
-    return end < 0 ? t.slice(1) : t.slice(1, end).replace(/\\(["\\$`])/g, '$1')
+    // The closing quote is the first one not escaped: `"ro acpi_osi=\"Linux\""` is one value.
+    const end = /^"((?:[^"\\]|\\.)*)"/.exec(t)
+    return (end ? end[1] : t.slice(1)).replace(/\\(["\\$`])/g, '$1')
   }
   if (t.startsWith("'")) {
     const end = t.indexOf("'", 1)

@@ -18,7 +18,7 @@ import { createConnector } from '../transport/connect.js'
 import { promptSecret } from '../transport/prompt.js'
 import { DEFAULT_CONNECT_RETRY, type ConnectFn } from './connect-retry.js'
 import { createEventBus } from './emit.js'
-import { hostStates, isUnfinished, Journal, listRuns, newRunId, readJournal, readRunFile, writeRunFile, type JournalRecord } from './journal.js'
+import { DEFAULT_RUNS_DIR, hostStates, isUnfinished, Journal, listRuns, newRunId, readJournal, readRunFile, writeRunFile, type JournalRecord } from './journal.js'
 import { formatLimit, type RollOptions } from './options.js'
 import { installInterruptHandler } from './interrupt.js'
 import { failureDomain, runFleet } from './run-fleet.js'
@@ -122,7 +122,12 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   const emit = createEventBus(sinks)
   const journalAppend = journal ? (r: Omit<JournalRecord, 't'>) => journal!.append({ t: Date.now(), ...r } as JournalRecord) : undefined
 
-  const interrupt = installInterruptHandler(emit, io.installSignals !== false)
+  const resumeHint = `gpufleet resume ${runId}${spec.runsDir !== resolve(DEFAULT_RUNS_DIR) ? ` --run-dir ${spec.runsDir}` : ''}`
+  const interrupt = installInterruptHandler(emit, io.installSignals !== false, (code) => {
+    // The journal is already consistent (fsynced before every effect); say how to finish.
+    if (runDir) io.stderr(`aborted; hosts may hold this run's lock until it expires. Finish the run with: ${resumeHint}\n`)
+    process.exit(code)
+  })
   const started = Date.now()
   journalAppend?.({ kind: 'run-started', runId, pid: process.pid, controller: hostname(), resumed: Boolean(adopted) } as Omit<JournalRecord, 't'>)
   emit({

@@ -91,12 +91,20 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
   await fanOut(runs, input.forks, (r) => r.stage(), input.stop)
   for (const r of runs) if (r.outcome === undefined && !r.staged) r.notStarted('interrupted before staging')
 
-  // Roll: hosts that must reboot queue for slots; the rest verify right away (no slot, nothing goes down).
+  // Roll: hosts that must reboot queue for slots; the rest run their roll tasks (verify) first,
+  // with no slot (nothing goes down). Their plans are pure over facts already gathered, so this is
+  // quick, and it lets the failure budget count their failures before the first reboot starts.
   emit({ kind: 'phase-started', phase: 'roll' })
   const policy = resolvePolicy(input.roll, input.hosts.length)
   const live = runs.filter((r) => r.outcome === undefined)
   const slotted = new Set(live.filter((r) => r.needsSlot()))
   const byName = new Map(runs.map((r) => [r.host.name, r]))
+  await fanOut(
+    live.filter((r) => !slotted.has(r)),
+    input.forks,
+    (r) => r.roll(false),
+    input.stop,
+  )
   const prior = { total: 0, byDomain: new Map<string, number>() }
   for (const r of runs) {
     if (!r.failed) continue
@@ -105,12 +113,6 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
     prior.byDomain.set(d, (prior.byDomain.get(d) ?? 0) + 1)
   }
 
-  const verifyOnly = fanOut(
-    live.filter((r) => !slotted.has(r)),
-    input.forks,
-    (r) => r.roll(false),
-    input.stop,
-  )
   const queue: RollHost[] = [...slotted].map((r) => ({ name: r.host.name, domain: failureDomain(r.host) }))
   let rolled: Awaited<ReturnType<typeof rollHosts>>
   if (input.check) {
@@ -131,7 +133,6 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
       },
     })
   }
-  await verifyOnly
   for (const [name, res] of rolled) if (res.result === 'not-started') byName.get(name)!.notStarted(res.reason ?? 'not started')
   for (const r of live) if (r.outcome === undefined && !r.rolled) r.notStarted('interrupted before its roll tasks')
 

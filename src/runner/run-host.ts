@@ -17,6 +17,15 @@ import type { RunnablePlaybook, RunnableTask } from './types.js'
 // One host's path through a run: connect, gather every fact in one exec, then stage tasks, then
 // (inside a rolling slot when it reboots) the roll tasks. Facts are re-gathered (one exec) only
 // after a task changed something, so a no-op run costs one connect and one exec per host.
+//
+// The fleet lock keeps that promise. Checking it is free: the lock file is read by a fact in the
+// same gather exec, so a host held by another live run is refused before anything is planned.
+// Taking it costs one exec, so it is taken lazily, right before the first side effect on the host
+// (the first step of the first task that changes something, or the reboot). A no-op host is
+// therefore never locked — nothing is being changed on it, so there is nothing to protect — and
+// releasing is skipped too. The race this leaves (another run locks the host between our gather
+// and our lock) is closed by the lock command itself: mkdir is atomic, and a lost race is the same
+// clear refusal, naming the holder.
 
 // Journal input: the host fills in `t`.
 export type JournalInput = JournalRecord extends infer R ? (R extends { t: number } ? Omit<R, 't'> : never) : never
@@ -166,8 +175,8 @@ export class HostRun {
     if (this.outcome === undefined) this.outcome = this.changed ? 'changed' : 'ok'
     if (this.lockOwner && this.transport?.connected && !this.shared.abort.aborted) {
       try {
-        await this.transport.exec(unlockCommand(this.lockOwner), { become: this.host.become, timeoutMs: 30_000 })
         this.shared.journal({ kind: 'unlock', host: this.host.name })
+        await this.transport.exec(unlockCommand(this.lockOwner), { become: this.host.become, timeoutMs: 30_000 })
         this.shared.emit({ kind: 'lock-released', host: this.host.name })
       } catch {
         // The lock expires on its own; a host we cannot reach now is reported by its outcome.
@@ -187,18 +196,18 @@ export class HostRun {
     const pending = this.previous?.reboot && !this.previous.reboot.bootIdAfter ? this.previous.reboot : undefined
     try {
       this.transport = await connectWithRetry(this.shared.connect, this.host, this.shared.connectRetry, this.shared.emit, this.shared.abort)
+      this.shared.emit({ kind: 'host-connected', host: this.host.name, durationMs: Date.now() - started })
+      await this.gather()
     } catch (error) {
-      if (!(error instanceof ConnectError)) throw error
-      if (!pending || !error.retryable) throw error
-      // Resume: the journal says we rebooted this host and never saw it back; it may still be down.
-      // Down in the middle of the reboot the journal recorded: report it as down (the timeline
+      if (!(error instanceof ConnectError) || !pending || !error.retryable) throw error
+      // Resume: the journal says we rebooted this host and never saw it back, and it is down (or
+      // went down under our gather): that reboot is happening. Report it as down (the timeline
       // shows it), not as unreachable, and wait for it like any reboot.
       this.shared.emit({ kind: 'host-down', host: this.host.name })
+      await this.transport?.close().catch(() => undefined)
       await this.waitForJournaledReboot(undefined, pending.bootIdBefore)
       return
     }
-    this.shared.emit({ kind: 'host-connected', host: this.host.name, durationMs: Date.now() - started })
-    await this.gather()
     this.checkLock()
     await this.reconcile(pending)
   }

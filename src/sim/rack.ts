@@ -8,6 +8,7 @@ import ssh2 from 'ssh2'
 import type { ParsedKey } from 'ssh2'
 import YAML from 'yaml'
 import { UsageError } from '../errors.js'
+import { quote } from '../shell.js'
 import { chooseEntry } from './boot.js'
 import { buildProfileLayer, buildUsrLayer, seedHostUpper } from './layers.js'
 import { NamespaceKeeper } from './namespace.js'
@@ -397,7 +398,7 @@ export function prepareScript(p: Profile): string {
     'grubby --update-kernel=ALL --args=vfio-pci.disable_idle_d3=1',
     `sed -i 's/^GRUB_CMDLINE_LINUX="\\(.*\\)"$/GRUB_CMDLINE_LINUX="\\1 vfio-pci.disable_idle_d3=1"/' /etc/default/grub`,
     "printf 'blacklist nouveau\\noptions nouveau modeset=0\\n' > /etc/modprobe.d/blacklist-nouveau.conf",
-    `dracut -f --omit-drivers nouveau /boot/initramfs-${kver}.img ${kver}`,
+    `dracut -f --omit-drivers nouveau ${quote(`/boot/initramfs-${kver}.img`)} ${quote(kver)}`,
   ]
   if (p.cpu === 'POWER8') {
     lines.push(

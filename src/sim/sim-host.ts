@@ -12,6 +12,7 @@ import { parseGrubenv, renderBlsEntry, renderGrubenv, stockArgs } from './boot-c
 import type { Profile } from './profiles.js'
 import type { Faults } from './spec.js'
 import { ADMIN_UID } from './layers.js'
+import { quote } from '../shell.js'
 
 const { Server, utils } = ssh2
 
@@ -118,7 +119,7 @@ export class SimHost {
     this.bootCount++
     this.state = 'up'
     this.cfg.emit({ t: Date.now(), host: this.name, kind: 'up', detail: `boot ${this.bootCount}: ${outcome.entry.title}` })
-    for (const d of outcome.startDomains) void this.runInternal(`virsh start ${d} >/dev/null 2>&1`)
+    for (const d of outcome.startDomains) void this.runInternal(`virsh start ${quote(d)} >/dev/null 2>&1`)
   }
 
   private listen(): Promise<void> {

@@ -76,8 +76,17 @@ export const cpuSmt = defineTask<CpuSmtArgs, CpuSmtFacts>({
       if (!cpu.generation?.startsWith('POWER')) return noop(`not a POWER CPU (${cpu.model || 'unknown'}): no SMT control`)
       return { kind: 'fail', reason: 'ppc64_cpu is not installed (package powerpc-utils)', evidence: { cpu: cpu.model } }
     }
-    if (!smt.capable) return noop(`machine is not SMT capable (ppc64_cpu: ${smt.output || 'no output'})`, notes)
     const value = String(args.state)
+    if (!smt.capable) {
+      // Bare-metal POWER8/9 cores always have threads. powerpc-utils before 1.3.8 decides "capable"
+      // from smt_snooze_delay, which newer kernels dropped, so there the answer is wrong, not the CPU.
+      const bareMetal = cpu.platform === 'PowerNV' && (cpu.generation === 'POWER8' || cpu.generation === 'POWER9')
+      const trap = bareMetal ? [`ppc64_cpu wrongly says "not SMT capable" on a bare-metal ${cpu.generation} (${cpu.threads} threads online): powerpc-utils older than 1.3.8 on a newer kernel; update powerpc-utils`] : []
+      if (bareMetal && cpu.generation === 'POWER8' && args.state !== 'on') {
+        return { kind: 'fail', reason: `cannot set SMT ${value}: ${trap[0]}; KVM on POWER8 needs SMT off`, evidence: { ppc64Cpu: smt.output, exitCode: smt.exitCode, cpu: cpu.model, platform: cpu.platform, threads: cpu.threads } }
+      }
+      return noop(`machine is not SMT capable (ppc64_cpu: ${smt.output || 'no output'})`, [...notes, ...trap])
+    }
     const wantThreads = args.state === 'off' ? 1 : args.state === 'on' ? undefined : args.state
     const liveOk =
       wantThreads === undefined ? smt.mode === 'uniform' && (smt.threads ?? 0) > 1 : wantThreads === 1 ? smt.mode === 'off' : smt.mode === 'uniform' && smt.threads === wantThreads

@@ -1,9 +1,6 @@
 import { z } from 'zod'
-import { iommuGroups, type IommuGroups } from '../facts/iommu-groups.js'
-import { libvirtDomains, type LibvirtDomains } from '../facts/libvirt-domains.js'
-import { pciDevices, type PciDevice } from '../facts/pci-devices.js'
 import { change, defineTask, noop, type Step } from './define.js'
-import { allocateGroups, gpuGroups, type GpuGroup } from './gpu-groups.js'
+import { allocateGroups, domainHostdevs, domainNameSchema, gpuFacts, gpuGroups, pciAddressSchema, type GpuFacts, type GpuGroup } from './gpu-groups.js'
 import { pickGuestAddresses } from './hostdev-xml.js'
 import { hostdevScript, type HostdevChange } from './hostdev-script.js'
 
@@ -14,8 +11,8 @@ import { hostdevScript, type HostdevChange } from './hostdev-script.js'
 //   - gpu.attach: { guestAddress: libvirt }   # let libvirt place them (pseries: one PHB per group)
 const assignmentSchema = z
   .object({
-    domain: z.string().min(1),
-    addresses: z.array(z.string().regex(/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/, 'a PCI address dddd:bb:ss.f')).optional(),
+    domain: domainNameSchema,
+    addresses: z.array(pciAddressSchema).optional(),
     count: z.number().int().min(1).optional(),
   })
   .strict()
@@ -31,19 +28,12 @@ export const gpuAttachArgs = z
 // The args plan() receives: validated, with defaults applied.
 export type GpuAttachArgs = z.output<typeof gpuAttachArgs>
 
-// The facts plan() reads, by key (gathered in the one fact exec).
-export interface GpuAttachFacts extends Record<string, unknown> {
-  pci: PciDevice[]
-  iommu: IommuGroups
-  libvirt: LibvirtDomains
-}
-
 // The gpu.attach task.
-export const gpuAttach = defineTask<GpuAttachArgs, GpuAttachFacts>({
+export const gpuAttach = defineTask<GpuAttachArgs, GpuFacts>({
   name: 'gpu.attach',
   summary: 'attach GPUs (whole IOMMU groups, NVLink bridges included) to libvirt domains as managed hostdevs',
   phase: 'any',
-  facts: { pci: pciDevices, iommu: iommuGroups, libvirt: libvirtDomains },
+  facts: gpuFacts,
   args: gpuAttachArgs,
   plan(args, { pci, iommu, libvirt }, ctx) {
     const assignments = args.vms ?? ctx.host.assignments
@@ -62,9 +52,7 @@ export const gpuAttach = defineTask<GpuAttachArgs, GpuAttachFacts>({
     const did: string[] = []
     for (const [name, owned] of alloc.byDomain) {
       const dom = libvirt.domains.find((d) => d.name === name)!
-      const running = dom.state === 'running' || dom.state === 'paused'
-      const inConfig = new Set(dom.config.hostdevs.map((h) => h.source))
-      const inLive = new Set((dom.live?.hostdevs ?? []).map((h) => h.source))
+      const { running, inConfig, inLive } = domainHostdevs(dom)
       const used = [...dom.config.pciAddresses, ...(dom.live?.pciAddresses ?? [])]
       for (const g of owned) {
         const changes: HostdevChange[] = g.members

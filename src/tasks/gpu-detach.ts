@@ -1,9 +1,6 @@
 import { z } from 'zod'
-import { iommuGroups, type IommuGroups } from '../facts/iommu-groups.js'
-import { libvirtDomains, type LibvirtDomains } from '../facts/libvirt-domains.js'
-import { pciDevices, type PciDevice } from '../facts/pci-devices.js'
 import { change, defineTask, noop, type Step } from './define.js'
-import { gpuGroups, type GpuGroup } from './gpu-groups.js'
+import { domainHostdevs, domainNameSchema, gpuFacts, gpuGroups, pciAddressSchema, type GpuFacts, type GpuGroup } from './gpu-groups.js'
 import { hostdevScript, type HostdevChange } from './hostdev-script.js'
 
 // Takes GPUs (whole IOMMU groups) back from libvirt domains; managed='yes' returns them to the host.
@@ -12,27 +9,20 @@ import { hostdevScript, type HostdevChange } from './hostdev-script.js'
 //   - gpu.detach: { domains: [vm1] }
 export const gpuDetachArgs = z
   .object({
-    domains: z.array(z.string().min(1)).optional().describe('only these domains (default: all)'),
-    addresses: z.array(z.string()).optional().describe('only the groups of these host PCI addresses (default: every GPU group)'),
+    domains: z.array(domainNameSchema).optional().describe('only these domains (default: all)'),
+    addresses: z.array(pciAddressSchema).optional().describe('only the groups of these host PCI addresses (default: every GPU group)'),
     live: z.boolean().default(true).describe('also detach from running domains (--live)'),
   })
   .strict()
 // The args plan() receives: validated, with defaults applied.
 export type GpuDetachArgs = z.output<typeof gpuDetachArgs>
 
-// The facts plan() reads, by key (gathered in the one fact exec).
-export interface GpuDetachFacts extends Record<string, unknown> {
-  pci: PciDevice[]
-  iommu: IommuGroups
-  libvirt: LibvirtDomains
-}
-
 // The gpu.detach task.
-export const gpuDetach = defineTask<GpuDetachArgs, GpuDetachFacts>({
+export const gpuDetach = defineTask<GpuDetachArgs, GpuFacts>({
   name: 'gpu.detach',
   summary: 'detach GPU hostdevs (whole IOMMU groups) from libvirt domains',
   phase: 'any',
-  facts: { pci: pciDevices, iommu: iommuGroups, libvirt: libvirtDomains },
+  facts: gpuFacts,
   args: gpuDetachArgs,
   plan(args, { pci, iommu, libvirt }) {
     if (!libvirt.available) return noop('virsh is not installed: nothing attached')
@@ -54,9 +44,7 @@ export const gpuDetach = defineTask<GpuDetachArgs, GpuDetachFacts>({
     const did: string[] = []
     for (const dom of libvirt.domains) {
       if (args.domains && !args.domains.includes(dom.name)) continue
-      const running = dom.state === 'running' || dom.state === 'paused'
-      const inConfig = new Set(dom.config.hostdevs.map((h) => h.source))
-      const inLive = new Set((dom.live?.hostdevs ?? []).map((h) => h.source))
+      const { running, inConfig, inLive } = domainHostdevs(dom)
       for (const g of groups) {
         const changes: HostdevChange[] = g.members
           .map((m) => ({ source: m, config: inConfig.has(m), live: args.live && running && inLive.has(m) }))

@@ -1,7 +1,34 @@
-import type { IommuGroups } from '../facts/iommu-groups.js'
-import type { LibvirtDomain } from '../facts/libvirt-domains.js'
-import { isNvidiaGpu, type PciDevice } from '../facts/pci-devices.js'
+import { z } from 'zod'
+import { iommuGroups, type IommuGroups } from '../facts/iommu-groups.js'
+import { libvirtDomains, type LibvirtDomain, type LibvirtDomains } from '../facts/libvirt-domains.js'
+import { isNvidiaGpu, pciDevices, type PciDevice } from '../facts/pci-devices.js'
 import type { GpuAssignment } from '../inventory/types.js'
+
+// The facts gpu.attach and gpu.detach read, by key (gathered in the one fact exec).
+export interface GpuFacts extends Record<string, unknown> {
+  pci: PciDevice[]
+  iommu: IommuGroups
+  libvirt: LibvirtDomains
+}
+
+// The fact of each GpuFacts key.
+export const gpuFacts = { pci: pciDevices, iommu: iommuGroups, libvirt: libvirtDomains }
+
+// A host PCI address as a playbook may give it: dddd:bb:ss.f (domain optional).
+export const pciAddressSchema = z.string().regex(/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/, 'a PCI address dddd:bb:ss.f')
+
+// A libvirt domain name: libvirt itself refuses '/' and newlines in names; control characters
+// are refused too so a name stays one line in virsh output, reports and logs.
+export const domainNameSchema = z.string().min(1).regex(/^[^/\x00-\x1f\x7f]+$/, 'a libvirt domain name (no / or control characters)')
+
+// What a domain has now: whether it runs, and the host PCI functions in its persistent and live XML.
+export function domainHostdevs(dom: LibvirtDomain): { running: boolean; inConfig: Set<string>; inLive: Set<string> } {
+  return {
+    running: dom.state === 'running' || dom.state === 'paused',
+    inConfig: new Set(dom.config.hostdevs.map((h) => h.source)),
+    inLive: new Set((dom.live?.hostdevs ?? []).map((h) => h.source)),
+  }
+}
 
 // An IOMMU group holding GPUs: the unit of assignment (a group cannot be split between domains).
 export interface GpuGroup {

@@ -3,7 +3,7 @@ import type { DefaultGrub } from '../facts/parse-default-grub.js'
 // Rewrites GRUB_CMDLINE_LINUX in /etc/default/grub to `words`, keeping every other line as it is
 // (the last assignment wins in shell, so that is the one replaced; none → one appended).
 export function setGrubCmdlineLinux(file: DefaultGrub, words: string[]): string {
-  const line = `GRUB_CMDLINE_LINUX="${words.join(' ')}"`
+  const line = `GRUB_CMDLINE_LINUX="${words.map(doubleQuoted).join(' ')}"`
   const lines = file.raw.replace(/\n$/, '').split('\n')
   let last = -1
   lines.forEach((l, i) => {
@@ -12,4 +12,11 @@ export function setGrubCmdlineLinux(file: DefaultGrub, words: string[]): string 
   if (last >= 0) lines[last] = line
   else lines.push(line)
   return lines.join('\n') + '\n'
+}
+
+// A word as it must appear inside "..." so that grub2-mkconfig's shell reads it back unchanged: the
+// parser removed one level of escaping (`\"` is `"` in the word), so it is put back; `$NAME` and
+// `${NAME}` stay references, as the file had them (GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX x").
+function doubleQuoted(word: string): string {
+  return word.replace(/[\\"`]/g, '\\$&').replace(/\$(?![A-Za-z_{])/g, '\\$')
 }

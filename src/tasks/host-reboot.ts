@@ -1,14 +1,7 @@
 import { z } from 'zod'
-import { bootConfig, type BootConfig } from '../facts/boot-config.js'
-import { kernelCmdline, kernelModules, type CmdlineFact, type LoadedModule } from '../facts/host-basics.js'
-import { initramfsStatus, type InitramfsStatus } from '../facts/initramfs-status.js'
-import { modprobeConfig, type ModprobeConfig } from '../facts/modprobe-config.js'
-import { rebootSentinel, type RebootSentinel } from '../facts/reboot-sentinel.js'
-import { smtState, type SmtState } from '../facts/smt-state.js'
-import { smtUnit, type SmtUnit } from '../facts/smt-unit.js'
 import { change, defineTask, noop } from './define.js'
 import { durationSchema } from './duration.js'
-import { pendingReboot } from './pending-reboot.js'
+import { pendingFacts, pendingReboot, type PendingFacts } from './pending-reboot.js'
 
 // Reboots the host and waits for it, only when a reboot is pending. The runner issues the reboot
 // detached, requires the host to go away AND a new boot_id, waits `stability`, then re-gathers.
@@ -24,33 +17,15 @@ export const hostRebootArgs = z
 // The args plan() receives: validated, with defaults applied.
 export type HostRebootArgs = z.output<typeof hostRebootArgs>
 
-// The facts plan() reads, by key (gathered in the one fact exec).
-export interface HostRebootFacts extends Record<string, unknown> {
-  sentinel: RebootSentinel
-  cmdline: CmdlineFact
-  boot: BootConfig
-  modules: Record<string, LoadedModule>
-  modprobe: ModprobeConfig
-  initramfs: InitramfsStatus
-  smt: SmtState
-  smtUnit: SmtUnit
-}
+// The facts plan() reads: everything that can show a staged change is not live yet.
+export interface HostRebootFacts extends PendingFacts, Record<string, unknown> {}
 
 // The host.reboot task.
 export const hostReboot = defineTask<HostRebootArgs, HostRebootFacts>({
   name: 'host.reboot',
   summary: 'reboot and wait (new boot_id, stability window) only when a reboot is pending',
   phase: 'roll',
-  facts: {
-    sentinel: rebootSentinel,
-    cmdline: kernelCmdline,
-    boot: bootConfig,
-    modules: kernelModules,
-    modprobe: modprobeConfig,
-    initramfs: initramfsStatus,
-    smt: smtState,
-    smtUnit: smtUnit,
-  },
+  facts: pendingFacts,
   args: hostRebootArgs,
   plan(args, facts, ctx) {
     const reasons = pendingReboot(facts, ctx)

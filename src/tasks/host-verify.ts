@@ -6,6 +6,7 @@ import { smtState, type SmtState } from '../facts/smt-state.js'
 import { vfioStatus, type VfioStatus } from '../facts/vfio-status.js'
 import { defineTask, noop, type PlanContext } from './define.js'
 import { argsSatisfied, kernelArgSchema } from './kernel-arg-schema.js'
+import { moduleNameSchema } from './module-name.js'
 import { smtMatches } from './pending-reboot.js'
 
 // Read-only health check of a prepared host, with evidence per check. A failed check fails the host.
@@ -15,7 +16,7 @@ export const hostVerifyArgs = z
   .object({
     kernelArgs: z.array(kernelArgSchema).default(['vfio-pci.disable_idle_d3=1']).describe('arguments that must be live in /proc/cmdline'),
     smt: z.union([z.enum(['off', 'on']), z.number().int().min(1).max(8)]).optional().describe('required live SMT state (unset: reported only)'),
-    forbiddenModules: z.array(z.string()).default(['nouveau', 'nvidia']).describe('modules that must not be loaded (nvidia also matches nvidia_*)'),
+    forbiddenModules: z.array(moduleNameSchema).default(['nouveau', 'nvidia']).describe('modules that must not be loaded (nvidia also matches nvidia_*)'),
     requireVfio: z.boolean().default(true).describe('vfio_pci and an IOMMU backend module must be available'),
   })
   .strict()
@@ -49,6 +50,10 @@ export function kernelAtLeast(release: string, major: number, minor: number): bo
   return Number(m[1]) > major || (Number(m[1]) === major && Number(m[2]) >= minor)
 }
 
+// Tesla V100 SXM2 16GB and 32GB (GV100GL): the NVLink2 GPUs of the AC922. POWER8's P100s use
+// NVLink1, which the 5.13 removal did not touch.
+const V100_SXM2 = ['1db1', '1db5']
+
 // Module bool parameters read back as Y/N (or 1/0).
 function truthy(v: string): boolean {
   return /^(y|yes|1|on|true)$/i.test(v.trim())
@@ -69,6 +74,11 @@ export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: Plan
   }
   if (f.cpu.generation === 'POWER8' && f.smt.available && f.smt.capable && f.smt.mode !== 'off') {
     checks.smt = { ...checks.smt, detail: `${checks.smt.detail}; POWER8 needs SMT off for KVM`, warning: true }
+  }
+  // Bare-metal POWER8 cores always have threads: "not SMT capable" there is old powerpc-utils
+  // (< 1.3.8) misreading a newer kernel, so SMT off cannot be confirmed, and KVM needs it.
+  if (f.cpu.generation === 'POWER8' && f.cpu.platform === 'PowerNV' && f.smt.available && !f.smt.capable && args.smt !== undefined && args.smt !== 'on') {
+    checks.smt = { ok: false, detail: `ppc64_cpu says "${f.smt.output || 'not SMT capable'}" on a bare-metal POWER8 (${f.cpu.threads} threads online): cannot confirm SMT ${args.smt}, which KVM on POWER8 needs; update powerpc-utils (>= 1.3.8)` }
   }
 
   const bad = Object.keys(f.modules).filter((m) => args.forbiddenModules.some((x) => m === x || m.startsWith(`${x}_`)))
@@ -120,9 +130,9 @@ export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: Plan
     checks.disableIdleD3 = { ok: false, detail: `vfio_pci is loaded with disable_idle_d3=${f.vfio.disableIdleD3} although /proc/cmdline asks for ${wantD3}` }
   }
 
-  const v100 = gpus.filter((g) => g.deviceId === '1db1')
+  const v100 = gpus.filter((g) => V100_SXM2.includes(g.deviceId))
   const npu = f.pci.filter((p) => p.vendorId === '1014' && p.deviceId === '04ea')
-  if (v100.length && npu.length && kernelAtLeast(f.release, 5, 13)) {
+  if (v100.length && npu.length && f.cpu.generation !== 'POWER8' && kernelAtLeast(f.release, 5, 13)) {
     checks.nvlink2 = {
       ok: true,
       warning: true,

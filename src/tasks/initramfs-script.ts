@@ -1,5 +1,5 @@
 import { BACKUP_DIR } from '../facts/gpufleet-backups.js'
-import { INITRAMFS_STATE_DIR } from '../facts/initramfs-status.js'
+import { INITRAMFS_LISTING_FILTER, INITRAMFS_LISTING_SUFFIX, INITRAMFS_STATE_DIR, initramfsKeyCommand } from '../facts/initramfs-status.js'
 import { quote } from '../shell.js'
 import { markRebootScript } from './reboot-marker.js'
 
@@ -11,13 +11,17 @@ export interface InitramfsScriptOptions {
   tool: 'dracut' | 'update-initramfs'
   minFreeFactor: number // free space needed in /boot, in multiples of the image size
   root?: string // prefixes every file path (tests run the script in a temp dir)
+  // List the image first and rebuild only if it holds an omitted driver (dracut only): for an image
+  // the fact gather did not list because it is not the one grubby says boots next.
+  checkFirst?: boolean
 }
 
 // Exit codes of the script beyond 0/1, so a report can say what state the host is in.
 export const INITRAMFS_EXIT = { restored: 2, restoreFailed: 3 } as const
 
 // One shell script that backs up the image (sha256-verified), rebuilds it for an explicit kernel
-// version, checks that the new image lists no nouveau module, and on any failure puts the backup
+// version, checks that the new image lists no nouveau module, records that check for the fact
+// gather (so a no-op re-run never decompresses the image), and on any failure puts the backup
 // back and verifies it. It is one step so the runner can never apply half of it; SIGHUP is ignored
 // so a dropped SSH connection does not kill it between "dracut wrote a truncated image" and "restore".
 export function initramfsRebuildScript(o: InitramfsScriptOptions): string {
@@ -30,6 +34,7 @@ export function initramfsRebuildScript(o: InitramfsScriptOptions): string {
       ? `dracut -f -v --omit-drivers "$omit" "$img" "$kver"`
       : // initramfs-tools has no --omit-drivers; it copies /etc/modprobe.d, which blacklists nouveau.
         `update-initramfs -u -k "$kver"`
+  const omitted = `/(${o.omitDrivers.map((d) => d.replace(/[^A-Za-z0-9_-]/g, '')).join('|')})\\.ko`
   return [
     'set -u',
     "trap '' HUP PIPE",
@@ -39,11 +44,28 @@ export function initramfsRebuildScript(o: InitramfsScriptOptions): string {
     `prev=${quote(`${root}${BACKUP_DIR}/prev${o.image}`)}`,
     `orig=${quote(`${root}${BACKUP_DIR}/orig${o.image}`)}`,
     `state=${quote(root + INITRAMFS_STATE_DIR)}`,
+    `booted=${quote(`${root}${INITRAMFS_STATE_DIR}/${name}.boot-id`)}`,
+    `record=${quote(`${root}${INITRAMFS_STATE_DIR}/${name}${INITRAMFS_LISTING_SUFFIX}`)}`,
     `factor=${Math.max(1, Math.ceil(o.minFreeFactor))}`,
     'say() { echo "gpufleet: $*" >&2; }',
     'sum() { sha256sum < "$1" | cut -d " " -f 1; }',
+    // The record initramfs.status reuses while the image's key is unchanged: key line, then the
+    // listing lines the fact's parser reads. Written via a temp file so a reader never sees half.
+    'record_listing() {',
+    '  mkdir -p "$state" || return 1',
+    `  { ${initramfsKeyCommand('$img')} && { printf '%s\\n' "$1" | grep -E ${quote(INITRAMFS_LISTING_FILTER)} || true; }; } > "$record.tmp" && mv -f "$record.tmp" "$record" || { rm -f "$record.tmp"; say "could not record the check of $img in $record"; }`,
+    '}',
     'freekb() { df -P "$1" | awk \'NR == 2 { print $4 }\'; }',
     '[ -f "$img" ] || { say "no image $img to rebuild"; exit 1; }',
+    ...(o.checkFirst && o.tool === 'dracut'
+      ? [
+          `if listing=$(${lister} "$img" 2>/dev/null) && [ -n "$listing" ] && ! printf '%s\\n' "$listing" | grep -Eq '${omitted}'; then`,
+          '  record_listing "$listing"',
+          '  say "$img has no $omit: not rebuilt"',
+          '  exit 0',
+          'fi',
+        ]
+      : []),
     'size=$(stat -c %s "$img")',
     'need=$(( (size * factor + 1023) / 1024 ))',
     'have=$(freekb "${img%/*}")',
@@ -72,9 +94,10 @@ export function initramfsRebuildScript(o: InitramfsScriptOptions): string {
     `listing=$(${lister} "$img" 2>/dev/null) || restore "${lister} cannot read the new image"`,
     '[ -n "$listing" ] || restore "the new image lists no files"',
     ...(o.tool === 'dracut'
-      ? [`if printf '%s\\n' "$listing" | grep -Eq '/(${o.omitDrivers.map((d) => d.replace(/[^A-Za-z0-9_-]/g, '')).join('|')})\\.ko'; then restore "the new image still contains $omit"; fi`]
+      ? [`if printf '%s\\n' "$listing" | grep -Eq '${omitted}'; then restore "the new image still contains $omit"; fi`]
       : []),
-    'cat /proc/sys/kernel/random/boot_id > "$state/' + name.replace(/[^A-Za-z0-9_.+-]/g, '') + '.boot-id" 2>/dev/null || true',
+    'cat /proc/sys/kernel/random/boot_id > "$booted" 2>/dev/null || true',
+    'record_listing "$listing"',
     'say "rebuilt $img for $kver without $omit (sha256 $(sum "$img"))"',
     markRebootScript(`initramfs.rebuild: ${o.image} rebuilt`, root),
     '',

@@ -1,10 +1,12 @@
 import { z } from 'zod'
 
 // One kernel command-line word. Quotes, `$`, backslashes and backticks are refused so that the same
-// word is safe in grubby's --args, in GRUB_CMDLINE_LINUX="..." and in grub.cfg.
+// word is safe in grubby's --args and in GRUB_CMDLINE_LINUX="..."; GRUB script's metacharacters
+// ({ } | & < > ;) and a leading # because grub2-mkconfig copies the word unquoted into grub.cfg,
+// where they would break (or comment out the rest of) the `linux` line petitboot parses.
 export const kernelArgSchema = z
   .string()
-  .regex(/^[^\s"'$`\\;]+$/, 'a kernel argument without spaces, quotes, $, ; or backslashes, e.g. vfio-pci.disable_idle_d3=1')
+  .regex(/^[^\s"'$`\\;{}|&<>#][^\s"'$`\\;{}|&<>]*$/, 'a kernel argument without spaces, quotes, $, ;, {}, |, &, <>, backslashes or a leading #, e.g. vfio-pci.disable_idle_d3=1')
 
 // The parameter name of a word, with module-name dashes folded the way the kernel folds them.
 export function argKey(word: string): string {

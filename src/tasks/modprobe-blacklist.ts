@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { modprobeConfig, type ModprobeConfig } from '../facts/modprobe-config.js'
 import { command } from '../shell.js'
 import { change, defineTask, noop } from './define.js'
+import { moduleNameSchema } from './module-name.js'
 import { markRebootStep } from './reboot-marker.js'
 
 // Writes /etc/modprobe.d/blacklist-nouveau.conf with the guide's four lines (or the same for other
@@ -12,12 +13,11 @@ import { markRebootStep } from './reboot-marker.js'
 //   - modprobe.blacklist: { state: absent }                 # rollback
 export const BLACKLIST_FILE = '/etc/modprobe.d/blacklist-nouveau.conf'
 
-const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'a kernel module name')
 
 // Args schema: checked when the playbook loads, exported by `gpufleet schema`.
 export const modprobeBlacklistArgs = z
   .object({
-    modules: z.array(moduleName).min(1).default(['nouveau']).describe('modules to blacklist'),
+    modules: z.array(moduleNameSchema).min(1).default(['nouveau']).describe('modules to blacklist'),
     file: z
       .string()
       .regex(/^\/etc\/modprobe\.d\/[A-Za-z0-9_.-]+\.conf$/, 'a file /etc/modprobe.d/<name>.conf')

@@ -1,10 +1,10 @@
-import type { BootConfig } from '../facts/boot-config.js'
-import type { CmdlineFact, LoadedModule } from '../facts/host-basics.js'
-import type { InitramfsStatus } from '../facts/initramfs-status.js'
-import type { ModprobeConfig } from '../facts/modprobe-config.js'
-import type { RebootSentinel } from '../facts/reboot-sentinel.js'
-import type { SmtState } from '../facts/smt-state.js'
-import type { SmtUnit } from '../facts/smt-unit.js'
+import { bootConfig, type BootConfig } from '../facts/boot-config.js'
+import { kernelCmdline, kernelModules, type CmdlineFact, type LoadedModule } from '../facts/host-basics.js'
+import { initramfsStatus, type InitramfsStatus } from '../facts/initramfs-status.js'
+import { modprobeConfig, type ModprobeConfig } from '../facts/modprobe-config.js'
+import { rebootSentinel, type RebootSentinel } from '../facts/reboot-sentinel.js'
+import { smtState, type SmtState } from '../facts/smt-state.js'
+import { smtUnit, type SmtUnit } from '../facts/smt-unit.js'
 import type { PlanContext } from './define.js'
 
 // Everything that can show a staged change is not live yet.
@@ -17,6 +17,18 @@ export interface PendingFacts {
   initramfs: InitramfsStatus
   smt: SmtState
   smtUnit: SmtUnit
+}
+
+// The fact of each PendingFacts key, for a task that decides on a reboot.
+export const pendingFacts = {
+  sentinel: rebootSentinel,
+  cmdline: kernelCmdline,
+  boot: bootConfig,
+  modules: kernelModules,
+  modprobe: modprobeConfig,
+  initramfs: initramfsStatus,
+  smt: smtState,
+  smtUnit: smtUnit,
 }
 
 // Why this host needs a reboot: the sentinel's reasons, earlier plans in this run that said so, and

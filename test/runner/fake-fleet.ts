@@ -24,6 +24,8 @@ export interface FakeHostOptions {
   staged?: boolean // already staged
   live?: boolean // already live (prepared)
   rack?: string
+  broken?: boolean // verify fails (no reboot needed)
+  rebootDuringExec?: number // the Nth exec is cut by a reboot (one issued earlier landing now)
   ignoresReboot?: boolean // the reboot command "succeeds" but nothing happens
   hostKeyChangesOnReboot?: boolean
 }
@@ -50,6 +52,7 @@ export class FakeHost {
     this.newBoot()
     if (options.staged || options.live) writeFileSync(join(this.root, 'fake/staged'), '1\n')
     if (options.live) writeFileSync(join(this.root, 'fake/live'), '1\n')
+    if (options.broken) writeFileSync(join(this.root, 'fake/broken'), '1\n')
     if (options.unreachable) this.up = false
   }
 
@@ -111,6 +114,11 @@ export class FakeTransport implements Transport {
     if (!this.open || !this.fakeHost.up) throw new ConnectError(this.host, 'unreachable', 'connection lost')
     this.fakeHost.fleet.record(this.host, 'exec', command.split('\n').find((l) => !l.startsWith('export')) ?? command)
     const started = Date.now()
+    if (this.fakeHost.fleet.count(this.host, 'exec') === this.fakeHost.options.rebootDuringExec) {
+      this.fakeHost.reboot()
+      await new Promise((r) => setTimeout(r, 20))
+      throw new ConnectError(this.host, 'unreachable', 'connection lost mid-command')
+    }
     if (command.includes('systemctl reboot')) {
       const marker = command.slice(0, command.indexOf('&& nohup'))
       await execa('sh', ['-c', this.fakeHost.rewrite(marker)], { reject: false })
@@ -194,11 +202,11 @@ export class FakeFleet {
 // Fact: the fake host's state, from two marker files.
 export const fakeState = defineFact({
   name: 'fake.state',
-  command: 'test -e /fake/staged && echo staged; test -e /fake/live && echo live; true',
-  parse: (stdout) => ({ staged: stdout.includes('staged'), live: stdout.includes('live') }),
+  command: 'test -e /fake/staged && echo staged; test -e /fake/live && echo live; test -e /fake/broken && echo broken; true',
+  parse: (stdout) => ({ staged: stdout.includes('staged'), live: stdout.includes('live'), broken: stdout.includes('broken') }),
 })
 
-type FakeFacts = { s: { staged: boolean; live: boolean } }
+type FakeFacts = { s: { staged: boolean; live: boolean; broken: boolean } }
 
 export const fakeStage = defineTask<Record<string, never>, FakeFacts>({
   name: 'fake.stage',
@@ -227,7 +235,8 @@ export const fakeVerify = defineTask<Record<string, never>, FakeFacts>({
   phase: 'roll',
   facts: { s: fakeState },
   args: z.object({}) as never,
-  plan: (_a, { s }) => (s.live ? noop('live', ['evidence: /fake/live present']) : { kind: 'fail', reason: 'change not live', evidence: { live: false } }),
+  plan: (_a, { s }) =>
+    s.broken ? { kind: 'fail', reason: 'host is broken', evidence: { broken: true } } : s.live ? noop('live', ['evidence: /fake/live present']) : { kind: 'fail', reason: 'change not live', evidence: { live: false } },
 })
 
 export const fakePlaybook: RunnablePlaybook = {

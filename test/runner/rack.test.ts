@@ -190,4 +190,29 @@ describe('runner on the simulated rack', () => {
     expect(written.map((p) => p.slice(r.runDir!.length + 1)).sort()).toEqual(expect.arrayContaining(['events.jsonl', 'journal.jsonl', 'options.json', 'summary.json']))
     for (const file of written) expect(readFileSync(file, 'utf8'), file).not.toContain(secret)
   }, 240_000)
+
+  it('first Ctrl-C lets the reboot in flight finish, starts nothing new and exits 130', async () => {
+    expect(existsSync(CLI), 'run `npm run build` first').toBe(true)
+    const f = await rack('hostsPerRack: 3\nprofile: pcie\n', { hosts: 3, rebootTimeMs: 1500 })
+    const args = ['run', 'prep', '-i', f.rack.inventoryFile, '--max-unavailable', '1', '--reboot-stability', '0.2s', '--run-dir', join(f.dir, 'runs'), '--output', 'jsonl']
+    const child = execa('node', [CLI, ...args], { reject: false })
+    let sent = false
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (!sent && chunk.toString().includes('"kind":"reboot-issued"')) {
+        sent = true
+        child.kill('SIGINT')
+      }
+    })
+    const done = await child
+    expect(done.exitCode).toBe(130)
+    const ev = events(done.stdout)
+    const first = ev.find((e) => e.kind === 'reboot-issued')!
+    const interrupted = ev.find((e) => e.kind === 'interrupted')
+    expect(interrupted).toMatchObject({ second: false })
+    expect(ev.some((e) => e.kind === 'host-up' && e.host === first.host)).toBe(true)
+    const finished = ev.filter((e) => e.kind === 'host-finished') as Array<Extract<FleetEvent, { kind: 'host-finished' }>>
+    expect(finished.find((e) => e.host === first.host)?.outcome).toBe('changed')
+    expect(finished.filter((e) => e.outcome === 'not-started')).toHaveLength(2)
+    expect(f.rack.events().filter((e) => e.kind === 'down')).toHaveLength(1)
+  }, 240_000)
 })

@@ -113,6 +113,14 @@ describe('runFleet on a fake fleet', () => {
     expect(result.messages.h4).toMatch(/failure budget/)
   })
 
+  it('counts a verify failure on a host that needs no reboot against the budget before any reboot', async () => {
+    const f = fleet({ v1: { live: true, broken: true }, v2: {}, v3: {} })
+    const { result, events } = await run(f, { roll: { maxFail: { kind: 'count', n: 0 } } })
+    expect(result.outcomes).toEqual({ v1: 'failed', v2: 'not-started', v3: 'not-started' })
+    expect(events.find((e) => e.kind === 'task-failed')).toMatchObject({ host: 'v1', message: 'host is broken', evidence: { broken: true } })
+    for (const h of f.hosts.values()) expect(h.bootCount).toBe(1)
+  })
+
   it('refuses a host locked by another live run and takes over an expired lock', async () => {
     const f = fleet({ x1: {}, x2: {} })
     const lock = (name: string, expiresAt: number) => {
@@ -175,6 +183,18 @@ describe('runFleet on a fake fleet', () => {
     const { result } = await run(f, { previous })
     expect(result.outcomes.w1).toBe('changed')
     expect(w1.bootCount).toBe(2)
+  })
+
+  it('resume waits when the journaled reboot lands in the middle of the first gather', async () => {
+    const f = fleet({ g1: { rebootMs: 30, staged: true, rebootDuringExec: 1 } })
+    const g1 = f.hosts.get('g1')!
+    mkdirSync(g1.root + '/run/gpufleet', { recursive: true })
+    writeFileSync(g1.root + '/run/gpufleet/reboot-issued', 'run-1\n')
+    const previous = hostStates([{ t: 1, kind: 'reboot', host: 'g1', bootIdBefore: g1.bootId }])
+    const { result, events } = await run(f, { previous })
+    expect(result.outcomes.g1).toBe('changed')
+    expect(g1.bootCount).toBe(2)
+    expect(events.filter((e) => e.kind === 'reboot-issued')).toEqual([])
   })
 
   it('first Ctrl-C: in-flight reboots finish, nothing new starts, the rest is not-started', async () => {

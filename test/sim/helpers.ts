@@ -68,3 +68,16 @@ export function leftovers(dir: string, keeperPids: number[]): { processes: numbe
   const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir))
   return { processes, mounts }
 }
+
+// Runs a local program asynchronously (the rack lives in this process: never block the loop).
+export function runLocal(cmd: string, args: string[], input = ''): Promise<SshResult> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.stdin.end(input)
+  })
+}

@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRack, type Rack } from '../../src/sim/rack.js'
-import { ssh } from './helpers.js'
+import { runLocal, ssh } from './helpers.js'
 
 let rack: Rack
 let dir: string
@@ -287,20 +287,16 @@ describe('sftp and interactive shells', () => {
     const h = rack.hosts.find((x) => x.name === AC)!
     const local = path.join(dir, 'up.txt')
     fs.writeFileSync(local, 'via sftp\n')
-    const { spawnSync } = await import('node:child_process')
-    const r = spawnSync('sftp', ['-b', '-', '-i', rack.clientKeyFile, '-o', `UserKnownHostsFile=${rack.knownHostsFile}`, '-o', 'BatchMode=yes', '-P', String(h.port), `root@${h.address}`], {
-      input: `put ${local} /root/up.txt\nget /etc/redhat-release ${path.join(dir, 'rel.txt')}\n`,
-    })
-    expect(r.status).toBe(0)
+    const r = await runLocal('sftp', ['-b', '-', '-i', rack.clientKeyFile, '-o', `UserKnownHostsFile=${rack.knownHostsFile}`, '-o', 'BatchMode=yes', '-P', String(h.port), `root@${h.address}`], `put ${local} /root/up.txt\nget /etc/redhat-release ${path.join(dir, 'rel.txt')}\n`)
+    expect(r.code).toBe(0)
     expect(fs.readFileSync(path.join(dir, 'rel.txt'), 'utf8')).toBe('Red Hat Enterprise Linux release 8.4 (Ootpa)\n')
     expect((await run(AC, 'cat /root/up.txt')).stdout).toBe('via sftp\n')
   })
 
   it('runs a login shell that reads commands from stdin', async () => {
     const h = rack.hosts.find((x) => x.name === AC)!
-    const { spawnSync } = await import('node:child_process')
-    const r = spawnSync('ssh', ['-T', '-i', rack.clientKeyFile, '-o', `UserKnownHostsFile=${rack.knownHostsFile}`, '-o', 'BatchMode=yes', '-p', String(h.port), `root@${h.address}`], { input: 'uname -r\nexit 3\n' })
-    expect(r.status).toBe(3)
-    expect(r.stdout.toString()).toContain('4.18.0-305.el8.ppc64le\n')
+    const r = await runLocal('ssh', ['-T', '-i', rack.clientKeyFile, '-o', `UserKnownHostsFile=${rack.knownHostsFile}`, '-o', 'BatchMode=yes', '-p', String(h.port), `root@${h.address}`], 'uname -r\nexit 3\n')
+    expect(r.code).toBe(3)
+    expect(r.stdout).toContain('4.18.0-305.el8.ppc64le\n')
   })
 })

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { describe, expect, test } from 'vitest'
 import { versionCompare } from '../../src/facts/boot-config.js'
 import { parseDefaultGrub } from '../../src/facts/parse-default-grub.js'
@@ -57,4 +58,29 @@ test('closest task name for typos only', () => {
   expect(closestName('kernel.args', names)).toBe('kernel.arg')
   expect(closestName('host.rebot', names)).toBe('host.reboot')
   expect(closestName('apt.packages', names)).toBeUndefined()
+})
+
+describe('GRUB_CMDLINE_LINUX round trip through the shell grub2-mkconfig uses', () => {
+  // What `. /etc/default/grub` gives grub2-mkconfig, from the real sh.
+  const sourced = (text: string) => {
+    const r = spawnSync('sh', ['-c', `eval "$1"; printf '%s' "$GRUB_CMDLINE_LINUX"`, 'sh', text], { encoding: 'utf8' })
+    expect(r.stderr).toBe('')
+    return r.stdout
+  }
+
+  test('escaped quotes, backslashes and a literal $ survive an edit', () => {
+    const raw = 'GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX="ro acpi_osi=\\"Linux\\" dyndbg=\\"file x.c +p\\" price=\\$5 quiet"\n'
+    const dg = parseDefaultGrub(raw)
+    expect(dg.vars.GRUB_CMDLINE_LINUX).toBe('ro acpi_osi="Linux" dyndbg="file x.c +p" price=$5 quiet')
+    expect(dg.cmdlineLinux).toEqual(['ro', 'acpi_osi="Linux"', 'dyndbg="file x.c +p"', 'price=$5', 'quiet'])
+    const edited = setGrubCmdlineLinux(dg, [...dg.cmdlineLinux, 'vfio-pci.disable_idle_d3=1'])
+    expect(sourced(edited)).toBe('ro acpi_osi="Linux" dyndbg="file x.c +p" price=$5 quiet vfio-pci.disable_idle_d3=1')
+    expect(parseDefaultGrub(edited).cmdlineLinux).toEqual([...dg.cmdlineLinux, 'vfio-pci.disable_idle_d3=1'])
+  })
+
+  test('a host value cannot turn into a command when rewritten', () => {
+    const raw = 'GRUB_CMDLINE_LINUX="quiet x=\\"a\\" \\`touch /tmp/gpufleet-pwned\\` \\$(touch /tmp/gpufleet-pwned)"\n'
+    const edited = setGrubCmdlineLinux(parseDefaultGrub(raw), [...parseDefaultGrub(raw).cmdlineLinux, 'y=1'])
+    expect(sourced(edited)).toBe('quiet x="a" `touch /tmp/gpufleet-pwned` $(touch /tmp/gpufleet-pwned) y=1')
+  })
 })
