@@ -1,12 +1,26 @@
 import { defineConfig } from 'vitest/config'
 
+// Two projects: `unit` (pure code and local processes, runs anywhere, also on Node 22 in CI) and
+// `integration` (real OpenSSH sshd, the simulated rack, the built CLI, ansible-inventory: needs root
+// and the Debian packages .ci/run installs). `npm test` runs both.
+const integration = [
+  'test/sim/**/*.test.ts',
+  'test/transport/**/*.test.ts',
+  'test/commands/**/*.test.ts',
+  'test/runner/rack.test.ts',
+  'test/inventory/ansible-compat.test.ts',
+]
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // Suites that start sshd or the simulated rack bind loopback ports; two workers fit 2 cores.
+    // Suites that start sshd or a simulated rack bind loopback ports and use the CPU; two workers fit 2 cores.
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: integration } },
+      { extends: true, test: { name: 'integration', include: integration } },
+    ],
   },
 })

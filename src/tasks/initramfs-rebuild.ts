@@ -52,8 +52,8 @@ export const initramfsRebuild = defineTask<InitramfsRebuildArgs, InitramfsRebuil
     const path = next.initrd ?? (tool === 'dracut' ? `/boot/initramfs-${next.kver}.img` : `/boot/initrd.img-${next.kver}`)
     const image = initramfs.images.find((i) => i.path === path)
     if (!image) return { kind: 'fail', reason: `the next boot entry '${next.title}' names ${path}, which does not exist`, evidence: { images: initramfs.images.map((i) => i.path) } }
-    // Skipped: the gather listed only the image grubby names as default, and petitboot's choice
-    // (a one-shot or stale entry) differs. Whether it holds nouveau is then checked in the step.
+    // Skipped: the gather lists only the default entry's image (per grubenv/grubby), and petitboot's
+    // choice (a one-shot or stale entry) differs. Whether it holds nouveau is checked in the step.
     const unexamined = !image.listed && image.skipped === true
     if (!image.listed && !unexamined) return { kind: 'fail', reason: `cannot list ${path} (is lsinitrd installed?)`, evidence: { tools: initramfs.tools } }
     const why: string[] = []
@@ -71,6 +71,14 @@ export const initramfsRebuild = defineTask<InitramfsRebuildArgs, InitramfsRebuil
       const what = tool === 'dracut' ? 'has no nouveau and postdates /etc/modprobe.d' : 'postdates /etc/modprobe.d, so it carries the blacklist'
       return noop(`${path} (kernel ${next.kver}, boots next) ${what}`, pendingNote)
     }
+    const script = initramfsRebuildScript({ image: path, kver: next.kver, omitDrivers: args.omitDrivers, tool, minFreeFactor: args.minFreeFactor, checkFirst })
+    if (checkFirst) {
+      return change(
+        `check ${path} (kernel ${next.kver}, boots next via ${boot.nextVia}) and rebuild it without ${args.omitDrivers.join(', ')} only if it contains them`,
+        [{ kind: 'run', description: `list ${path}; back up, rebuild (${tool}) and verify it if needed`, command: script, timeoutMs: 30 * 60_000 }],
+        { notes: [`${path} was not listed during the fact gather (it is not the default entry's image); a rebuild, if any, marks the reboot pending`] },
+      )
+    }
     const need = image.sizeBytes * args.minFreeFactor
     if (initramfs.bootFreeBytes !== undefined && initramfs.bootFreeBytes < need) {
       return {
@@ -78,14 +86,6 @@ export const initramfsRebuild = defineTask<InitramfsRebuildArgs, InitramfsRebuil
         reason: `not enough free space in /boot to rebuild ${path}: ${mib(initramfs.bootFreeBytes)} free, need ${mib(need)} (${args.minFreeFactor}x the image); nothing changed`,
         evidence: { bootFreeBytes: initramfs.bootFreeBytes, imageBytes: image.sizeBytes },
       }
-    }
-    const script = initramfsRebuildScript({ image: path, kver: next.kver, omitDrivers: args.omitDrivers, tool, minFreeFactor: args.minFreeFactor, checkFirst })
-    if (checkFirst) {
-      return change(
-        `check ${path} (kernel ${next.kver}, boots next via ${boot.nextVia}) and rebuild it without ${args.omitDrivers.join(', ')} only if it contains them`,
-        [{ kind: 'run', description: `list ${path}; back up, rebuild (${tool}) and verify it if needed`, command: script, timeoutMs: 30 * 60_000 }],
-        { notes: [`${path} was not listed during the fact gather (it is not the entry grubby reports as default); a rebuild, if any, marks the reboot pending`] },
-      )
     }
     return change(
       `rebuild ${path} for ${next.kver} without ${args.omitDrivers.join(', ')}: ${why.join('; ')}`,

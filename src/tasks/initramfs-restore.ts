@@ -21,14 +21,18 @@ function isImage(path: string): boolean {
   return /^\/boot\/(initramfs-.+\.img|initrd\.img-.+)$/.test(path)
 }
 
-// Restores one file from its backup beside the original then renames; verifies the result.
+// Restores one file from its backup: copies it beside the original, checks the copy's sha256
+// against the one the plan saw, and only then renames it over the original (a damaged backup
+// leaves the current image in place), then verifies the result.
 export function restoreFileScript(b: BackupFile, root = ''): string {
   const dst = root + b.path
   const src = root + b.backup
   const tmp = dst + '.gpufleet-restore'
   return [
     'set -u',
-    `if ! { cp -p ${quote(src)} ${quote(tmp)} && mv -f ${quote(tmp)} ${quote(dst)}; }; then rm -f ${quote(tmp)}; echo ${quote(`gpufleet: cannot restore ${b.path}`)} >&2; exit 1; fi`,
+    `if ! cp -p ${quote(src)} ${quote(tmp)}; then rm -f ${quote(tmp)}; echo ${quote(`gpufleet: cannot restore ${b.path}`)} >&2; exit 1; fi`,
+    `if [ "$(sha256sum < ${quote(tmp)} | cut -d ' ' -f 1)" != ${quote(b.sha256)} ]; then rm -f ${quote(tmp)}; echo ${quote(`gpufleet: the backup ${b.backup} no longer matches its sha256; ${b.path} left as it is`)} >&2; exit 1; fi`,
+    `mv -f ${quote(tmp)} ${quote(dst)} || { rm -f ${quote(tmp)}; echo ${quote(`gpufleet: cannot restore ${b.path}`)} >&2; exit 1; }`,
     `[ "$(sha256sum < ${quote(dst)} | cut -d ' ' -f 1)" = ${quote(b.sha256)} ] || { echo ${quote(`gpufleet: ${b.path} does not match its backup after restore`)} >&2; exit 1; }`,
     markRebootScript(`initramfs.restore: ${b.path} restored`, root),
     '',

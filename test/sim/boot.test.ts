@@ -166,3 +166,16 @@ describe('boot rules (ac922, BLS)', () => {
     await waitUp(rack, host)
   })
 })
+
+describe('a trial entry (grubby --add-kernel --copy-default + grub2-reboot)', () => {
+  it('boots once with the new args, then the saved default again', async () => {
+    const host = 'p9-r1-05'
+    const K = '4.18.0-305.el8.ppc64le'
+    await run(host, `cp /boot/vmlinuz-${K} /boot/vmlinuz-${K}-trial; grubby --add-kernel=/boot/vmlinuz-${K}-trial --initrd=/boot/initramfs-${K}.img --title=trial --copy-default --args=vfio-pci.disable_idle_d3=1; grub2-reboot "$(grubby --info=/boot/vmlinuz-${K}-trial | sed -n 's/^id="\\(.*\\)"$/\\1/p')"`)
+    await reboot(host)
+    expect(await run(host, 'cat /proc/cmdline')).toBe('root=/dev/mapper/rhel-root ro crashkernel=auto rd.lvm.lv=rhel/root rd.lvm.lv=rhel/swap vfio-pci.disable_idle_d3=1\n')
+    expect((await rack.status(host)).bootEntry).toBe('trial')
+    await reboot(host)
+    expect(await run(host, 'cat /proc/cmdline')).toBe('root=/dev/mapper/rhel-root ro crashkernel=auto rd.lvm.lv=rhel/root rd.lvm.lv=rhel/swap\n')
+  })
+})

@@ -124,6 +124,18 @@ describe.each(['bash', 'sh'])('initramfs rebuild script under %s', (sh) => {
     expect(firstNew).not.toBe(second)
   })
 
+  test('rollback from a damaged backup leaves the current image in place', () => {
+    const pristine = sha(join(root, IMAGE))
+    expect(run(script()).code).toBe(0)
+    const rebuilt = sha(join(root, IMAGE))
+    writeFileSync(orig(), 'damaged')
+    const r = run(restoreFileScript({ kind: 'orig', path: IMAGE, backup: `/var/lib/gpufleet/backup/orig${IMAGE}`, sizeBytes: OLD.length, sha256: pristine }, root))
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('no longer matches its sha256')
+    expect(sha(join(root, IMAGE))).toBe(rebuilt)
+    expect(existsSync(join(root, `${IMAGE}.gpufleet-restore`))).toBe(false)
+  })
+
   test('rollback restores the pristine image from orig and verifies it', () => {
     const pristine = sha(join(root, IMAGE))
     expect(run(script()).code).toBe(0)
