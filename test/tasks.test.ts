@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest'
 import { facts as allFacts } from '../src/facts/index.js'
 import type { PlanContext, Step } from '../src/tasks/define.js'
 import { tasks } from '../src/tasks/index.js'
+import { quote } from '../src/shell.js'
 
 // pyinfra-style plan fixtures: test/tasks/<task.name>/<case>.json = {args, facts, ctx?, plan} or
 // {args, error}. A fact is given as the parsed value, as {"$fixture": "<fact>/<case>"} (a fact
@@ -96,10 +97,14 @@ for (const dir of dirs) {
           if (want.rebootPending !== undefined) expect(plan.rebootPending ?? false).toBe(want.rebootPending)
           if (want.diffContains) for (const d of want.diffContains) expect(plan.diff ?? '').toContain(d)
           // Every planned shell step must at least parse under sh (dash): the runner executes it there.
+          // Fixtures that plant the marker 'pwned' in args, facts or inventory (hostile values) must
+          // never see it reach the shell outside single quotes.
+          const hostile = JSON.stringify(fx).includes('pwned')
           for (const step of plan.steps) {
             if (step.kind !== 'run') continue
             const syntax = spawnSync('sh', ['-n', '-c', step.command], { encoding: 'utf8' })
             expect(syntax.stderr, step.command).toBe('')
+            if (hostile) expect(unquotedText(step.command), step.command).not.toContain('pwned')
           }
           if (want.steps) {
             expect(plan.steps.map((s) => s.kind)).toEqual(want.steps.map((s) => s.kind))
@@ -137,6 +142,13 @@ function matchStep(step: Step, w: StepMatch): void {
     if (w.stabilityMs !== undefined) expect(step.stabilityMs).toBe(w.stabilityMs)
   }
 }
+
+test('the hostile-text check sees what the shell interprets and only that', () => {
+  expect(unquotedText(`dom=${quote("vm'; pwned; '$(pwned)")}; virsh start "$dom"`)).not.toContain('pwned')
+  expect(unquotedText('dom=vm$(pwned)')).toContain('pwned')
+  expect(unquotedText('say "it\'s $(pwned)"')).toContain('pwned')
+  expect(unquotedText("printf '%s' x\\'pwned")).toContain('pwned')
+})
 
 // The shell text the shell itself interprets: everything except the inside of '...' strings and
 // backslash-escaped characters (double-quoted text is kept: $(...) runs there). A value passed

@@ -3,6 +3,7 @@
 // renders the same text from the same inputs.
 import type { Profile } from './profiles.js'
 
+// Filesystem UUIDs of /boot and / in the stock install (grub.cfg search hints, fstab).
 export const BOOT_UUID = '4d574a87-ece1-476c-8102-23df7ba53d35'
 export const ROOT_UUID = '800c95d4-65ea-41c6-af9a-8dad6213a597'
 
@@ -24,6 +25,7 @@ export function parseGrubenv(text: string): Record<string, string> {
   return vars
 }
 
+// /etc/default/grub as anaconda writes it (GRUB_DEFAULT=saved; BLS on EL8).
 export function renderDefaultGrub(p: Profile): string {
   const distributor = `GRUB_DISTRIBUTOR="$(sed 's, release .*$,,g' /etc/system-release)"`
   return [
@@ -130,6 +132,7 @@ ${SEARCH}        linux /vmlinuz-@KVER@ @ARGS@
 }
 `
 
+// One EL7 menuentry, filled in.
 export function renderMenuentry(title: string, kver: string, args: string): string {
   return MENUENTRY_TEMPLATE.replaceAll('@TITLE@', title).replaceAll('@KVER@', kver).replaceAll('@ARGS@', args)
 }
@@ -156,6 +159,7 @@ ${CUSTOM}`
 export const LEGACY_OPEN = `
 ### BEGIN /etc/grub.d/10_linux ###
 `
+// The end of the EL7 10_linux section and 40_custom.
 export const LEGACY_CLOSE = `### END /etc/grub.d/10_linux ###
 ${CUSTOM}`
 

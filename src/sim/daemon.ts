@@ -6,6 +6,7 @@ import path from 'node:path'
 import { UsageError } from '../errors.js'
 import { startRack, type Rack, type RackOptions, type SimHostStatus } from './rack.js'
 
+// Files of a running daemon in the rack directory.
 export const SOCKET = 'sim.sock'
 export const PID_FILE = 'sim.pid'
 export const READY_FILE = 'ready.json'
@@ -21,6 +22,7 @@ export interface ReadyInfo {
   startedMs: number
 }
 
+// The control protocol: one JSON line each way.
 export type ControlRequest = { cmd: 'status' } | { cmd: 'repair'; host: string } | { cmd: 'power-cycle'; host: string } | { cmd: 'stop' }
 export type ControlResponse =
   | { ok: true; hosts?: SimHostStatus[]; memory?: ReturnType<Rack['memory']> }

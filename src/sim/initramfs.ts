@@ -2,6 +2,7 @@
 // A text manifest, not a cpio: what matters for the boot rules is which kernel it was built for,
 // which modules it carries and which modprobe.d files it embeds. A missing `end` trailer = truncated.
 
+// First line of every image.
 export const INITRAMFS_MAGIC = 'GPUFLEET-SIM-INITRAMFS 1'
 
 // What a built image holds.

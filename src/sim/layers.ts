@@ -13,6 +13,7 @@ import { loadOrder, writeCpuState, writeModulesAndDrivers } from './boot.js'
 import { renderInitramfs } from './initramfs.js'
 import { initramfsModules, moduleCatalog, profiles, type Profile } from './profiles.js'
 
+// The non-root login (sudo through the real setuid sudo).
 export const ADMIN_UID = 1000
 
 // <package root>/sim-tools, found from this file (src/sim or dist/sim).
@@ -221,6 +222,7 @@ export interface HostSeed {
   profileLayer: string // layers/<profile>, for files copied then changed
 }
 
+// Writes a host's own files into its (not yet mounted) upper directory.
 export function seedHostUpper(upper: string, seed: HostSeed): void {
   const at = (rel: string) => path.join(upper, rel)
   const p = seed.profile

@@ -201,6 +201,7 @@ const domain = (name: string, n: number, running: boolean): DomainTemplate => ({
   running,
 })
 
+// The host kinds `--profile` and spec rules name.
 export const profiles: Record<string, Profile> = {
   ac922: {
     name: 'ac922',
@@ -362,6 +363,7 @@ export interface ModuleInfo {
 
 const m = (path: string, size: number, deps: string[] = [], params?: Record<string, string>): ModuleInfo => ({ path, size, deps, ...(params ? { params } : {}) })
 
+// Every module a simulated kernel has.
 export const moduleCatalog: Record<string, ModuleInfo> = {
   nouveau: m('kernel/drivers/gpu/drm/nouveau/nouveau.ko.xz', 2686976, ['drm_kms_helper', 'ttm', 'drm', 'i2c_algo_bit'], { modeset: '-1', config: '(null)', debug: '(null)' }),
   drm_kms_helper: m('kernel/drivers/gpu/drm/drm_kms_helper.ko.xz', 262144, ['drm']),

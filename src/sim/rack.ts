@@ -18,6 +18,7 @@ import { loadSpec, resolveHost, type Faults, type RackSpec } from './spec.js'
 
 const { utils } = ssh2
 
+// startRack()'s options (the shape in the team brief).
 export interface RackOptions {
   hosts?: number
   profile?: string
@@ -47,6 +48,7 @@ export interface SimHostStatus {
   bricked?: string // why it does not boot
 }
 
+// One host as the rack lists it.
 export interface RackHost {
   name: string
   address: string
@@ -55,6 +57,7 @@ export interface RackHost {
   rack: string
 }
 
+// A running rack.
 export interface Rack {
   dir: string
   inventoryFile: string
@@ -274,6 +277,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
 
   debug(`booted and listening in ${Date.now() - t0} ms`)
   // reboot requests from inside the hosts (reboot, shutdown -r, systemctl reboot)
+  const checks: Array<() => void> = []
   const watchers = plan.map((h) => {
     const ctl = path.join(dir, 'ctl', h.name)
     const check = () => {
@@ -283,8 +287,12 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
       fs.rmSync(f, { force: true })
       hosts.get(h.name)!.reboot(reason)
     }
+    checks.push(check)
     return fs.watch(ctl, check)
   })
+  // inotify is the fast path; a slow poll makes sure no request is ever lost
+  const poll = setInterval(() => checks.forEach((c) => c()), 1000)
+  poll.unref()
 
   // outputs
   const inventoryFile = path.join(dir, 'inventory.yaml')
@@ -318,6 +326,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
       if (stopped) return
       stopped = true
       const t0 = Date.now()
+      clearInterval(poll)
       for (const w of watchers) w.close()
       for (const h of hosts.values()) await h.stop(false)
       // one /proc scan for all hosts' leftover processes (the keeper kills the host processes)

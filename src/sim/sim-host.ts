@@ -16,6 +16,7 @@ import { quote } from '../shell.js'
 
 const { Server, utils } = ssh2
 
+// up, rebooting (down for its reboot time), down (powered off / never came back), bricked, unreachable (fault).
 export type HostState = 'up' | 'rebooting' | 'down' | 'bricked' | 'unreachable'
 
 // One record of the rack's ground truth.
@@ -26,6 +27,7 @@ export interface SimEvent {
   detail?: string
 }
 
+// What a host is made of.
 export interface SimHostConfig {
   name: string
   rack: string

@@ -32,10 +32,12 @@ export const faultsSchema = z
     prepared: z.boolean().optional(),
   })
   .strict()
+// Faults of one host, durations in ms.
 export type Faults = z.infer<typeof faultsSchema>
 
 const hostRuleSchema = faultsSchema.extend({ match: z.string().min(1), profile: z.string().optional() }).strict()
 
+// The whole spec file.
 export const specSchema = z
   .object({
     hosts: z.number().int().positive().optional(),
@@ -45,6 +47,7 @@ export const specSchema = z
     rules: z.array(hostRuleSchema).optional(),
   })
   .strict()
+// A parsed spec.
 export type RackSpec = z.infer<typeof specSchema>
 
 // Reads and validates a spec file; errors name the file and the field.
