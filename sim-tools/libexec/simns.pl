@@ -7,6 +7,7 @@
 # Protocol: one command per line on stdin, tab-separated; answers on stdout.
 use strict;
 use warnings;
+use POSIX ();
 require 'syscall.ph';
 
 my $MS_RDONLY = 1; my $MS_NOSUID = 2; my $MS_NODEV = 4; my $MS_REMOUNT = 32;
@@ -62,20 +63,35 @@ while (my $line = <STDIN>) {
     mkpath($a[0]);
   } elsif ($cmd eq 'host') {
     my ($name, $root) = @a;
+    # The pid is reported only once the child has chrooted and exec'd (the pipe's write end is
+    # close-on-exec, so EOF means exec happened): the rack reads /proc/<pid>/root and
+    # /proc/<pid>/ns/uts right away, and before the chroot they would still be the keeper's.
+    my ($ready_r, $ready_w);
+    if (!pipe($ready_r, $ready_w)) { print "err\t$line\tpipe: $!\n"; next }
     my $pid = fork();
     if (!defined $pid) { $err = "fork: $!"; }
     elsif ($pid == 0) {
+      close $ready_r;
+      my $fail = sub { print $ready_w "$_[0]: $!"; close $ready_w; POSIX::_exit(1) };
       syscall(&SYS_prctl, $PR_SET_PDEATHSIG, 9, 0, 0, 0);
-      syscall(&SYS_unshare, $CLONE_NEWUTS) == 0 or die "unshare: $!";
-      syscall(&SYS_sethostname, $name, length $name) == 0 or die "sethostname: $!";
-      chroot($root) or die "chroot $root: $!";
+      syscall(&SYS_unshare, $CLONE_NEWUTS) == 0 or $fail->('unshare');
+      syscall(&SYS_sethostname, $name, length $name) == 0 or $fail->('sethostname');
+      chroot($root) or $fail->("chroot $root");
       chdir('/');
       open(STDIN, '<', '/dev/null'); open(STDOUT, '>', '/dev/null');
-      exec('/usr/bin/sleep', 'infinity') or die "exec: $!";
+      exec('/usr/bin/sleep', 'infinity') or $fail->('exec');
     } else {
-      $children{$pid} = 1;
-      print "pid\t$name\t$pid\n";
-      next;
+      close $ready_w;
+      my $msg = do { local $/; <$ready_r> } // '';
+      close $ready_r;
+      if ($msg ne '') {
+        waitpid($pid, 0);
+        $err = "host $name: $msg";
+      } else {
+        $children{$pid} = 1;
+        print "pid\t$name\t$pid\n";
+        next;
+      }
     }
   } elsif ($cmd eq 'sync') {
     print "ok\t", ($a[0] // ''), "\n";

@@ -267,6 +267,12 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
         const pid = started.pids.get(h.name)
         if (!pid) throw new Error(`sim: host ${h.name} did not start`)
         await host.powerOn(pid, h.faults.prepared ? prepareScript(h.profile) : undefined)
+        // A stock install always boots; if it did not, the rack is broken, not the host: say why
+        // now instead of writing an inventory with a host that has no port.
+        if (host.state === 'bricked') {
+          const reason = host.lastBoot && !host.lastBoot.ok ? host.lastBoot.reason : 'unknown'
+          throw new Error(`sim: ${h.name} did not boot from its stock install: ${reason}`)
+        }
       }),
     )
   } catch (e) {
