@@ -13,8 +13,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { executeRun, type RunSpec } from '../src/runner/execute.js'
-import { DEFAULT_ROLL, parseDuration, type Limit } from '../src/runner/options.js'
+import { executeRun } from '../src/runner/execute.js'
+import { simRunSpec } from '../src/runner/sim-run-spec.js'
+import { parseDuration, type Limit } from '../src/runner/options.js'
 import { maxDownFromSim } from '../src/runner/sim-record.js'
 import { startRack } from '../src/sim/rack.js'
 
@@ -67,22 +68,11 @@ async function measure(args: BenchArgs, label: string, batches: Limit[] | undefi
   const rackOf = new Map(rack.hosts.map((h) => [h.name, h.rack]))
   const out: Measured[] = []
   try {
-    const spec: RunSpec = {
-      playbook: 'prep',
-      inventory: rack.inventoryFile,
-      check: false,
-      forks: 50,
-      knownHosts: rack.knownHostsFile,
-      acceptNewHostKeys: false,
-      askBecomePass: false,
-      output: 'jsonl',
-      roll: { ...DEFAULT_ROLL, maxUnavailable: { kind: 'count', n: args.window }, ...(args.perRack ? { perRack: args.perRack } : {}), ...(batches ? { batches } : {}) },
+    const spec = simRunSpec(rack, join(dir, 'runs'), {
+      roll: { maxUnavailable: { kind: 'count', n: args.window }, ...(args.perRack ? { perRack: args.perRack } : {}), ...(batches ? { batches } : {}) },
       stabilityMs: args.stabilityMs,
       rebootTimeoutMs: Math.max(60_000, args.rebootMs * 10),
-      commandTimeoutMs: 600_000,
-      lockTtlMs: 3_600_000,
-      runsDir: join(dir, 'runs'),
-    }
+    })
     for (const pass of rerun ? ['first', 'no-op re-run'] : ['first']) {
       const mark = rack.events().length
       const started = Date.now()

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { EXIT } from '../exit-codes.js'
 import { startRack } from '../sim/rack.js'
 import { executeRun, type RunIo, type RunSpec } from './execute.js'
-import { DEFAULT_ROLL, type Limit } from './options.js'
+import { simRunSpec } from './sim-run-spec.js'
+import type { Limit } from './options.js'
 import { maxDownFromSim } from './sim-record.js'
 
 // `gpufleet demo`: the README's first command. Starts a simulated rack of mixed POWER hosts on
@@ -32,21 +33,12 @@ export async function runDemo(options: DemoOptions, io: Omit<RunIo, 'connect'>):
   io.stderr(`starting a simulated rack of ${options.hosts} hosts in ${dir} ...\n`)
   const rack = await startRack({ hosts: options.hosts, spec: specFile, dir: join(dir, 'rack'), rebootTimeMs: options.rebootTimeMs })
   try {
-    const spec: RunSpec = {
-      playbook: 'prep',
-      inventory: rack.inventoryFile,
-      check: false,
-      forks: 50,
-      knownHosts: rack.knownHostsFile,
-      acceptNewHostKeys: false,
-      askBecomePass: false,
+    const spec = simRunSpec(rack, join(dir, 'runs'), {
       output: options.output,
-      roll: { ...DEFAULT_ROLL, maxUnavailable: options.maxUnavailable, perRack: options.perRack },
+      roll: { maxUnavailable: options.maxUnavailable, perRack: options.perRack },
       stabilityMs: 500,
-      commandTimeoutMs: 10 * 60_000,
       lockTtlMs: 2 * 3_600_000,
-      runsDir: join(dir, 'runs'),
-    }
+    })
     io.stderr(`\n== gpufleet run prep (first run: stage on every host, then rolling reboots) ==\n`)
     const t1 = Date.now()
     const first = await executeRun(spec, io)

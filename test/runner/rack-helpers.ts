@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startRack, type Rack } from '../../src/sim/rack.js'
 import { executeRun, type RunSpec } from '../../src/runner/execute.js'
-import { DEFAULT_ROLL, type RollOptions } from '../../src/runner/options.js'
+import type { RollOptions } from '../../src/runner/options.js'
+import { simRunSpec } from '../../src/runner/sim-run-spec.js'
 
 // Shared set-up for the runner's tests on the simulated rack: a rack with short reboots, and a
 // RunSpec pointing at it with a short stability window.
@@ -25,26 +26,8 @@ export async function startTestRack(specYaml: string, options: { hosts?: number;
     rack,
     dir,
     rackOf: new Map(rack.hosts.map((h) => [h.name, h.rack])),
-    spec: (overrides = {}) => {
-      const { roll, ...rest } = overrides
-      return {
-        playbook: 'prep',
-        inventory: rack.inventoryFile,
-        check: false,
-        forks: 50,
-        knownHosts: rack.knownHostsFile,
-        acceptNewHostKeys: false,
-        askBecomePass: false,
-        output: 'jsonl',
-        roll: { ...DEFAULT_ROLL, ...roll },
-        stabilityMs: 200,
-        rebootTimeoutMs: 20_000,
-        commandTimeoutMs: 120_000,
-        lockTtlMs: 3_600_000,
-        runsDir: join(dir, 'runs'),
-        ...rest,
-      }
-    },
+    spec: (overrides = {}) =>
+      simRunSpec(rack, join(dir, 'runs'), { stabilityMs: 200, rebootTimeoutMs: 20_000, commandTimeoutMs: 120_000, ...overrides }),
   }
 }
 
