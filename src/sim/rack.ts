@@ -400,7 +400,9 @@ function writeInventory(file: string, keyFile: string, knownHosts: string, plan:
       children,
     },
   }
-  fs.writeFileSync(file, `# written by gpufleet sim: ${plan.length} simulated POWER hosts on loopback\n` + YAML.stringify(doc))
+  // YAML 1.1 quoting: Ansible's loader would read an unquoted PCI address (0004:04:00.0) as a
+  // base-60 number; the 1.1 stringifier quotes every scalar that 1.1 would not read back as text.
+  fs.writeFileSync(file, `# written by gpufleet sim: ${plan.length} simulated POWER hosts on loopback\n` + YAML.stringify(doc, { version: '1.1' }))
 }
 
 // `host already prepared`: the seed guide's staging done before first boot (kernel arg in the boot

@@ -26,6 +26,9 @@ describe.skipIf(!built)('gpufleet sim (CLI)', () => {
 
       const inv = fs.readFileSync(path.join(dir, 'inventory.yaml'), 'utf8')
       expect(inv).toMatch(/p9-r1-02:\n {10}ansible_host: 127\.9\.1\.2\n {10}ansible_port: \d+\n {10}ansible_user: root\n {10}rack: r1\n/)
+      // PCI addresses are quoted, so Ansible's YAML 1.1 loader reads them as text, not base-60 numbers
+      expect(inv).toContain(`- "0004:04:00.0"`)
+      expect(inv).not.toMatch(/- 0004:04:00\.0/)
       expect(fs.statSync(path.join(dir, 'id_ed25519')).mode & 0o777).toBe(0o600)
       const known = fs.readFileSync(path.join(dir, 'known_hosts'), 'utf8').trim().split('\n')
       expect(known).toHaveLength(2)
