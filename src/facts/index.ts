@@ -1,5 +1,6 @@
 import type { Fact } from './define.js'
 import { bootConfig } from './boot-config.js'
+import { dracutConfig } from './dracut-config.js'
 import { gpufleetBackups } from './gpufleet-backups.js'
 import { hostBasics } from './host-basics.js'
 import { initramfsStatus } from './initramfs-status.js'
@@ -21,6 +22,7 @@ export const facts: Record<string, Fact<any>> = Object.fromEntries(
     smtUnit,
     modprobeConfig,
     initramfsStatus,
+    dracutConfig,
     pciDevices,
     iommuGroups,
     vfioStatus,

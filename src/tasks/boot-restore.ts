@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { bootConfig, type BootConfig } from '../facts/boot-config.js'
-import { BACKUP_DIR, gpufleetBackups, type BackupFile } from '../facts/gpufleet-backups.js'
+import { BACKUP_DIR, BACKUP_SUM_SUFFIX, gpufleetBackups, type BackupFile } from '../facts/gpufleet-backups.js'
 import { command, quote } from '../shell.js'
 import { change, defineTask, noop, type Step } from './define.js'
 import { TRIAL_SUFFIX } from './kernel-arg.js'
@@ -60,7 +60,7 @@ export const bootRestore = defineTask<BootRestoreArgs, BootRestoreFacts>({
       ].join(' && '),
     }))
     for (const e of extraBls) {
-      steps.push({ kind: 'run', description: `remove trial entry '${e.title}'`, command: command('rm', '-f', '--', e.file!, `${BACKUP_DIR}/orig${e.file}`, `${BACKUP_DIR}/prev${e.file}`) })
+      steps.push({ kind: 'run', description: `remove trial entry '${e.title}'`, command: command('rm', '-f', '--', e.file!, ...['orig', 'prev'].flatMap((k) => [`${BACKUP_DIR}/${k}${e.file}`, `${BACKUP_DIR}/${k}${e.file}${BACKUP_SUM_SUFFIX}`])) })
     }
     // Legacy grub.cfg trial entries vanish with the restored grub.cfg; otherwise grubby removes them.
     if (legacyTrials.length > 0 && !restore.some((b) => b.path === boot.grubCfgPath)) {

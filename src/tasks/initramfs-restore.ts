@@ -1,11 +1,14 @@
 import { z } from 'zod'
+import { dracutConfig, type DracutConfig } from '../facts/dracut-config.js'
 import { gpufleetBackups, type BackupFile } from '../facts/gpufleet-backups.js'
-import { quote } from '../shell.js'
+import { command, quote } from '../shell.js'
 import { change, defineTask, noop, type Step } from './define.js'
+import { DRACUT_OMIT_CONF } from './dracut-omit-conf.js'
 import { markRebootScript } from './reboot-marker.js'
 
 // Puts back every initramfs image gpufleet rebuilt, from the orig/ copy taken before its first
-// rebuild, verifying the sha256 of the restored image.
+// rebuild, verifying the sha256 of the restored image, and removes gpufleet's dracut drop-in (the
+// omit_drivers+= line initramfs.rebuild wrote) so later dracut runs build stock images again.
 //
 //   - initramfs.restore: {}
 export const initramfsRestoreArgs = z.object({}).strict()
@@ -15,6 +18,7 @@ export type InitramfsRestoreArgs = z.output<typeof initramfsRestoreArgs>
 // The facts plan() reads, by key (gathered in the one fact exec).
 export interface InitramfsRestoreFacts extends Record<string, unknown> {
   backups: BackupFile[]
+  dracut: DracutConfig
 }
 
 function isImage(path: string): boolean {
@@ -44,13 +48,24 @@ export const initramfsRestore = defineTask<InitramfsRestoreArgs, InitramfsRestor
   name: 'initramfs.restore',
   summary: 'restore initramfs images from the backups taken before gpufleet first rebuilt them',
   phase: 'stage',
-  facts: { backups: gpufleetBackups },
+  facts: { backups: gpufleetBackups, dracut: dracutConfig },
   args: initramfsRestoreArgs,
-  plan(_args, { backups }) {
+  plan(_args, { backups, dracut }) {
     const images = backups.filter((b) => b.kind === 'orig' && isImage(b.path))
     const stale = images.filter((b) => b.currentSha256 !== b.sha256)
-    if (stale.length === 0) return noop(images.length ? `${images.length} initramfs image(s) match their original backups` : 'no initramfs backups: gpufleet never rebuilt one')
+    const conf = dracut.files.find((f) => f.path === DRACUT_OMIT_CONF)
+    const imagesState = images.length ? `${images.length} initramfs image(s) match their original backups` : 'no initramfs backups: gpufleet never rebuilt one'
+    if (stale.length === 0 && !conf) return noop(`${imagesState}; no ${DRACUT_OMIT_CONF}`)
     const steps: Step[] = stale.map((b) => ({ kind: 'run', description: `restore ${b.path} from ${b.backup}`, command: restoreFileScript(b), timeoutMs: 10 * 60_000 }))
-    return change(`restore ${stale.map((b) => b.path).join(', ')} from the original backups`, steps, { rebootPending: true })
+    const what = stale.length ? [`restore ${stale.map((b) => b.path).join(', ')} from the original backups`] : []
+    if (conf) {
+      steps.push({ kind: 'run', description: `remove ${DRACUT_OMIT_CONF}`, command: command('rm', '-f', '--', DRACUT_OMIT_CONF) })
+      what.push(`remove ${DRACUT_OMIT_CONF} (future initramfs builds keep their drivers)`)
+    }
+    // The drop-in only steers future dracut runs: removing it alone needs no reboot.
+    return change(what.join('; ') + (stale.length ? '' : `; ${imagesState}`), steps, {
+      ...(stale.length ? { rebootPending: true } : {}),
+      ...(conf ? { diff: `--- ${DRACUT_OMIT_CONF}\n${conf.content.replace(/\n$/, '').split('\n').map((l) => '-' + l).join('\n')}\n` } : {}),
+    })
   },
 })

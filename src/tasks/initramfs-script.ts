@@ -1,6 +1,7 @@
 import { BACKUP_DIR } from '../facts/gpufleet-backups.js'
 import { INITRAMFS_LISTING_FILTER, INITRAMFS_LISTING_SUFFIX, INITRAMFS_STATE_DIR, initramfsKeyCommand } from '../facts/initramfs-status.js'
 import { quote } from '../shell.js'
+import { KEEP_BACKUP_FUNCTION } from './backup-script.js'
 import { markRebootScript } from './reboot-marker.js'
 
 // Inputs of the rebuild script; everything in it is quoted.
@@ -19,7 +20,7 @@ export interface InitramfsScriptOptions {
 // Exit codes of the script beyond 0/1, so a report can say what state the host is in.
 export const INITRAMFS_EXIT = { restored: 2, restoreFailed: 3 } as const
 
-// One shell script that backs up the image (sha256-verified), rebuilds it for an explicit kernel
+// One shell script that backs up the image (sha256-verified, with sha256 sidecars), rebuilds it for an explicit kernel
 // version, checks that the new image lists no nouveau module, records that check for the fact
 // gather (so a no-op re-run never decompresses the image), and on any failure puts the backup
 // back and verifies it. It is one step so the runner can never apply half of it; SIGHUP is ignored
@@ -49,6 +50,7 @@ export function initramfsRebuildScript(o: InitramfsScriptOptions): string {
     `factor=${Math.max(1, Math.ceil(o.minFreeFactor))}`,
     'say() { echo "gpufleet: $*" >&2; }',
     'sum() { sha256sum < "$1" | cut -d " " -f 1; }',
+    KEEP_BACKUP_FUNCTION,
     // The record initramfs.status reuses while the image's key is unchanged: key line, then the
     // listing lines the fact's parser reads. Written via a temp file so a reader never sees half.
     'record_listing() {',
@@ -74,9 +76,9 @@ export function initramfsRebuildScript(o: InitramfsScriptOptions): string {
     'bhave=$(freekb "${prev%/*}")',
     '[ -n "$bhave" ] && [ "$bhave" -ge "$need" ] || { say "not enough free space for the backup in ${prev%/*}; nothing changed"; exit 1; }',
     'sum0=$(sum "$img")',
-    'cp -p "$img" "$prev.tmp" && [ "$(sum "$prev.tmp")" = "$sum0" ] && mv -f "$prev.tmp" "$prev" || { rm -f "$prev.tmp"; say "backup copy of $img failed or does not match; nothing changed"; exit 1; }',
+    'cp -p "$img" "$prev.tmp" && [ "$(sum "$prev.tmp")" = "$sum0" ] && keep "$prev.tmp" "$prev" "$sum0" || { rm -f "$prev.tmp"; say "backup copy of $img failed or does not match; nothing changed"; exit 1; }',
     'if [ ! -e "$orig" ]; then',
-    '  cp -p "$prev" "$orig.tmp" && [ "$(sum "$orig.tmp")" = "$sum0" ] && mv -f "$orig.tmp" "$orig" || { rm -f "$orig.tmp"; say "backup copy to $orig failed; nothing changed"; exit 1; }',
+    '  cp -p "$prev" "$orig.tmp" && [ "$(sum "$orig.tmp")" = "$sum0" ] && keep "$orig.tmp" "$orig" "$sum0" || { rm -f "$orig.tmp"; say "backup copy to $orig failed; nothing changed"; exit 1; }',
     'fi',
     'say "backed up $img (sha256 $sum0) to $prev"',
     'restore() {',

@@ -169,6 +169,14 @@ describe.sequential('issue 4 end to end on a mixed s822lc/ac922/pcie rack', () =
       expect(await sh(host, 'lsmod')).not.toMatch(/^nouveau\s/m)
       expect(await sh(host, 'cat /etc/modprobe.d/blacklist-nouveau.conf')).toMatch(/^blacklist nouveau$/m)
       expect(await sh(host, `lsinitrd /boot/initramfs-${st.kernel}.img`)).not.toMatch(/nouveau\.ko/)
+      // Future images too: gpufleet's dracut drop-in makes a plain `dracut` (as a kernel update runs
+      // it, no --omit-drivers) leave nouveau out. Built aside so the boot image stays untouched.
+      expect(await sh(host, 'stat -c %a /etc/dracut.conf.d/gpufleet-omit-nouveau.conf')).toBe('644\n')
+      expect(await sh(host, 'cat /etc/dracut.conf.d/gpufleet-omit-nouveau.conf')).toMatch(/^# Written by gpufleet[\s\S]*^omit_drivers\+=" nouveau "$/m)
+      await sh(host, `dracut -f /tmp/future.img ${st.kernel}`)
+      const future = await sh(host, 'lsinitrd /tmp/future.img && rm -f /tmp/future.img')
+      expect(future).toMatch(/etc\/modprobe\.d\/blacklist-nouveau\.conf$/m)
+      expect(future).not.toMatch(/nouveau\.ko/)
       // The boot configuration really changed (so rollback's byte-for-byte check below means something).
       const files = await bootFiles(host)
       const orig = original.get(host)!.files
@@ -310,6 +318,7 @@ describe.sequential('issue 4 end to end on a mixed s822lc/ac922/pcie rack', () =
       expect(st.smt).toBe(STOCK_SMT[st.profile])
       expect((await sh(host, 'grep -l "ppc64_cpu --smt=off" /etc/systemd/system/*.wants/*.service 2>/dev/null || true')).trim()).toBe('')
       expect((await sh(host, 'ls /etc/modprobe.d')).split('\n')).not.toContain('blacklist-nouveau.conf')
+      expect((await sh(host, 'ls /etc/dracut.conf.d')).split('\n')).not.toContain('gpufleet-omit-nouveau.conf')
     }
   })
 

@@ -158,3 +158,51 @@ describe('boot config backup script', () => {
     expect(existsSync(join(root, 'var/lib/gpufleet/backup/orig/boot/grub2/grub.cfg'))).toBe(false)
   })
 })
+
+// Each backup copy gets a sha256 sidecar (sha256sum format) the gpufleet.backups fact reads instead
+// of hashing the copy; an old backup without one keeps working (the fact hashes it).
+describe.each(['bash', 'sh'])('backup sha256 sidecars under %s', (sh) => {
+  beforeEach(() => {
+    shell = sh
+  })
+  const check = (file: string) => spawnSync('sha256sum', ['-c', '--status', `${file}.sha256`], { encoding: 'utf8' }).status
+
+  test('the rebuild writes prev and orig sidecars that sha256sum -c accepts, naming the copy', () => {
+    const before = sha(join(root, IMAGE))
+    expect(run(script()).code).toBe(0)
+    for (const copy of [prev(), orig()]) {
+      expect(readFileSync(`${copy}.sha256`, 'utf8')).toBe(`${before}  ${copy}\n`)
+      expect(check(copy)).toBe(0)
+      expect(existsSync(`${copy}.sha256.tmp`)).toBe(false)
+    }
+    // A second rebuild replaces prev and its sidecar together; orig and its sidecar stay.
+    const second = sha(join(root, IMAGE))
+    expect(run(script()).code).toBe(0)
+    expect(readFileSync(`${prev()}.sha256`, 'utf8')).toBe(`${second}  ${prev()}\n`)
+    expect(readFileSync(`${orig()}.sha256`, 'utf8')).toBe(`${before}  ${orig()}\n`)
+  })
+
+  test('the boot config backup writes sidecars; orig keeps its first one', () => {
+    mkdirSync(join(root, 'etc/default'), { recursive: true })
+    writeFileSync(join(root, 'etc/default/grub'), 'GRUB_CMDLINE_LINUX="quiet"\n')
+    const first = sha(join(root, 'etc/default/grub'))
+    const s = backupFilesScript(['/etc/default/grub'], root)
+    expect(run(s).code).toBe(0)
+    writeFileSync(join(root, 'etc/default/grub'), 'GRUB_CMDLINE_LINUX="quiet vfio-pci.disable_idle_d3=1"\n')
+    expect(run(s).code).toBe(0)
+    const b = join(root, 'var/lib/gpufleet/backup')
+    expect(readFileSync(`${b}/orig/etc/default/grub.sha256`, 'utf8')).toBe(`${first}  ${b}/orig/etc/default/grub\n`)
+    expect(readFileSync(`${b}/prev/etc/default/grub.sha256`, 'utf8')).toBe(`${sha(join(root, 'etc/default/grub'))}  ${b}/prev/etc/default/grub\n`)
+    expect(check(`${b}/orig/etc/default/grub`)).toBe(0)
+    expect(check(`${b}/prev/etc/default/grub`)).toBe(0)
+  })
+
+  test('an old orig backup without a sidecar is left as it is (the fact hashes it)', () => {
+    mkdirSync(join(root, 'var/lib/gpufleet/backup/orig/boot'), { recursive: true })
+    writeFileSync(orig(), OLD)
+    expect(run(script()).code).toBe(0)
+    expect(readFileSync(orig(), 'utf8')).toBe(OLD)
+    expect(existsSync(`${orig()}.sha256`)).toBe(false)
+    expect(check(prev())).toBe(0)
+  })
+})
