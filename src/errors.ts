@@ -63,5 +63,15 @@ export class InternalError extends Error {}
 export function formatCommandFailure(host: string, r: CommandResult, what?: string): string {
   const how = r.exitCode === null ? `was killed by ${r.signal ?? 'a signal'}` : `failed with exit code ${r.exitCode}`
   const stderr = r.stderr.trim().split('\n').slice(-5).join('\n')
-  return `[${host}] ${what ?? 'Command'} ${how}: ${r.command}${stderr ? `\n${stderr}` : ''}`
+  return `[${host}] ${what ?? 'Command'} ${how}: ${summarizeCommand(r.command)}${stderr ? `\n${stderr}` : ''}`
+}
+
+// A step's command may be a long script (the initramfs rebuild is ~80 lines): a message shows its
+// first line and its length; the full text stays on the error's `result` for reports.
+export function summarizeCommand(command: string): string {
+  const lines = command.trim().split('\n')
+  const first = lines[0] ?? ''
+  if (lines.length === 1 && first.length <= 200) return first
+  const head = first.length > 120 ? `${first.slice(0, 120)}…` : first
+  return lines.length === 1 ? head : `${head} … (${lines.length}-line script)`
 }
