@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
 import type { z } from 'zod'
 import { PlaybookError } from '../errors.js'
+import { parseDuration } from '../tasks/duration.js'
 import { tasks } from '../tasks/index.js'
 import { closestName } from './closest-name.js'
 import type { Playbook, PlaybookTask } from './types.js'
@@ -32,6 +33,8 @@ export async function loadPlaybook(nameOrPath: string): Promise<Playbook> {
 }
 
 const TOP_KEYS = ['name', 'description', 'stage', 'roll']
+// The keys an item may have besides its one task.
+const ITEM_KEYS = ['name', 'timeout']
 
 // Parses playbook text (`file` is only used in messages and as the default name).
 export function parsePlaybook(text: string, file: string): Playbook {
@@ -77,6 +80,7 @@ function section(doc: Document, root: YAMLMap, phase: 'stage' | 'roll', at: At, 
   for (const item of node.items as Node[]) {
     if (!isMap(item)) throw err(item, `each ${phase} item is a mapping like '- kernel.arg: { present: [...] }'`)
     let title: string | undefined
+    let timeoutMs: number | undefined
     let taskKey: { name: string; keyNode: Node; valueNode: Node | null } | undefined
     for (const pair of item.items) {
       const key = String(isScalar(pair.key) ? pair.key.value : pair.key)
@@ -86,14 +90,18 @@ function section(doc: Document, root: YAMLMap, phase: 'stage' | 'roll', at: At, 
         title = pair.value.value
         continue
       }
+      if (key === 'timeout') {
+        timeoutMs = taskTimeout((pair.value as Node | null) ?? null, keyNode, err)
+        continue
+      }
       if (!tasks[key]) {
-        const hint = closestName(key, Object.keys(tasks))
+        const hint = closestName(key, [...Object.keys(tasks), ...ITEM_KEYS])
         throw err(keyNode, `unknown task '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}; tasks: ${Object.keys(tasks).join(', ')}`)
       }
       if (taskKey) throw err(keyNode, `one task per item: '${taskKey.name}' and '${key}' are both here`)
       taskKey = { name: key, keyNode, valueNode: (pair.value as Node | null) ?? null }
     }
-    if (!taskKey) throw err(item, 'item has no task (only a name)')
+    if (!taskKey) throw err(item, `item has no task (only ${ITEM_KEYS.filter((k) => item.has(k)).map((k) => `'${k}'`).join(' and ')})`)
     const task = tasks[taskKey.name]
     if (task.phase !== 'any' && task.phase !== phase) {
       throw err(taskKey.keyNode, `'${task.name}' belongs in ${task.phase}, not in ${phase}${task.phase === 'roll' ? ' (it reboots or checks a rebooted host, which the rolling limits must govern)' : ''}`)
@@ -107,10 +115,32 @@ function section(doc: Document, root: YAMLMap, phase: 'stage' | 'roll', at: At, 
       const path = issue.path.length ? issue.path.join('.') : undefined
       throw err(where, `${task.name}: ${path ? `${path}: ` : ''}${issueMessage(issue)}`)
     }
-    out.push({ title: title ?? task.name, task, args: parsed.data, source: at(item) })
+    out.push({ title: title ?? task.name, task, args: parsed.data, source: at(item), ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
   }
   void doc
   return out
+}
+
+// An item's `timeout:` (how long all its commands may take together) in milliseconds; the same
+// duration syntax as task args (30s, 15m, 1h, or bare milliseconds), and never zero: a task that
+// may not run at all is a mistake, not a setting.
+function taskTimeout(value: Node | null, key: Node, err: Err): number {
+  const raw = isScalar(value) ? value.value : undefined
+  const shown = value ? JSON.stringify(value.toJSON()) : 'nothing'
+  const bad = () => err(value ?? key, `'timeout' must be a duration like 30s, 15m or 1h (the time all of this task's commands may take together), not ${shown}`)
+  if (typeof raw === 'number') {
+    if (!Number.isInteger(raw) || raw <= 0) throw bad()
+    return raw
+  }
+  if (typeof raw !== 'string') throw bad()
+  let ms: number
+  try {
+    ms = parseDuration(raw)
+  } catch {
+    throw bad()
+  }
+  if (ms <= 0) throw bad()
+  return ms
 }
 
 // The YAML node an issue path points at, or the deepest existing ancestor.

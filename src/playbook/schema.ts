@@ -2,11 +2,17 @@ import { z } from 'zod'
 import type { Task } from '../tasks/define.js'
 import { tasks } from '../tasks/index.js'
 
+// An item's `timeout:`, as the loader accepts it: a positive duration (30s, 15m, 1h) or milliseconds.
+const taskTimeoutSchema = z
+  .union([z.number().int().min(1), z.string().regex(/^(?!0+(\.0+)?(ms|s|m|h)$)\d+(\.\d+)?(ms|s|m|h)$/, 'a duration like 30s, 15m or 1h')])
+  .describe("how long all of this task's commands may take together (e.g. 10m); a reboot's wait is not counted, it has its own timeout")
+
 // One playbook item for a task: `{ name?: string, <task.name>: args }` (args may be left empty).
 function itemSchema(task: Task<any, any>): z.ZodType {
   return z
     .object({
       name: z.string().optional().describe('what this step does, shown in progress and reports'),
+      timeout: taskTimeoutSchema.optional(),
       [task.name]: z.union([task.args, z.null()]).describe(task.summary),
     })
     .strict()

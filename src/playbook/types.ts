@@ -16,4 +16,5 @@ export interface PlaybookTask {
   task: Task<any, any>
   args: unknown // already validated and defaulted by the task's zod schema
   source: string // file:line of the item
+  timeoutMs?: number // the item's `timeout:`: all of the task's commands together (a reboot's wait excluded)
 }

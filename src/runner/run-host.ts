@@ -12,6 +12,7 @@ import type { Emit } from './emit.js'
 import type { JournalHostState, JournalRecord } from './journal.js'
 import { decideLock, lockCommand, lockFact, rebootMarkerFact, unlockCommand, type LockFact, type LockOwner } from './lock.js'
 import { rebootAndWait, RebootWaitError, waitForIssuedReboot, type RebootWaitOptions } from './reboot-wait.js'
+import { TaskBudget } from './task-budget.js'
 import type { RunnablePlaybook, RunnableTask } from './types.js'
 
 // One host's path through a run: connect, gather every fact in one exec, then stage tasks, then
@@ -378,8 +379,10 @@ export class HostRun {
     if (reboots && !holdsSlot) throw new HostFailure(`${pt.title}: wants a reboot outside the rolling window (its plan changed between scheduling and running)`, 'failed')
     await this.takeLock(false)
     this.shared.journal({ kind: 'task', host, task })
+    // The item's `timeout:` covers its steps from the first one on (see TaskBudget).
+    const budget = pt.timeoutMs !== undefined ? new TaskBudget(host, task, pt.timeoutMs, this.shared.now) : undefined
     try {
-      for (const step of plan.steps) await this.applyOne(step, task)
+      for (const step of plan.steps) await this.applyOne(step, task, budget)
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       this.shared.emit({ kind: 'task-failed', host, task, message })
@@ -392,7 +395,7 @@ export class HostRun {
     if (plan.steps[plan.steps.length - 1]?.kind !== 'reboot') await this.gather()
   }
 
-  private async applyOne(step: Step, task: string): Promise<void> {
+  private async applyOne(step: Step, task: string, budget: TaskBudget | undefined): Promise<void> {
     this.stepsThisSession++
     if (step.kind !== 'reboot') {
       await applyStep(step, {
@@ -404,18 +407,23 @@ export class HostRun {
         commandTimeoutMs: this.shared.commandTimeoutMs,
         signal: this.shared.abort,
         beforeEffect: (description) => this.shared.journal({ kind: 'step', host: this.host.name, task, step: description }),
+        ...(budget ? { budget } : {}),
       })
       return
     }
     this.shared.emit({ kind: 'step-started', host: this.host.name, task, step: step.description })
     const timeoutMs = this.shared.rebootTimeoutMs ?? step.timeoutMs
     let result: Awaited<ReturnType<typeof rebootAndWait>>
+    // A reboot waits under its own timeout, not the task's: its wait is handed back to the budget.
+    const waitStarted = this.shared.now()
     try {
       result = await rebootAndWait(this.conn(), this.fact(bootIdFact), this.rebootContext(), { stabilityMs: step.stabilityMs, ...this.shared.rebootWait, timeoutMs })
     } catch (error) {
       // Only a host seen back up is available again; an aborted wait leaves it in doubt, so down.
       this.stillDown = !(error instanceof RebootWaitError) || error.hostDown
       throw error
+    } finally {
+      budget?.exclude(this.shared.now() - waitStarted)
     }
     this.transport = result.transport
     this.stepsThisSession = 0

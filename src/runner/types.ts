@@ -14,4 +14,5 @@ export interface RunnableTask {
   task: Task<any, any>
   args: unknown
   source?: string // file:line
+  timeoutMs?: number // the task's budget for all its run/write steps together; reboot waits have their own
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { PlaybookError } from '../../src/errors.js'
-import { loadPlaybook } from '../../src/playbook/load.js'
+import { loadPlaybook, parsePlaybook } from '../../src/playbook/load.js'
 import { playbookJsonSchema } from '../../src/playbook/schema.js'
 import { tasks } from '../../src/tasks/index.js'
 
@@ -81,5 +81,38 @@ describe('JSON Schema', () => {
     expect(stageTasks).not.toContain('host.reboot')
     const kernelArg = schema.properties.stage.items.anyOf.find((i) => i.required[0] === 'kernel.arg')!
     expect(JSON.stringify(kernelArg.properties['kernel.arg'])).toContain('"enum":["persistent","trial"]')
+  })
+})
+
+describe('a task item\'s timeout:', () => {
+  const text = (timeout: string) => `name: t\nstage:\n  - name: rebuild\n    timeout: ${timeout}\n    initramfs.rebuild: {}\nroll:\n  - host.reboot: { timeout: 20m }\n`
+
+  test.each([
+    ['10m', 600_000],
+    ['90s', 90_000],
+    ['1.5h', 5_400_000],
+    ['250ms', 250],
+    ['45000', 45_000],
+  ])('%s → %i ms on the task, beside its args', (timeout, ms) => {
+    const pb = parsePlaybook(text(timeout), '/pb/t.yaml')
+    expect(pb.stage[0]).toMatchObject({ title: 'rebuild', timeoutMs: ms, source: '/pb/t.yaml:3' })
+    expect(pb.roll[0].timeoutMs).toBeUndefined()
+    expect(pb.roll[0].args).toMatchObject({ timeout: 20 * 60_000 }) // host.reboot's own arg is untouched
+  })
+
+  test.each(['soon', '0s', '0', '-5', '1.5', '10 m', '[10m]', '{ m: 10 }', "''", 'null'])('%s is refused with file:line', (timeout) => {
+    let message = ''
+    try {
+      parsePlaybook(text(timeout), '/pb/t.yaml')
+    } catch (error) {
+      expect(error).toBeInstanceOf(PlaybookError)
+      message = (error as Error).message
+    }
+    expect(message).toMatch(/^\/pb\/t\.yaml:4: 'timeout' must be a duration like 30s, 15m or 1h \(the time all of this task's commands may take together\), not /)
+  })
+
+  test('a typo of timeout is pointed at it, and an item with only a timeout says so', () => {
+    expect(() => parsePlaybook('stage:\n  - timout: 10m\n    cpu.smt: {}\n', '/pb/t.yaml')).toThrow(/^\/pb\/t\.yaml:2: unknown task 'timout' \(did you mean 'timeout'\?\)/)
+    expect(() => parsePlaybook('stage:\n  - name: x\n    timeout: 10m\n', '/pb/t.yaml')).toThrow("/pb/t.yaml:2: item has no task (only 'name' and 'timeout')")
   })
 })

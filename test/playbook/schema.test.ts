@@ -4,7 +4,7 @@ import { Command } from 'commander'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { parse } from 'yaml'
 import { registerSchema } from '../../src/commands/schema.js'
-import { loadPlaybook, PLAYBOOK_DIR } from '../../src/playbook/load.js'
+import { loadPlaybook, parsePlaybook, PLAYBOOK_DIR } from '../../src/playbook/load.js'
 import { tasks } from '../../src/tasks/index.js'
 
 // `gpufleet schema` is what editors check playbooks with, so every shipped playbook must pass it,
@@ -136,6 +136,26 @@ describe('the schema agrees with the loader', () => {
       expect(validate(schema, parse(readFileSync(file, 'utf8'))).length).toBeGreaterThan(0)
     },
   )
+
+  test.each([
+    ['10m', true],
+    ['0.5s', true],
+    [90000, true],
+    ['0s', false],
+    [0, false],
+    ['soon', false],
+    [1.5, false],
+  ])("a task item's timeout: %j passes both or fails both (%s)", async (timeout, ok) => {
+    const doc = { stage: [{ name: 'rebuild', timeout, 'initramfs.rebuild': {} }] }
+    const errors = validate(await schemaOutput(), doc)
+    let loaded = true
+    try {
+      parsePlaybook(JSON.stringify(doc), '/pb/t.yaml')
+    } catch {
+      loaded = false
+    }
+    expect({ schema: errors.length === 0, loader: loaded }).toEqual({ schema: ok, loader: ok })
+  })
 
   test('good-minimal passes both', async () => {
     const file = join(fixtures, 'good-minimal.yaml')

@@ -1,0 +1,58 @@
+import { FleetError } from '../errors.js'
+
+// A playbook item's `timeout:` at run time. The clock starts at the task's first step (planning and
+// the fleet lock are the runner's own work, not the task's) and reads the runner's injected clock,
+// so tests can move time. Only run/write steps spend it: a reboot step waits under its own timeout
+// (the step's, or --reboot-timeout) because a POWER IPL's length says nothing about whether the
+// task is stuck, so the span of a reboot wait is handed back to the budget afterwards.
+export class TaskBudget {
+  private deadline: number
+
+  constructor(
+    readonly host: string,
+    readonly task: string,
+    readonly timeoutMs: number,
+    private readonly now: () => number,
+  ) {
+    this.deadline = now() + timeoutMs
+  }
+
+  // Milliseconds the task may still spend; zero or less once it has run out.
+  remainingMs(): number {
+    return this.deadline - this.now()
+  }
+
+  // Hands back time the task did not spend on its own commands (a reboot wait).
+  exclude(ms: number): void {
+    if (ms > 0) this.deadline += ms
+  }
+
+  // The error for a task whose budget ran out during (or before) `step`.
+  timedOut(step: string, started = true): TaskTimeoutError {
+    return new TaskTimeoutError(this.host, this.task, this.timeoutMs, step, started)
+  }
+}
+
+// A task ran past its playbook `timeout:`; the in-flight command was killed (or the next step
+// never started). Names the task, the budget and the step, as the user wrote them.
+export class TaskTimeoutError extends FleetError {
+  constructor(
+    readonly host: string,
+    readonly task: string,
+    readonly timeoutMs: number,
+    readonly step: string,
+    readonly started: boolean,
+  ) {
+    super(`[${host}] task ${task} timed out after ${formatDuration(timeoutMs)} (${started ? 'step' : 'before step'}: ${step})`)
+  }
+}
+
+// 600000 → '10m', 90000 → '1m30s', 1500 → '1.5s', 250 → '250ms': the playbook's own duration style.
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`
+  if (ms % 1000 !== 0 || ms < 60_000) return `${Number((ms / 1000).toFixed(3))}s`
+  const h = Math.floor(ms / 3_600_000)
+  const m = Math.floor((ms % 3_600_000) / 60_000)
+  const s = Math.floor((ms % 60_000) / 1000)
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`
+}
