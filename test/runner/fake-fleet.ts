@@ -8,6 +8,7 @@ import { ConnectError } from '../../src/errors.js'
 import { defineFact } from '../../src/facts/define.js'
 import type { InventoryHost } from '../../src/inventory/types.js'
 import { change, defineTask, noop } from '../../src/tasks/define.js'
+import { createLocalTransport } from '../../src/transport/local.js'
 import type { CommandResult, ExecOptions, Transport } from '../../src/transport/types.js'
 import type { RunnablePlaybook } from '../../src/runner/types.js'
 
@@ -125,29 +126,11 @@ export class FakeTransport implements Transport {
       this.fakeHost.reboot()
       return { command, exitCode: 0, signal: null, stdout: '', stderr: '', durationMs: Date.now() - started }
     }
-    // Like the real transports: its own process group, killed whole on timeout or abort, and the
-    // result of a command we killed has neither an exit code nor a signal.
-    const child = execa('sh', ['-c', this.fakeHost.rewrite(command)], { reject: false, detached: true, ...(options.stdin !== undefined ? { input: options.stdin } : {}) })
-    let stopped: string | undefined
-    const stop = (why: string) => {
-      if (stopped) return
-      stopped = why
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL')
-      } catch {
-        // Already exited.
-      }
-    }
-    const timer = options.timeoutMs ? setTimeout(() => stop(`timed out after ${options.timeoutMs} ms`), options.timeoutMs) : undefined
-    const onAbort = () => stop('aborted')
-    options.signal?.addEventListener('abort', onAbort, { once: true })
-    const r = await child
-    clearTimeout(timer)
-    options.signal?.removeEventListener('abort', onAbort)
+    // The host's commands run for real in its temp root, through the local transport, so timeouts,
+    // aborts and streamed lines behave exactly as gpufleet's own transports do.
+    const r = await createLocalTransport(this.host).exec(this.fakeHost.rewrite(command), options)
     if (!this.open) throw new ConnectError(this.host, 'unreachable', 'connection lost mid-command')
-    for (const line of r.stdout.split('\n')) if (line && options.onLine) options.onLine('stdout', line)
-    if (stopped) return { command, exitCode: null, signal: null, stdout: r.stdout, stderr: `${r.stderr}gpufleet: command ${stopped}; the process was killed\n`, durationMs: Date.now() - started }
-    return { command, exitCode: r.exitCode ?? null, signal: r.signal ?? null, stdout: r.stdout + (r.stdout ? '\n' : ''), stderr: r.stderr, durationMs: Date.now() - started }
+    return { ...r, command }
   }
   async writeFile(path: string, content: string | Buffer): Promise<void> {
     if (!this.open) throw new ConnectError(this.host, 'unreachable', 'connection lost')
