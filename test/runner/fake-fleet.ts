@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest'
 import { execa } from 'execa'
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
@@ -10,6 +11,10 @@ import type { InventoryHost } from '../../src/inventory/types.js'
 import { change, defineTask, noop } from '../../src/tasks/define.js'
 import { createLocalTransport } from '../../src/transport/local.js'
 import type { CommandResult, ExecOptions, Transport } from '../../src/transport/types.js'
+import type { FleetEvent } from '../../src/events.js'
+import { createEventBus } from '../../src/runner/emit.js'
+import type { JournalRecord } from '../../src/runner/journal.js'
+import { runFleet, type FleetRunInput } from '../../src/runner/run-fleet.js'
 import type { RunnablePlaybook } from '../../src/runner/types.js'
 
 // A fake fleet for runner tests: each host is a temp directory standing in for its filesystem, and
@@ -248,4 +253,45 @@ export const fakePlaybook: RunnablePlaybook = {
     { title: 'reboot', task: fakeReboot, args: {} },
     { title: 'verify', task: fakeVerify, args: {} },
   ],
+}
+
+// Registers cleanup of every fleet the returned factory makes after each test of the calling file.
+export function fakeFleets(): (spec: Record<string, FakeHostOptions>) => FakeFleet {
+  let fleets: FakeFleet[] = []
+  afterEach(() => {
+    for (const f of fleets) f.cleanup()
+    fleets = []
+  })
+  return (spec) => {
+    const f = new FakeFleet(spec)
+    fleets.push(f)
+    return f
+  }
+}
+
+// Runs a playbook over a fake fleet with fast polling, collecting events and journal records.
+// `extra` replaces any runFleet input (roll limits, playbook, clock...).
+export async function runFake(f: FakeFleet, extra: Partial<FleetRunInput> = {}) {
+  const events: FleetEvent[] = []
+  const journal: JournalRecord[] = []
+  const started = Date.now()
+  const result = await runFleet({
+    runId: 'run-1',
+    playbook: fakePlaybook,
+    hosts: f.inventory(),
+    check: false,
+    forks: 10,
+    roll: { maxUnavailable: { kind: 'count', n: 2 }, rackFailStop: false },
+    connect: f.connect,
+    emit: createEventBus([(e) => events.push(e)]),
+    journal: (r) => journal.push({ t: Date.now(), ...r } as JournalRecord),
+    connectRetry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 },
+    commandTimeoutMs: 10_000,
+    rebootWait: { pollMinMs: 10, pollMaxMs: 40, probeEveryMs: 50, stabilityMs: 0 },
+    lock: { ttlMs: 60_000, controller: 'test', pid: 1 },
+    stop: new AbortController().signal,
+    abort: new AbortController().signal,
+    ...extra,
+  })
+  return { result, events, journal, wallMs: Date.now() - started }
 }

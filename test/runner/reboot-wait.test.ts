@@ -1,18 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { FleetEvent } from '../../src/events.js'
 import { createEventBus } from '../../src/runner/emit.js'
 import { rebootAndWait, rebootCommand, RebootWaitError } from '../../src/runner/reboot-wait.js'
-import { FakeFleet, type FakeHostOptions } from './fake-fleet.js'
+import { fakeFleets, type FakeHostOptions } from './fake-fleet.js'
 
-let fleets: FakeFleet[] = []
-afterEach(() => {
-  fleets.forEach((f) => f.cleanup())
-  fleets = []
-})
+const fleet = fakeFleets()
 
 async function reboot(options: FakeHostOptions, timeoutMs = 1000, stabilityMs = 0) {
-  const f = new FakeFleet({ h: options })
-  fleets.push(f)
+  const f = fleet({ h: options })
   const host = f.inventory()[0]!
   const events: FleetEvent[] = []
   const journal: string[] = []

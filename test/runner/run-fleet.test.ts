@@ -1,49 +1,19 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FleetEvent } from '../../src/events.js'
 import { createEventBus } from '../../src/runner/emit.js'
-import { hostStates, type JournalRecord } from '../../src/runner/journal.js'
+import { hostStates } from '../../src/runner/journal.js'
 import { LOCK_DIR } from '../../src/runner/lock.js'
 import type { RollOptions } from '../../src/runner/options.js'
-import { runFleet, type FleetRunInput } from '../../src/runner/run-fleet.js'
-import { FakeFleet, fakePlaybook, type FakeHostOptions } from './fake-fleet.js'
+import type { FleetRunInput } from '../../src/runner/run-fleet.js'
+import { fakeFleets, runFake, type FakeFleet, type FakeHostOptions } from './fake-fleet.js'
 
-let fleets: FakeFleet[] = []
-afterEach(() => {
-  for (const f of fleets) f.cleanup()
-  fleets = []
-})
-
-function fleet(spec: Record<string, FakeHostOptions>): FakeFleet {
-  const f = new FakeFleet(spec)
-  fleets.push(f)
-  return f
-}
+const fleet = fakeFleets()
 
 async function run(f: FakeFleet, extra: Partial<Omit<FleetRunInput, 'roll'>> & { roll?: Partial<RollOptions> } = {}) {
-  const events: FleetEvent[] = []
-  const journal: JournalRecord[] = []
   const { roll, ...rest } = extra
-  const result = await runFleet({
-    runId: 'run-1',
-    playbook: fakePlaybook,
-    hosts: f.inventory(),
-    check: false,
-    forks: 10,
-    roll: { maxUnavailable: { kind: 'count', n: 2 }, rackFailStop: false, ...roll },
-    connect: f.connect,
-    emit: createEventBus([(e) => events.push(e)]),
-    journal: (r) => journal.push({ t: Date.now(), ...r } as JournalRecord),
-    connectRetry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 },
-    commandTimeoutMs: 10_000,
-    rebootWait: { pollMinMs: 10, pollMaxMs: 40, probeEveryMs: 50, stabilityMs: 0 },
-    lock: { ttlMs: 60_000, controller: 'test', pid: 1 },
-    stop: new AbortController().signal,
-    abort: new AbortController().signal,
-    ...rest,
-  })
-  return { result, events, journal }
+  return runFake(f, { roll: { maxUnavailable: { kind: 'count', n: 2 }, rackFailStop: false, ...roll }, ...rest })
 }
 
 const six = (o: FakeHostOptions = {}) => ({

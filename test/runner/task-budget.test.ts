@@ -1,34 +1,21 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
-import type { FleetEvent } from '../../src/events.js'
 import { defineFact } from '../../src/facts/define.js'
 import type { InventoryHost } from '../../src/inventory/types.js'
-import { createEventBus } from '../../src/runner/emit.js'
-import type { JournalRecord } from '../../src/runner/journal.js'
-import { runFleet, type FleetRunInput } from '../../src/runner/run-fleet.js'
+import type { FleetRunInput } from '../../src/runner/run-fleet.js'
 import { formatDuration, TaskBudget } from '../../src/runner/task-budget.js'
 import type { RunnablePlaybook, RunnableTask } from '../../src/runner/types.js'
 import { change, defineTask, noop, type Step } from '../../src/tasks/define.js'
 import type { ExecOptions, Transport } from '../../src/transport/types.js'
-import { FakeFleet, fakePlaybook, fakeStage, fakeVerify, type FakeHostOptions } from './fake-fleet.js'
+import { fakeFleets, fakePlaybook, fakeStage, fakeVerify, runFake, type FakeFleet } from './fake-fleet.js'
 
 // A playbook item's `timeout:` on the fake fleet: the task's run/write steps share one budget on
 // the runner's clock, a command is killed when the budget runs out, and a reboot's wait is not
 // charged to it.
 
-let fleets: FakeFleet[] = []
-afterEach(() => {
-  for (const f of fleets) f.cleanup()
-  fleets = []
-})
-
-function fleet(spec: Record<string, FakeHostOptions>): FakeFleet {
-  const f = new FakeFleet(spec)
-  fleets.push(f)
-  return f
-}
+const fleet = fakeFleets()
 
 // The files under the fake host's /fake/, so a task can see what its earlier runs left.
 const fakeFiles = defineFact({
@@ -83,30 +70,7 @@ function recordingConnect(f: FakeFleet, after?: (host: string, command: string) 
   return { execs, connect }
 }
 
-async function run(f: FakeFleet, playbook: RunnablePlaybook, extra: Partial<FleetRunInput> = {}) {
-  const events: FleetEvent[] = []
-  const journal: JournalRecord[] = []
-  const started = Date.now()
-  const result = await runFleet({
-    runId: 'run-1',
-    playbook,
-    hosts: f.inventory(),
-    check: false,
-    forks: 10,
-    roll: { maxUnavailable: { kind: 'count', n: 2 }, rackFailStop: false },
-    connect: f.connect,
-    emit: createEventBus([(e) => events.push(e)]),
-    journal: (r) => journal.push({ t: Date.now(), ...r } as JournalRecord),
-    connectRetry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 },
-    commandTimeoutMs: 10_000,
-    rebootWait: { pollMinMs: 10, pollMaxMs: 40, probeEveryMs: 50, stabilityMs: 0 },
-    lock: { ttlMs: 60_000, controller: 'test', pid: 1 },
-    stop: new AbortController().signal,
-    abort: new AbortController().signal,
-    ...extra,
-  })
-  return { result, events, journal, wallMs: Date.now() - started }
-}
+const run = (f: FakeFleet, playbook: RunnablePlaybook, extra: Partial<FleetRunInput> = {}) => runFake(f, { playbook, ...extra })
 
 const stepCommand = (n: number) => (e: { command: string }) => e.command.includes(`touch /fake/slow-${n}`)
 
