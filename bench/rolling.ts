@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { executeRun } from '../src/runner/execute.js'
 import { simRunSpec } from '../src/runner/sim-run-spec.js'
-import { parseDuration, type Limit } from '../src/runner/options.js'
+import { parseDurationFlag, type Limit } from '../src/runner/options.js'
 import { maxDownFromSim } from '../src/runner/sim-record.js'
 import { startRack } from '../src/sim/rack.js'
 
@@ -37,13 +37,13 @@ function parseArgs(argv: string[]): BenchArgs {
   }
   return {
     hosts: Number(get('hosts') ?? 24),
-    rebootMs: parseDuration(get('reboot-time') ?? '3s', '--reboot-time'),
+    rebootMs: parseDurationFlag(get('reboot-time') ?? '3s', '--reboot-time'),
     window: Number(get('window') ?? 4),
     ...(get('per-rack') ? { perRack: Number(get('per-rack')) } : {}),
     hostsPerRack: Number(get('hosts-per-rack') ?? 8),
-    stabilityMs: parseDuration(get('stability') ?? '0s', '--stability'),
+    stabilityMs: parseDurationFlag(get('stability') ?? '0s', '--stability'),
     batches: argv.includes('--batches'),
-    ...(get('slow-time') ? { slowMs: parseDuration(get('slow-time')!, '--slow-time') } : {}),
+    ...(get('slow-time') ? { slowMs: parseDurationFlag(get('slow-time')!, '--slow-time') } : {}),
   }
 }
 

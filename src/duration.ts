@@ -3,6 +3,8 @@
 // required: a bare number is refused with a message that says so, because `15` meant seconds in one place
 // and milliseconds in two others before this parser existed.
 
+import { z } from 'zod'
+
 const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const
 type Unit = keyof typeof UNIT_MS
 const ORDER: Unit[] = ['h', 'm', 's', 'ms']
@@ -10,6 +12,9 @@ const PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/y
 
 // The JSON Schema / zod pattern for a duration string (kept in step with parseDuration by a test).
 export const DURATION_PATTERN = '^(?=\\d)(\\d+(\\.\\d+)?h)?(\\d+(\\.\\d+)?m)?(\\d+(\\.\\d+)?s)?(\\d+(\\.\\d+)?ms)?$'
+
+// The same, for a duration that must be more than zero (a playbook item's `timeout:`): some digit is 1-9.
+export const POSITIVE_DURATION_PATTERN = `^(?=.*[1-9])${DURATION_PATTERN.slice(1)}`
 
 // A human hint used in every duration error and in `--help` texts.
 export const DURATION_HINT = 'a duration with a unit, e.g. 500ms, 90s, 15m, 1h30m'
@@ -59,3 +64,12 @@ export function formatDurationMs(ms: number): string {
   }
   return out
 }
+
+// A duration in a zod schema (playbook args, sim specs): a string matching DURATION_PATTERN, so the JSON
+// Schema carries the pattern; a bare YAML number gets the same "has no unit" message as the parser.
+// Parses to milliseconds. Callers' `.describe()` should say what the duration is for and the format.
+export const durationSchema = z
+  .string({ error: (issue) => (typeof issue.input === 'number' ? (durationProblem(String(issue.input)) ?? undefined) : `expected ${DURATION_HINT}`) })
+  .regex(new RegExp(DURATION_PATTERN), { error: (issue) => durationProblem(String(issue.input)) ?? undefined })
+  .describe(DURATION_HINT)
+  .transform((text) => parseDuration(text))

@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js'
 import { runDemo } from '../runner/demo.js'
 import { executeRun, loadRunSpec, type RunSpec } from '../runner/execute.js'
 import { DEFAULT_RUNS_DIR } from '../runner/journal.js'
-import { DEFAULT_ROLL, parseBatches, parseDuration, parseLimit, parsePositiveInt } from '../runner/options.js'
+import { DEFAULT_ROLL, parseBatches, parseDurationFlag, parseLimit, parsePositiveInt } from '../runner/options.js'
 
 // `gpufleet run`, `plan`, `resume` and `demo`: the runner's commands. Flags are parsed here into a
 // RunSpec; src/runner/execute.ts does the rest.
@@ -93,10 +93,10 @@ export function specFromFlags(playbook: string, flags: RunFlags, check: boolean,
     output: flags.output ?? (isTTY ? 'tty' : 'plain'),
     ...(flags.reportDir ? { reportDir: resolve(flags.reportDir) } : {}),
     roll,
-    ...(flags.rebootTimeout ? { rebootTimeoutMs: parseDuration(flags.rebootTimeout, '--reboot-timeout') } : {}),
-    ...(flags.rebootStability ? { stabilityMs: parseDuration(flags.rebootStability, '--reboot-stability') } : {}),
-    commandTimeoutMs: parseDuration(flags.commandTimeout, '--command-timeout'),
-    lockTtlMs: parseDuration(flags.lockTtl, '--lock-ttl'),
+    ...(flags.rebootTimeout ? { rebootTimeoutMs: parseDurationFlag(flags.rebootTimeout, '--reboot-timeout') } : {}),
+    ...(flags.rebootStability ? { stabilityMs: parseDurationFlag(flags.rebootStability, '--reboot-stability') } : {}),
+    commandTimeoutMs: parseDurationFlag(flags.commandTimeout, '--command-timeout'),
+    lockTtlMs: parseDurationFlag(flags.lockTtl, '--lock-ttl'),
     runsDir: resolve(flags.runDir ?? DEFAULT_RUNS_DIR),
   }
 }
@@ -180,7 +180,7 @@ Examples:
       process.exitCode = await runDemo(
         {
           hosts: parsePositiveInt(flags.hosts, '--hosts'),
-          rebootTimeMs: parseDuration(flags.rebootTime, '--reboot-time'),
+          rebootTimeMs: parseDurationFlag(flags.rebootTime, '--reboot-time'),
           maxUnavailable: parseLimit(flags.maxUnavailable, '--max-unavailable'),
           perRack: parsePositiveInt(flags.perRack, '--per-rack'),
           output: flags.output ?? 'plain',

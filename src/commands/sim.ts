@@ -4,8 +4,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { UsageError } from '../errors.js'
+import { parseDurationFlag } from '../runner/options.js'
 import { controlRequest, PID_FILE, READY_FILE, runDaemon, serveRack, type ReadyInfo } from '../sim/daemon.js'
-import { parseDuration } from '../sim/duration.js'
 import { profiles } from '../sim/profiles.js'
 import { startRack, type RackOptions, type SimHostStatus } from '../sim/rack.js'
 
@@ -33,8 +33,8 @@ function rackOptions(o: UpOptions): RackOptions {
     ...(o.profile ? { profile: o.profile } : {}),
     ...(o.spec ? { spec: path.resolve(o.spec) } : {}),
     dir: path.resolve(o.dir),
-    rebootTimeMs: parseDuration(o.rebootTime),
-    dracutTimeMs: parseDuration(o.dracutTime),
+    rebootTimeMs: parseDurationFlag(o.rebootTime, '--reboot-time'),
+    dracutTimeMs: parseDurationFlag(o.dracutTime, '--dracut-time'),
   }
 }
 

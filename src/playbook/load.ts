@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
 import type { z } from 'zod'
 import { PlaybookError } from '../errors.js'
-import { parseDuration } from '../tasks/duration.js'
+import { DURATION_HINT, parseDuration } from '../duration.js'
 import { tasks } from '../tasks/index.js'
 import { closestName } from './closest-name.js'
 import type { Playbook, PlaybookTask } from './types.js'
@@ -121,23 +121,19 @@ function section(doc: Document, root: YAMLMap, phase: 'stage' | 'roll', at: At, 
   return out
 }
 
-// An item's `timeout:` (how long all its commands may take together) in milliseconds; the same
-// duration syntax as task args (30s, 15m, 1h, or bare milliseconds), and never zero: a task that
-// may not run at all is a mistake, not a setting.
+// An item's `timeout:` (how long all its commands may take together) in milliseconds; the one
+// duration syntax (src/duration.ts: a unit is required, so `timeout: 15` is refused, not 15 ms), and
+// never zero: a task that may not run at all is a mistake, not a setting.
 function taskTimeout(value: Node | null, key: Node, err: Err): number {
   const raw = isScalar(value) ? value.value : undefined
   const shown = value ? JSON.stringify(value.toJSON()) : 'nothing'
-  const bad = () => err(value ?? key, `'timeout' must be a duration like 30s, 15m or 1h (the time all of this task's commands may take together), not ${shown}`)
-  if (typeof raw === 'number') {
-    if (!Number.isInteger(raw) || raw <= 0) throw bad()
-    return raw
-  }
-  if (typeof raw !== 'string') throw bad()
+  const bad = (why?: string) => err(value ?? key, `'timeout' must be ${DURATION_HINT} (the time all of this task's commands may take together), not ${shown}${why ? `: ${why}` : ''}`)
+  if (typeof raw !== 'string' && typeof raw !== 'number') throw bad()
   let ms: number
   try {
-    ms = parseDuration(raw)
-  } catch {
-    throw bad()
+    ms = parseDuration(String(raw))
+  } catch (error) {
+    throw bad((error as Error).message)
   }
   if (ms <= 0) throw bad()
   return ms

@@ -1,3 +1,4 @@
+import { parseDuration } from '../duration.js'
 import { UsageError } from '../errors.js'
 
 // A limit given as an absolute count or as a percentage of the hosts in the run ("2" or "10%").
@@ -58,19 +59,12 @@ export function formatLimit(limit: Limit): string {
   return limit.kind === 'count' ? String(limit.n) : `${limit.p}%`
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-
-// Parses a duration like "15m", "90s", "1m30s", "500ms" or a bare number of seconds, into ms.
-export function parseDuration(text: string, flag: string): number {
-  const t = text.trim()
-  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000)
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy
-  let total = 0
-  let matched = 0
-  for (let m = re.exec(t); m; m = re.exec(t)) {
-    total += Number(m[1]) * UNITS[m[2]!]!
-    matched = re.lastIndex
+// A duration flag (--reboot-timeout 20m) in ms through the one duration parser; a bad value is a
+// UsageError naming the flag.
+export function parseDurationFlag(text: string, flag: string): number {
+  try {
+    return parseDuration(text)
+  } catch (error) {
+    throw new UsageError(`${flag}: ${(error as Error).message}`)
   }
-  if (matched === 0 || matched !== t.length) throw new UsageError(`${flag}: expected a duration like 15m, 90s or 1m30s, got ${JSON.stringify(text)}`)
-  return Math.round(total)
 }

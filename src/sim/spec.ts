@@ -3,16 +3,7 @@ import fs from 'node:fs'
 import YAML from 'yaml'
 import { z } from 'zod'
 import { UsageError } from '../errors.js'
-import { parseDuration } from './duration.js'
-
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return typeof v === 'number' ? v : parseDuration(v)
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message })
-    return z.NEVER
-  }
-})
+import { durationSchema as duration } from '../duration.js'
 
 // Faults a host can carry; see README.md "Faults".
 export const faultsSchema = z
@@ -25,7 +16,7 @@ export const faultsSchema = z
     neverComesBack: z.boolean().optional(),
     dracutNoSpace: z.boolean().optional(),
     dropConnection: z
-      .object({ onExec: z.number().int().positive().optional(), pattern: z.string().optional(), afterMs: duration.optional(), times: z.number().int().positive().optional() })
+      .object({ onExec: z.number().int().positive().optional(), pattern: z.string().optional(), afterMs: z.number().int().nonnegative().optional(), times: z.number().int().positive().optional() })
       .optional(),
     slowCommands: z.object({ pattern: z.string().optional(), delay: duration }).optional(),
     nouveauLoaded: z.boolean().optional(),

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { change, defineTask, noop } from './define.js'
-import { durationSchema } from './duration.js'
+import { durationSchema } from '../duration.js'
 import { pendingFacts, pendingReboot, type PendingFacts } from './pending-reboot.js'
 
 // Reboots the host and waits for it, only when a reboot is pending. The runner issues the reboot
@@ -9,8 +9,8 @@ import { pendingFacts, pendingReboot, type PendingFacts } from './pending-reboot
 //   - host.reboot: { timeout: 15m }     # POWER IPL takes minutes; NVLink boxes never fast-reboot
 export const hostRebootArgs = z
   .object({
-    timeout: durationSchema.default(15 * 60_000).describe('how long to wait for the host to come back (15m: a full POWER IPL)'),
-    stability: durationSchema.default(10_000).describe('how long the host must stay up after it answers before it counts as back'),
+    timeout: durationSchema.prefault('15m').describe('how long to wait for the host to come back (15m: a full POWER IPL); a duration with a unit, e.g. 90s, 15m, 1h30m'),
+    stability: durationSchema.prefault('10s').describe('how long the host must stay up after it answers before it counts as back; a duration with a unit, e.g. 10s, 1m'),
     force: z.boolean().default(false).describe('reboot even when nothing is pending'),
   })
   .strict()

@@ -92,7 +92,7 @@ describe('a task item\'s timeout:', () => {
     ['90s', 90_000],
     ['1.5h', 5_400_000],
     ['250ms', 250],
-    ['45000', 45_000],
+    ['1h30m', 5_400_000],
   ])('%s → %i ms on the task, beside its args', (timeout, ms) => {
     const pb = parsePlaybook(text(timeout), '/pb/t.yaml')
     expect(pb.stage[0]).toMatchObject({ title: 'rebuild', timeoutMs: ms, source: '/pb/t.yaml:3' })
@@ -100,7 +100,7 @@ describe('a task item\'s timeout:', () => {
     expect(pb.roll[0].args).toMatchObject({ timeout: 20 * 60_000 }) // host.reboot's own arg is untouched
   })
 
-  test.each(['soon', '0s', '0', '-5', '1.5', '10 m', '[10m]', '{ m: 10 }', "''", 'null'])('%s is refused with file:line', (timeout) => {
+  test.each(['soon', '0s', '0', '-5', '1.5', '45000', '10 m', '[10m]', '{ m: 10 }', "''", 'null'])('%s is refused with file:line', (timeout) => {
     let message = ''
     try {
       parsePlaybook(text(timeout), '/pb/t.yaml')
@@ -108,7 +108,12 @@ describe('a task item\'s timeout:', () => {
       expect(error).toBeInstanceOf(PlaybookError)
       message = (error as Error).message
     }
-    expect(message).toMatch(/^\/pb\/t\.yaml:4: 'timeout' must be a duration like 30s, 15m or 1h \(the time all of this task's commands may take together\), not /)
+    expect(message).toMatch(/^\/pb\/t\.yaml:4: 'timeout' must be a duration with a unit, e.g. 500ms, 90s, 15m, 1h30m \(the time all of this task's commands may take together\), not /)
+  })
+
+  test('a bare number says a unit is required, at file:line', () => {
+    expect(() => parsePlaybook(text('15'), '/pb/t.yaml')).toThrow(/^\/pb\/t\.yaml:4: .*, not 15: '15' has no unit: write 15s, 15m or 15ms/)
+    expect(() => parsePlaybook('roll:\n  - host.reboot:\n      timeout: 900\n', '/pb/r.yaml')).toThrow(/^\/pb\/r\.yaml:3: host\.reboot: timeout: '900' has no unit: write 900s, 900m or 900ms/)
   })
 
   test('a typo of timeout is pointed at it, and an item with only a timeout says so', () => {

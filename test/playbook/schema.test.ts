@@ -140,7 +140,9 @@ describe('the schema agrees with the loader', () => {
   test.each([
     ['10m', true],
     ['0.5s', true],
-    [90000, true],
+    ['1h30m', true],
+    [90000, false],
+    ['90', false],
     ['0s', false],
     [0, false],
     ['soon', false],

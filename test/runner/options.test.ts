@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
-import { parseBatches, parseDuration, parseLimit, resolveLimit } from '../../src/runner/options.js'
+import { parseBatches, parseDurationFlag, parseLimit, resolveLimit } from '../../src/runner/options.js'
 
 describe('run options', () => {
   it('parses N and N% limits and resolves them like Ansible', () => {
@@ -20,12 +20,12 @@ describe('run options', () => {
     expect(() => parseBatches('0')).toThrow(/at least one host/)
   })
 
-  it('parses durations', () => {
-    expect(parseDuration('15m', '--d')).toBe(900_000)
-    expect(parseDuration('1m30s', '--d')).toBe(90_000)
-    expect(parseDuration('500ms', '--d')).toBe(500)
-    expect(parseDuration('90', '--d')).toBe(90_000)
-    expect(() => parseDuration('soon', '--reboot-timeout')).toThrow(/--reboot-timeout/)
-    expect(() => parseDuration('5m garbage', '--d')).toThrow(UsageError)
+  it('parses duration flags with the one duration parser, naming the flag in errors', () => {
+    expect(parseDurationFlag('15m', '--d')).toBe(900_000)
+    expect(parseDurationFlag('1m30s', '--d')).toBe(90_000)
+    expect(parseDurationFlag('500ms', '--d')).toBe(500)
+    expect(() => parseDurationFlag('90', '--reboot-timeout')).toThrow("--reboot-timeout: '90' has no unit: write 90s, 90m or 90ms")
+    expect(() => parseDurationFlag('soon', '--reboot-timeout')).toThrow(/--reboot-timeout/)
+    expect(() => parseDurationFlag('5m garbage', '--d')).toThrow(UsageError)
   })
 })

@@ -4,16 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseGrubenv, renderGrubenv } from '../../src/sim/boot-config.js'
-import { parseDuration } from '../../src/sim/duration.js'
 import { parseInitramfs, renderInitramfs } from '../../src/sim/initramfs.js'
 import { globToRegExp, loadSpec, resolveHost } from '../../src/sim/spec.js'
-
-describe('parseDuration', () => {
-  it('reads ms, s, m, h and bare milliseconds', () => {
-    expect([parseDuration('500ms'), parseDuration('4s'), parseDuration('2m'), parseDuration('1.5s'), parseDuration('250')]).toEqual([500, 4000, 120000, 1500, 250])
-    expect(() => parseDuration('soon')).toThrow(/not a duration: 'soon'/)
-  })
-})
 
 describe('spec', () => {
   const write = (text: string) => {
@@ -30,7 +22,9 @@ describe('spec', () => {
   it('rejects unknown keys and bad values with the file name', () => {
     const f = write('rules:\n  - { match: a, explode: true }\n')
     expect(() => loadSpec(f)).toThrow(new RegExp(`${f}: rules.0: .*explode`))
-    expect(() => loadSpec(write('rebootTime: whenever\n'))).toThrow(/rebootTime: not a duration/)
+    expect(() => loadSpec(write('rebootTime: whenever\n'))).toThrow(/rebootTime: 'whenever' is not a duration/)
+    // A bare number used to mean milliseconds here and seconds elsewhere: now it needs a unit.
+    expect(() => loadSpec(write('rules:\n  - { match: a, rebootTime: 250 }\n'))).toThrow(/rules.0.rebootTime: '250' has no unit: write 250s, 250m or 250ms/)
   })
   it('globs like a shell', () => {
     expect(globToRegExp('p9-r[12]-0?').test('p9-r2-05')).toBe(true)

@@ -3,7 +3,6 @@ import { describe, expect, test } from 'vitest'
 import { versionCompare } from '../../src/facts/boot-config.js'
 import { parseDefaultGrub } from '../../src/facts/parse-default-grub.js'
 import { closestName } from '../../src/playbook/closest-name.js'
-import { parseDuration } from '../../src/tasks/duration.js'
 import { setGrubCmdlineLinux } from '../../src/tasks/grub-defaults-edit.js'
 import { pickGuestAddresses } from '../../src/tasks/hostdev-xml.js'
 import { argEdits } from '../../src/tasks/kernel-arg-schema.js'
@@ -31,15 +30,6 @@ describe('GRUB_CMDLINE_LINUX edit', () => {
   test('appends when there is none', () => {
     expect(setGrubCmdlineLinux(parseDefaultGrub('GRUB_TIMEOUT=5\n'), ['x=1'])).toBe('GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX="x=1"\n')
   })
-})
-
-test('durations', () => {
-  expect(parseDuration('15m')).toBe(900_000)
-  expect(parseDuration('30s')).toBe(30_000)
-  expect(parseDuration('1.5h')).toBe(5_400_000)
-  expect(parseDuration('250ms')).toBe(250)
-  expect(parseDuration(42)).toBe(42)
-  expect(() => parseDuration('15 minutes')).toThrow('not a duration')
 })
 
 test('BLS version order: numeric runs compare as numbers', () => {
