@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander'
 import { ConnectError, FleetError, InternalError } from './errors.js'
 import { EXIT } from './exit-codes.js'
+import { withAnsibleHint } from './commands/ansible-hints.js'
 import { registerInventory } from './commands/inventory.js'
 import { registerFacts } from './commands/facts.js'
 import { registerRun } from './commands/run.js'
@@ -13,7 +14,12 @@ export function buildProgram(): Command {
   const program = new Command('gpufleet')
     .description('Prepare racks of IBM POWER (ppc64le) hosts for NVIDIA GPU passthrough to libvirt VMs, over SSH.')
     .version('0.1.0')
-    .showHelpAfterError()
+    // Set before the subcommands are added, so they inherit it: every usage error, in any command,
+    // throws a CommanderError that main() turns into exit code 2 (not commander's own exit 1).
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .showSuggestionAfterError()
+    .configureOutput({ outputError: (text, write) => write(withAnsibleHint(text)) })
     .addHelpText(
       'after',
       `
@@ -21,11 +27,13 @@ Examples:
   $ gpufleet sim up --hosts 8 --dir /tmp/rack        # a simulated POWER rack on loopback
   $ gpufleet run prep -i /tmp/rack/inventory.yaml --known-hosts /tmp/rack/known_hosts
   $ gpufleet inventory -i hosts.yaml --limit 'rack-a:!p9-07' --json
+  $ gpufleet run prep -f 20 -K -u admin --limit rack_a    # Ansible's flags; ansible.cfg is read
 
 Exit codes:
   ${EXIT.ok}   every host succeeded
   ${EXIT.hostsFailed}   one or more hosts failed or were unreachable
-  ${EXIT.badInput}   bad usage, inventory or playbook (nothing was touched)
+  ${EXIT.badInput}   bad usage (unknown command or option, missing or bad argument), bad ansible.cfg,
+      inventory or playbook (nothing was touched)
   ${EXIT.interrupted} interrupted (Ctrl-C)
   ${EXIT.internal}  internal error (a gpufleet bug: please report it)`,
     )
@@ -39,7 +47,6 @@ Exit codes:
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram()
-  program.exitOverride()
   try {
     await program.parseAsync(argv)
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok

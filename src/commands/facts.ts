@@ -1,23 +1,27 @@
 import type { Command } from 'commander'
+import { readAnsibleConfig, type AnsibleConfig } from '../config/ansible-cfg.js'
 import { ConnectError, FactParseError, UsageError } from '../errors.js'
 import { EXIT } from '../exit-codes.js'
 import { buildGatherScript, parseFacts, splitGatherOutput } from '../facts/gather.js'
 import { hostBasics } from '../facts/host-basics.js'
 import type { Fact } from '../facts/define.js'
 import type { InventoryHost } from '../inventory/types.js'
+import { applyConnectionDefaults } from '../inventory/connection-defaults.js'
+import { loadExtraVars } from '../inventory/extra-vars.js'
 import { loadInventory } from '../inventory/load.js'
 import { selectHosts } from '../inventory/select.js'
 import { fanOut } from '../runner/fan-out.js'
 import { createConnector, type Connector, type ConnectorOptions } from '../transport/connect.js'
 import { checkOpenFileLimit } from '../transport/fd-limit.js'
 import { promptSecret } from '../transport/prompt.js'
+import { addConnectionOptions, addInventoryOption, formatHostList, hostSettings, NO_ANSIBLE_CONFIG, printConfigWarnings, type HostFlags } from './ansible-options.js'
 
 // Options of `gpufleet facts` (commander's parsed flags).
-export interface FactsCommandOptions {
-  inventory: string
+export interface FactsCommandOptions extends Omit<HostFlags, 'forks'> {
   limit?: string
   json?: boolean
   forks?: string | number
+  listHosts?: boolean
   knownHosts?: string
   acceptNewHostKeys?: boolean
   askBecomePass?: boolean
@@ -131,15 +135,18 @@ export interface FactsCommandDeps {
   promptBecomePassword?: () => Promise<string>
   warn?: (text: string) => void
   signal?: AbortSignal
+  ansibleConfig?: AnsibleConfig // ansible.cfg + ANSIBLE_* (the command passes readAnsibleConfig())
 }
 
 // `gpufleet facts` without the printing: returns the text and the exit code it implies.
 export async function factsCommand(options: FactsCommandOptions, deps: FactsCommandDeps = {}): Promise<{ text: string; exitCode: number; results: HostFactsResult[] }> {
-  const forks = positiveInt(options.forks, '--forks', 50)
-  const connectTimeout = positiveInt(options.connectTimeout, '--connect-timeout', 10)
-  const inventory = await loadInventory(options.inventory)
-  const hosts = selectHosts(inventory, options.limit)
   const warn = deps.warn ?? ((text: string) => process.stderr.write(text))
+  const settings = hostSettings({ ...options, forks: options.forks === undefined ? undefined : String(options.forks) }, deps.ansibleConfig ?? NO_ANSIBLE_CONFIG, warn)
+  const forks = settings.forks
+  const connectTimeout = positiveInt(options.connectTimeout, '--connect-timeout', 10)
+  const inventory = await loadInventory(settings.inventory, settings.extraVars.length > 0 ? { extraVars: await loadExtraVars(settings.extraVars) } : {})
+  const hosts = applyConnectionDefaults(selectHosts(inventory, options.limit), settings.connection)
+  if (options.listHosts) return { text: formatHostList(hosts.map((h) => h.name)), exitCode: EXIT.ok, results: [] }
   if (hosts.length === 0) return { text: options.json ? formatFactsJson([]) : 'no hosts matched\n', exitCode: EXIT.ok, results: [] }
   const fds = checkOpenFileLimit(Math.min(forks, hosts.length))
   if (!fds.ok) warn(`warning: ${fds.message}\n`)
@@ -161,22 +168,25 @@ export async function factsCommand(options: FactsCommandOptions, deps: FactsComm
 
 // `gpufleet facts`: connect to every host in parallel and print who they are and what they booted.
 export function registerFacts(program: Command): void {
-  program
-    .command('facts')
-    .description('Connect to every host in parallel (one SSH connection, one command each) and print hostname, kernel, CPU, boot_id, GPU driver modules and kernel command line')
-    .requiredOption('-i, --inventory <file>', 'Ansible inventory file (YAML or INI)')
+  const cmd = addInventoryOption(
+    program
+      .command('facts')
+      .description('Connect to every host in parallel (one SSH connection, one command each) and print hostname, kernel, CPU, boot_id, GPU driver modules and kernel command line'),
+  )
     .option('-l, --limit <pattern>', "only hosts matching an Ansible pattern: host, group, glob, 'a:b', 'a:!b', 'a:&b', @file")
     .option('--json', 'print every gathered fact as JSON')
-    .option('-f, --forks <n>', 'hosts contacted at once (default 50)')
+    .option('--list-hosts', 'print the hosts that would be contacted and exit, connecting to nothing')
     .option('--known-hosts <file>', 'known_hosts file (default ~/.ssh/known_hosts; an inventory UserKnownHostsFile wins)')
     .option('--accept-new-host-keys', 'record keys of hosts not in known_hosts instead of refusing them (a CHANGED key is always refused)')
     .option('-K, --ask-become-pass', 'ask once for the sudo password (fed to sudo over stdin, never shown)')
     .option('--connect-timeout <seconds>', 'give up on a host after this long without an SSH session (default 10)')
+  addConnectionOptions(cmd, 'hosts contacted at once (default: ANSIBLE_FORKS, else forks in ansible.cfg, else 50)')
     .addHelpText(
       'after',
       `
 Examples:
   $ gpufleet facts -i hosts.yaml
+  $ gpufleet facts -u admin --private-key ~/.ssh/fleet -b      # inventory from ansible.cfg
   $ gpufleet facts -i hosts.yaml --limit rack_a --json | jq '.hosts[].facts.kernelRelease'
   $ gpufleet facts -i /tmp/rack/inventory.yaml --known-hosts /tmp/rack/known_hosts
 
@@ -184,7 +194,9 @@ Hosts that cannot be reached, or whose host key is unknown or CHANGED, are liste
 the exit code is ${EXIT.hostsFailed} if any host failed, ${EXIT.badInput} for bad flags or inventory.`,
     )
     .action(async (options: FactsCommandOptions) => {
-      const { text, exitCode } = await factsCommand(options)
+      const ansibleConfig = readAnsibleConfig()
+      printConfigWarnings(ansibleConfig, (t) => void process.stderr.write(t))
+      const { text, exitCode } = await factsCommand(options, { ansibleConfig })
       process.stdout.write(text)
       if (exitCode !== EXIT.ok) process.exitCode = exitCode
     })

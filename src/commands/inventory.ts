@@ -1,9 +1,11 @@
 import { Option, type Command } from 'commander'
+import { readAnsibleConfig } from '../config/ansible-cfg.js'
 import { ansibleListJson, toAnsibleJsonText } from '../inventory/ansible-list.js'
 import { inventoryGraph } from '../inventory/graph.js'
 import { hostTable } from '../inventory/host-table.js'
 import { loadInventory } from '../inventory/load.js'
 import { selectHosts } from '../inventory/select.js'
+import { INVENTORY_HELP, inventorySource, printConfigWarnings } from './ansible-options.js'
 
 // Options of `gpufleet inventory`.
 export interface InventoryCommandOptions {
@@ -28,7 +30,7 @@ export function registerInventory(program: Command): void {
   program
     .command('inventory')
     .description('Show the resolved hosts, groups and merged vars of an Ansible inventory (YAML or INI); connects to nothing')
-    .requiredOption('-i, --inventory <file>', 'Ansible inventory: a YAML or INI file (with group_vars/ and host_vars/ beside it), a directory of them, or host1,host2,')
+    .option('-i, --inventory <source>', INVENTORY_HELP)
     .option('-l, --limit <pattern>', "only hosts matching an Ansible pattern: host, group, glob, 'a:b', 'a:!b', 'a:&b', @file")
     .addOption(new Option('--json', 'print what `ansible-inventory --list` prints (_meta.hostvars, groups), secrets redacted').conflicts('graph'))
     .addOption(new Option('--graph', 'print the group tree like `ansible-inventory --graph`').conflicts('json'))
@@ -39,12 +41,16 @@ Examples:
   $ gpufleet inventory -i inventory/example.yaml
   $ gpufleet inventory -i hosts.ini --limit 'rack_a:!p9-a07' --json
   $ gpufleet inventory -i hosts.yaml --graph
+  $ ANSIBLE_INVENTORY=hosts.yaml gpufleet inventory   # or inventory = hosts.yaml in ansible.cfg
   $ diff <(gpufleet inventory -i hosts.yaml --json) <(ansible-inventory -i hosts.yaml --list)
 
 Vars named like *pass*, *secret*, *token* are printed as <redacted>.
 gpufleet's own vars (rack, gpus, vms) are documented in inventory/README.md.`,
     )
-    .action(async (options: InventoryCommandOptions) => {
-      process.stdout.write(await inventoryCommand(options))
+    .action(async (options: Omit<InventoryCommandOptions, 'inventory'> & { inventory?: string }) => {
+      const config = readAnsibleConfig()
+      const warn = (t: string) => void process.stderr.write(t)
+      printConfigWarnings(config, warn)
+      process.stdout.write(await inventoryCommand({ ...options, inventory: inventorySource(options.inventory, config, warn) }))
     })
 }

@@ -1,19 +1,20 @@
 import { Option, type Command } from 'commander'
 import { resolve } from 'node:path'
+import { readAnsibleConfig, type AnsibleConfig } from '../config/ansible-cfg.js'
 import { UsageError } from '../errors.js'
+import { absoluteExtraVars, loadExtraVars, redactedExtraVars } from '../inventory/extra-vars.js'
 import { runDemo } from '../runner/demo.js'
-import { executeRun, loadRunSpec, type RunSpec } from '../runner/execute.js'
+import { executeRun, loadInputs, loadRunSpec, type RunSpec } from '../runner/execute.js'
 import { DEFAULT_RUNS_DIR } from '../runner/journal.js'
 import { DEFAULT_ROLL, parseBatches, parseDurationFlag, parseLimit, parsePositiveInt } from '../runner/options.js'
+import { addConnectionOptions, addInventoryOption, formatHostList, hostSettings, NO_ANSIBLE_CONFIG, printConfigWarnings, type HostFlags } from './ansible-options.js'
 
 // `gpufleet run`, `plan`, `resume` and `demo`: the runner's commands. Flags are parsed here into a
 // RunSpec; src/runner/execute.ts does the rest.
 
-interface RunFlags {
-  inventory: string
+interface RunFlags extends HostFlags {
   limit?: string
   check?: boolean
-  forks: string
   knownHosts?: string
   acceptNewHostKeys?: boolean
   askBecomePass?: boolean
@@ -29,6 +30,9 @@ interface RunFlags {
   commandTimeout: string
   lockTtl: string
   runDir?: string
+  listHosts?: boolean
+  diff?: boolean
+  verbose?: number
 }
 
 const ROLL_HELP = `
@@ -48,15 +52,31 @@ event stream, one JSON object per line. Every run also writes <run dir>/events.j
 Exit codes: 0 every host ok or changed; 1 a host failed, was unreachable or was not started;
 2 bad usage, inventory or playbook (nothing was touched); 130 interrupted.`
 
+const countVerbose = (_: string, previous: number) => previous + 1
+
+const ANSIBLE_HELP = `
+Ansible settings: a flag beats its ANSIBLE_* variable, which beats ansible.cfg (the first of
+$ANSIBLE_CONFIG, ./ansible.cfg (ignored in a world-writable directory), ~/.ansible.cfg,
+/etc/ansible/ansible.cfg):
+  -i             ANSIBLE_INVENTORY           [defaults] inventory
+  -f             ANSIBLE_FORKS               [defaults] forks
+  -u             ANSIBLE_REMOTE_USER         [defaults] remote_user
+  --private-key  ANSIBLE_PRIVATE_KEY_FILE    [defaults] private_key_file
+  -b             ANSIBLE_BECOME              [privilege_escalation] become
+                 ANSIBLE_HOST_KEY_CHECKING   [defaults] host_key_checking (False: record unknown keys)
+As in Ansible, -u, --private-key, -b and host_key_checking fill in only what a host's inventory
+vars leave unset, and -e vars beat every inventory var (ansible_user included).`
+
 function addRunFlags(cmd: Command): Command {
-  return cmd
-    .requiredOption('-i, --inventory <file>', 'Ansible inventory (YAML or INI)')
-    .option('-l, --limit <pattern>', "hosts to run on (Ansible patterns: 'rack-a:!p9-07', '@file')")
-    .option('--forks <n>', 'hosts staged in parallel', '50')
+  addInventoryOption(cmd).option('-l, --limit <pattern>', "hosts to run on (Ansible patterns: 'rack-a:!p9-07', '@file')")
+  return addConnectionOptions(cmd, 'hosts staged in parallel (default: ANSIBLE_FORKS, else forks in ansible.cfg, else 50)')
     .option('--known-hosts <file>', 'known_hosts file (default ~/.ssh/known_hosts)')
     .option('--accept-new-host-keys', 'record unknown host keys instead of refusing (changed keys are always refused)')
-    .option('--ask-become-pass', 'prompt once for the sudo password (never shown or logged)')
-    .addOption(new Option('--output <mode>', 'tty | plain | jsonl (default: tty on a terminal, else plain)').choices(['tty', 'plain', 'jsonl']))
+    .option('-K, --ask-become-pass', 'prompt once for the sudo password (never shown or logged)')
+    .option('--list-hosts', 'print the hosts the run would target and exit, connecting to nothing')
+    .option('-D, --diff', 'with --check: show the file changes as diffs')
+    .option('-v, --verbose', 'more output (plain): -v each command run, -vv also its output', countVerbose, 0)
+    .addOption(new Option('--output <mode>', 'tty | plain | jsonl (default: tty on a terminal, else plain; plain with -v or --diff)').choices(['tty', 'plain', 'jsonl']))
     .option('--report-dir <dir>', 'also write the reports (summary.json, hosts/*.json) here')
     .option('--max-unavailable <n|%>', 'hosts down at once, fleet-wide (default 10%)')
     .option('--per-rack <n>', 'hosts down at once per rack')
@@ -70,8 +90,12 @@ function addRunFlags(cmd: Command): Command {
     .option('--run-dir <dir>', `where run directories live (default ${DEFAULT_RUNS_DIR}; this run goes to <dir>/<run id>/)`)
 }
 
-// Turns flags into a RunSpec; every parse error is a UsageError raised before any connection.
-export function specFromFlags(playbook: string, flags: RunFlags, check: boolean, isTTY: boolean): RunSpec {
+// Turns flags (over ANSIBLE_* and ansible.cfg) into a RunSpec; every parse error is a UsageError raised
+// before any connection.
+export function specFromFlags(playbook: string, flags: RunFlags, check: boolean, isTTY: boolean, config: AnsibleConfig = NO_ANSIBLE_CONFIG, warn: (text: string) => void = (t) => void process.stderr.write(t)): RunSpec {
+  const hosts = hostSettings(flags, config, warn)
+  if (flags.diff && !check) throw new UsageError('--diff shows the file changes of a check run: add --check (or use gpufleet plan)')
+  const verbosity = flags.verbose ?? 0
   const roll = {
     ...DEFAULT_ROLL,
     ...(flags.maxUnavailable !== undefined ? { maxUnavailable: parseLimit(flags.maxUnavailable, '--max-unavailable') } : {}),
@@ -83,14 +107,15 @@ export function specFromFlags(playbook: string, flags: RunFlags, check: boolean,
   if (roll.maxUnavailable.kind === 'count' && roll.maxUnavailable.n < 1) throw new UsageError('--max-unavailable must allow at least one host')
   return {
     playbook,
-    inventory: resolve(flags.inventory),
+    inventory: hosts.inventory,
     ...(flags.limit ? { limit: flags.limit } : {}),
     check,
-    forks: parsePositiveInt(flags.forks, '--forks'),
+    forks: hosts.forks,
     ...(flags.knownHosts ? { knownHosts: resolve(flags.knownHosts) } : {}),
     acceptNewHostKeys: Boolean(flags.acceptNewHostKeys),
     askBecomePass: Boolean(flags.askBecomePass),
-    output: flags.output ?? (isTTY ? 'tty' : 'plain'),
+    // The live view has no room for commands or diffs: -v and --diff print plain lines.
+    output: flags.output ?? (isTTY && verbosity === 0 && !flags.diff ? 'tty' : 'plain'),
     ...(flags.reportDir ? { reportDir: resolve(flags.reportDir) } : {}),
     roll,
     ...(flags.rebootTimeout ? { rebootTimeoutMs: parseDurationFlag(flags.rebootTimeout, '--reboot-timeout') } : {}),
@@ -98,7 +123,25 @@ export function specFromFlags(playbook: string, flags: RunFlags, check: boolean,
     commandTimeoutMs: parseDurationFlag(flags.commandTimeout, '--command-timeout'),
     lockTtlMs: parseDurationFlag(flags.lockTtl, '--lock-ttl'),
     runsDir: resolve(flags.runDir ?? DEFAULT_RUNS_DIR),
+    ...(Object.keys(hosts.connection).length > 0 ? { connection: hosts.connection } : {}),
+    ...(hosts.extraVars.length > 0 ? { extraVars: hosts.extraVars } : {}),
+    ...(verbosity > 0 ? { verbosity } : {}),
+    ...(flags.diff ? { diff: true } : {}),
   }
+}
+
+// `run`/`plan`: --list-hosts prints the targets (inputs fully checked) and connects to nothing.
+async function runOrList(playbook: string, flags: RunFlags, check: boolean): Promise<void> {
+  const warn = (t: string) => void process.stderr.write(t)
+  const config = readAnsibleConfig()
+  printConfigWarnings(config, warn)
+  const spec = specFromFlags(playbook, flags, check, Boolean(process.stdout.isTTY), config, warn)
+  if (flags.listHosts) {
+    const { hosts } = await loadInputs(spec)
+    process.stdout.write(formatHostList(hosts.map((h) => h.name)))
+    return
+  }
+  process.exitCode = (await executeRun(spec, io())).exitCode
 }
 
 const io = () => ({
@@ -114,21 +157,21 @@ export function registerRun(program: Command): void {
       .command('run')
       .description('run a playbook: stage every host in parallel, then roll reboots through a rack-safe window')
       .argument('<playbook>', 'a bundled playbook name (prep, verify, attach, detach, rollback) or a YAML file')
-      .option('--check', 'show what would change on each host (diffs, reboots); change nothing'),
+      .option('-C, --check', 'show what would change on each host (steps, reboots; --diff for file diffs); change nothing'),
   )
     .addHelpText(
       'after',
       `
 Examples:
-  $ gpufleet run prep -i hosts.yaml --check
+  $ gpufleet run prep -i hosts.yaml --check --diff
+  $ gpufleet run prep -f 20 -K -u admin -e gpufleet_rack=r7 --limit p9-a01   # Ansible's flags
+  $ gpufleet run verify                      # inventory from ANSIBLE_INVENTORY or ansible.cfg
   $ gpufleet run prep -i hosts.yaml --max-unavailable 4 --per-rack 1 --max-fail 2
   $ gpufleet run prep -i hosts.yaml --limit rack-a --batches 1,25% --output jsonl > run.jsonl
-${ROLL_HELP}`,
+${ROLL_HELP}
+${ANSIBLE_HELP}`,
     )
-    .action(async (playbook: string, flags: RunFlags & { check?: boolean }) => {
-      const spec = specFromFlags(playbook, flags, Boolean(flags.check), Boolean(process.stdout.isTTY))
-      process.exitCode = (await executeRun(spec, io())).exitCode
-    })
+    .action(async (playbook: string, flags: RunFlags & { check?: boolean }) => runOrList(playbook, flags, Boolean(flags.check)))
 
   addRunFlags(
     program
@@ -136,18 +179,17 @@ ${ROLL_HELP}`,
       .description('the same as `run --check`: gather facts and print what would change, changing nothing')
       .argument('<playbook>', 'a bundled playbook name or a YAML file'),
   )
-    .addHelpText('after', `\nExamples:\n  $ gpufleet plan prep -i hosts.yaml\n  $ gpufleet plan prep -i hosts.yaml --limit p9-01 --output jsonl\n`)
-    .action(async (playbook: string, flags: RunFlags) => {
-      const spec = specFromFlags(playbook, flags, true, Boolean(process.stdout.isTTY))
-      process.exitCode = (await executeRun(spec, io())).exitCode
-    })
+    .addHelpText('after', `\nExamples:\n  $ gpufleet plan prep -i hosts.yaml --diff\n  $ gpufleet plan prep -i hosts.yaml --limit p9-01 --output jsonl\n  $ gpufleet plan prep --list-hosts\n${ANSIBLE_HELP}`)
+    .action(async (playbook: string, flags: RunFlags) => runOrList(playbook, flags, true))
 
   program
     .command('resume')
     .description('finish a run whose controller died or was interrupted, with the same options and limits')
     .argument('<run-id>', 'the run id (a directory under the runs directory)')
     .option('--run-dir <dir>', `where run directories live (default ${DEFAULT_RUNS_DIR})`)
-    .option('--ask-become-pass', 'prompt once for the sudo password')
+    .option('-K, --ask-become-pass', 'prompt once for the sudo password')
+    .option('-e, --extra-vars <vars>', "give again a secret extra var the run was started with (it is not saved)", (v: string, p: string[] | undefined) => [...(p ?? []), v])
+    .option('-v, --verbose', 'more output (plain): -v each command run, -vv also its output', countVerbose, 0)
     .addOption(new Option('--output <mode>', 'tty | plain | jsonl').choices(['tty', 'plain', 'jsonl']))
     .addHelpText(
       'after',
@@ -160,10 +202,22 @@ Examples:
   $ gpufleet resume 20261126T031502Z-3f9a1c --run-dir /var/tmp/gpufleet-runs
 `,
     )
-    .action(async (runId: string, flags: { runDir?: string; askBecomePass?: boolean; output?: RunSpec['output'] }) => {
+    .action(async (runId: string, flags: { runDir?: string; askBecomePass?: boolean; extraVars?: string[]; verbose?: number; output?: RunSpec['output'] }) => {
       const runsDir = resolve(flags.runDir ?? DEFAULT_RUNS_DIR)
       const saved = loadRunSpec(runsDir, runId)
-      const spec: RunSpec = { ...saved, runsDir, askBecomePass: Boolean(flags.askBecomePass ?? saved.askBecomePass), output: flags.output ?? (process.stdout.isTTY ? 'tty' : 'plain') }
+      const extraVars = [...(saved.extraVars ?? []), ...absoluteExtraVars(flags.extraVars ?? [])]
+      const given = (await loadExtraVars(absoluteExtraVars(flags.extraVars ?? []))).values
+      const missing = redactedExtraVars(saved.extraVars ?? []).filter((name) => !given.has(name))
+      if (missing.length > 0) throw new UsageError(`run ${runId} was started with secret extra vars that are not saved: give them again, e.g. -e '${missing.map((m) => `${m}=...`).join(' ')}'`)
+      const verbosity = flags.verbose || saved.verbosity || 0
+      const spec: RunSpec = {
+        ...saved,
+        runsDir,
+        askBecomePass: Boolean(flags.askBecomePass ?? saved.askBecomePass),
+        ...(extraVars.length > 0 ? { extraVars } : {}),
+        ...(verbosity > 0 ? { verbosity } : {}),
+        output: flags.output ?? (process.stdout.isTTY && verbosity === 0 ? 'tty' : 'plain'),
+      }
       process.exitCode = (await executeRun(spec, io(), runId)).exitCode
     })
 

@@ -19,12 +19,13 @@ const IGNORED_NAMES = new Set(['host_vars', 'group_vars', 'vars_plugins'])
 // with the group_vars/ and host_vars/ beside the file or inside the directory.
 // Everything is validated here, so a bad file stops gpufleet before it connects anywhere.
 // Like ansible -i, a comma-separated list that is not a file ('p9-01,p9-02:2222,') is a host list.
-export async function loadInventory(file: string): Promise<Inventory> {
+// `options.extraVars` (-e) is the highest-precedence layer of every host, as in Ansible.
+export async function loadInventory(file: string, options: { extraVars?: VarLayer } = {}): Promise<Inventory> {
   const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT' && file.includes(',')) return undefined
     throw new InventoryError(`${file}: cannot read inventory: ${error.code === 'ENOENT' ? 'no such file' : error.message}`)
   })
-  if (!info) return loadHostList(file)
+  if (!info) return loadHostList(file, options.extraVars)
   const sources = info.isDirectory() ? await listInventoryDir(file) : [file]
   if (sources.length === 0) throw new InventoryError(`${file}: no inventory files in this directory`)
 
@@ -64,7 +65,7 @@ export async function loadInventory(file: string): Promise<Inventory> {
     const found = await findVarsFiles(join(dir, 'host_vars'), name, hostVarsNames)
     if (found.length > 0) hostFiles.set(name, await Promise.all(found.map(loadVarsFile)))
   }
-  return resolveInventory(builder, { groups: groupFiles, hosts: hostFiles })
+  return resolveInventory(builder, { groups: groupFiles, hosts: hostFiles }, options.extraVars)
 }
 
 // The inventory files in a directory, recursively, in sorted order, skipping what Ansible skips.
@@ -81,7 +82,7 @@ async function listInventoryDir(dir: string): Promise<string[]> {
 }
 
 // Ansible's host_list plugin: names (with an optional :port) in 'ungrouped', no vars files.
-function loadHostList(list: string): Inventory {
+function loadHostList(list: string, extraVars?: VarLayer): Inventory {
   const builder = new InventoryBuilder(list)
   for (const item of list.split(',')) {
     const text = item.trim()
@@ -97,7 +98,7 @@ function loadHostList(list: string): Inventory {
     builder.addHost(parsed.host, 'ungrouped', parsed.port === undefined ? [] : [['ansible_port', parsed.port, origin]], origin)
   }
   builder.reconcile()
-  return resolveInventory(builder, { groups: new Map(), hosts: new Map() })
+  return resolveInventory(builder, { groups: new Map(), hosts: new Map() }, extraVars)
 }
 
 // Like Ansible: .yml/.yaml/.json files are YAML and other extensions are INI. A file without an

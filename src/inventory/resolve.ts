@@ -13,8 +13,9 @@ export interface VarsFileLayers {
 // Apply Ansible's variable precedence and turn the parsed graph into the resolved Inventory.
 // Per host, later layers win: the inventory's `all` vars, its other groups' vars (parents before
 // children: sorted by depth, then ansible_group_priority, then name), group_vars/all,
-// group_vars/<group> in the same order, the host's own inventory vars, host_vars/<host>.
-export function resolveInventory(builder: InventoryBuilder, files: VarsFileLayers): Inventory {
+// group_vars/<group> in the same order, the host's own inventory vars, host_vars/<host>, then the
+// extra vars (-e) above everything.
+export function resolveInventory(builder: InventoryBuilder, files: VarsFileLayers, extraVars?: VarLayer): Inventory {
   const depth = groupDepths(builder)
   const order = [...builder.groups.keys()]
   const directGroups = new Map<string, string[]>()
@@ -34,6 +35,7 @@ export function resolveInventory(builder: InventoryBuilder, files: VarsFileLayer
       ...sorted.flatMap((g) => files.groups.get(g) ?? []),
       raw.vars,
       ...(files.hosts.get(raw.name) ?? []),
+      ...(extraVars ? [extraVars] : []),
     ]
     const merged = mergeLayers(layers)
     hosts.push({

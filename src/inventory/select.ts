@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { UsageError } from '../errors.js'
+import { closestName } from '../playbook/closest-name.js'
 import type { Inventory, InventoryHost } from './types.js'
 
 // Hosts matching an Ansible --limit expression, in inventory order.
@@ -131,9 +132,19 @@ function enumerate(inventory: Inventory, pattern: string): string[] {
     }
   }
   if (results.length === 0 && groups.length === 0) {
-    throw new UsageError(`--limit pattern '${pattern}' matches no host or group in ${inventory.file}`)
+    throw new UsageError(`--limit pattern '${pattern}' matches no host or group in ${inventory.file}${limitSuggestion(inventory, pattern)}`)
   }
   return results
+}
+
+// " (did you mean …?)" for a pattern that matches nothing: the hosts whose short name it is
+// (p9-a01 for p9-a01.gpu.example.com), else the nearest host or group name by spelling.
+function limitSuggestion(inventory: Inventory, pattern: string): string {
+  if (pattern.startsWith('~') || /[?*[]/.test(pattern)) return ''
+  const long = inventory.hosts.filter((h) => h.name.startsWith(`${pattern}.`)).map((h) => h.name)
+  if (long.length > 0) return ` (did you mean ${long.slice(0, 3).join(', ')}${long.length > 3 ? ', …' : ''}?)`
+  const near = closestName(pattern, [...inventory.hosts.map((h) => h.name), ...Object.keys(inventory.groups)])
+  return near ? ` (did you mean ${near}?)` : ''
 }
 
 // A group's hosts and its descendants' hosts, breadth first, as Ansible's Group.get_hosts().

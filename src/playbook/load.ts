@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { basename, extname, isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +19,14 @@ export function resolvePlaybook(nameOrPath: string): string {
   return isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath)
 }
 
+// The names of the playbooks shipped in playbooks/ (what `run <name>` accepts).
+export function bundledPlaybooks(): string[] {
+  return readdirSync(PLAYBOOK_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -'.yaml'.length))
+    .sort()
+}
+
 // Loads and validates a playbook; every problem is a PlaybookError "file:line: message".
 export async function loadPlaybook(nameOrPath: string): Promise<Playbook> {
   const file = resolvePlaybook(nameOrPath)
@@ -26,7 +35,11 @@ export async function loadPlaybook(nameOrPath: string): Promise<Playbook> {
     text = await readFile(file, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' && /^[A-Za-z0-9_-]+$/.test(nameOrPath)) throw new PlaybookError(`no playbook named '${nameOrPath}' (looked for ${file})`)
+    if (code === 'ENOENT' && /^[A-Za-z0-9_-]+$/.test(nameOrPath)) {
+      const bundled = bundledPlaybooks()
+      const guess = closestName(nameOrPath, bundled)
+      throw new PlaybookError(`no playbook named '${nameOrPath}'${guess ? ` (did you mean ${guess}?)` : ''}; the bundled playbooks are ${bundled.join(', ')} (or give a YAML file's path)`)
+    }
     throw new PlaybookError(`${file}: cannot read playbook: ${(error as Error).message}`)
   }
   return parsePlaybook(text, file)

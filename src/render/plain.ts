@@ -1,4 +1,5 @@
 import type { EventOf, FleetEvent, FleetEventKind } from '../events.js'
+import { createVerboseFormatter } from './verbose.js'
 
 // The plain renderer: one timestamped line per event that matters, prefixed by host, never a
 // spinner. The default when stdout is not a TTY (CI logs). Output lines of commands are left to
@@ -47,7 +48,11 @@ const FORMAT: { [K in FleetEventKind]: Formatter<K> } = {
 // Formats one event, or undefined for events the plain output leaves out.
 export function formatPlain(event: FleetEvent, hostWidth = 0): string | undefined {
   const text = (FORMAT[event.kind] as Formatter<FleetEventKind>)(event as never)
-  if (text === undefined) return undefined
+  return text === undefined ? undefined : withPrefix(event, text, hostWidth)
+}
+
+// Text under an event's time and host column; continuation lines indented to match.
+function withPrefix(event: FleetEvent, text: string, hostWidth: number): string {
   const time = new Date(event.t).toISOString().slice(11, 23)
   const who = 'host' in event ? event.host : '-'
   const prefix = `${time} ${who.padEnd(hostWidth)} `
@@ -58,10 +63,16 @@ export function formatPlain(event: FleetEvent, hostWidth = 0): string | undefine
 }
 
 // A renderer writing plain lines; hosts are padded to the longest name for aligned columns.
-export function createPlainRenderer(write: (text: string) => void, hosts: string[] = []): (event: FleetEvent) => void {
+// `showDiffs: false` leaves check-mode diffs out (they stay in events and reports: --diff shows them);
+// `verbosity` 1 adds each command run, 2 also its output (-v, -vv).
+export function createPlainRenderer(write: (text: string) => void, hosts: string[] = [], options: { showDiffs?: boolean; verbosity?: number } = {}): (event: FleetEvent) => void {
   const width = Math.min(32, Math.max(1, ...hosts.map((h) => h.length)))
+  const verbose = options.verbosity ? createVerboseFormatter(options.verbosity) : undefined
   return (event) => {
-    const line = formatPlain(event, width)
+    const shown = options.showDiffs === false && event.kind === 'task-planned' && event.diff !== undefined ? { ...event, diff: undefined } : event
+    const line = formatPlain(shown, width)
     if (line !== undefined) write(line + '\n')
+    const extra = verbose?.(event)
+    if (extra !== undefined) write(withPrefix(event, extra, width) + '\n')
   }
 }

@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path'
 import { UsageError } from '../errors.js'
 import type { FleetEvent, HostOutcome } from '../events.js'
 import { EXIT } from '../exit-codes.js'
+import { applyConnectionDefaults, type ConnectionDefaults } from '../inventory/connection-defaults.js'
+import { loadExtraVars, redactExtraVars } from '../inventory/extra-vars.js'
 import { loadInventory } from '../inventory/load.js'
 import { selectHosts } from '../inventory/select.js'
 import type { InventoryHost } from '../inventory/types.js'
@@ -46,6 +48,10 @@ export interface RunSpec {
   commandTimeoutMs: number
   lockTtlMs: number
   runsDir: string // absolute; runs live in <runsDir>/<run id>/
+  connection?: ConnectionDefaults // -u, --private-key, -b and host_key_checking (flags > ANSIBLE_* > ansible.cfg)
+  extraVars?: string[] // -e arguments in order (@files absolute); saved with secret-named values redacted
+  verbosity?: number // -v: plain output shows each command run; -vv also its output
+  diff?: boolean // --diff: plain output shows check-mode file diffs
 }
 
 // Where output goes; tests capture it.
@@ -69,9 +75,9 @@ export interface RunResult {
 }
 
 // Loads and validates the inputs; throws InventoryError/PlaybookError/UsageError before connecting.
-export async function loadInputs(spec: Pick<RunSpec, 'inventory' | 'playbook' | 'limit'>): Promise<{ hosts: InventoryHost[]; playbook: RunnablePlaybook }> {
-  const inventory = await loadInventory(spec.inventory)
-  const hosts = selectHosts(inventory, spec.limit)
+export async function loadInputs(spec: Pick<RunSpec, 'inventory' | 'playbook' | 'limit' | 'connection' | 'extraVars'>): Promise<{ hosts: InventoryHost[]; playbook: RunnablePlaybook }> {
+  const inventory = await loadInventory(spec.inventory, spec.extraVars?.length ? { extraVars: await loadExtraVars(spec.extraVars) } : {})
+  const hosts = applyConnectionDefaults(selectHosts(inventory, spec.limit), spec.connection ?? {})
   const playbook = await loadPlaybook(spec.playbook)
   if (hosts.length === 0) throw new UsageError(`no hosts in ${spec.inventory}${spec.limit ? ` match --limit ${spec.limit}` : ''}`)
   return { hosts, playbook }
@@ -107,13 +113,13 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   // The live listr2 view only on a real terminal; piped or captured output gets plain lines.
   // A terminal that reports no width (some pseudo-terminals) cannot hold a live view either.
   const tty = spec.output === 'tty' && io.isTTY && (process.stdout.columns ?? 0) > 0 ? createListrRenderer() : undefined
-  const renderer = tty ? tty.onEvent : spec.output === 'jsonl' ? createJsonlRenderer(io.stdout) : createPlainRenderer(io.stdout, hosts.map((h) => h.name))
+  const renderer = tty ? tty.onEvent : spec.output === 'jsonl' ? createJsonlRenderer(io.stdout) : createPlainRenderer(io.stdout, hosts.map((h) => h.name), { showDiffs: Boolean(spec.diff), verbosity: spec.verbosity ?? 0 })
   let journal: Journal | undefined
   let eventsFd = -1
   let previous: ReturnType<typeof hostStates> | undefined
   if (runDir) {
     previous = hostStates(readJournal(runDir))
-    writeRunFile(runDir, 'options.json', spec)
+    writeRunFile(runDir, 'options.json', { ...spec, ...(spec.extraVars ? { extraVars: redactExtraVars(spec.extraVars) } : {}) })
     journal = new Journal(runDir)
     eventsFd = openSync(join(runDir, 'events.jsonl'), 'a')
   }

@@ -96,6 +96,15 @@ describe('selectHosts', () => {
     expect(() => selectHosts(inventory, limit)).toThrow(message)
   })
 
+  it('suggests the host a short name or a typo most likely meant', async () => {
+    const dir = await writeTree({ 'hosts.yaml': 'all:\n  children:\n    rack_a:\n      hosts:\n        p9-a01.gpu.example.com:\n        p9-a02.gpu.example.com:\n' })
+    const fqdn = await loadInventory(join(dir, 'hosts.yaml'))
+    expect(() => selectHosts(fqdn, 'p9-a01')).toThrow(/matches no host or group in .*hosts\.yaml \(did you mean p9-a01\.gpu\.example\.com\?\)$/)
+    expect(() => selectHosts(fqdn, 'rakc_a')).toThrow(/ \(did you mean rack_a\?\)$/)
+    expect(() => selectHosts(inventory, 'p9-a1')).toThrow(/ \(did you mean p9-a01\?\)$/)
+    expect(() => selectHosts(inventory, 'zzzzzzzz')).toThrow(/matches no host or group in [^(]*$/)
+  })
+
   it('rejects an @directory', async () => {
     const dir = await writeTree({ 'd/x': '' })
     await writeFile(join(dir, 'unused'), '')

@@ -37,7 +37,9 @@ describe('bad playbooks fail with file:line before anything connects', () => {
   })
 
   test('an unknown bare name says which file it looked for', async () => {
-    await expect(loadPlaybook('no-such-playbook')).rejects.toThrow(/no playbook named 'no-such-playbook' \(looked for .*playbooks\/no-such-playbook\.yaml\)/)
+    await expect(loadPlaybook('no-such-playbook')).rejects.toThrow("no playbook named 'no-such-playbook'; the bundled playbooks are attach, detach, prep, prep-trial, rollback, verify (or give a YAML file's path)")
+    await expect(loadPlaybook('prpe')).rejects.toThrow("no playbook named 'prpe' (did you mean prep?); the bundled playbooks are attach, detach, prep, prep-trial, rollback, verify")
+    await expect(loadPlaybook('verfy')).rejects.toThrow(/\(did you mean verify\?\)/)
   })
 })
 
