@@ -11,6 +11,7 @@ const integration = [
   'test/inventory/ansible-compat.test.ts',
   'test/config/ansible-cfg-compat.test.ts',
   'test/cli.test.ts',
+  'test/inventory/extra-vars-compat.test.ts',
   'test/e2e/**/*.test.ts',
 ]
 
