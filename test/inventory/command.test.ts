@@ -105,8 +105,23 @@ describe('registerInventory', () => {
     expect(JSON.parse(written.join('')).ungrouped).toEqual({ hosts: ['mail.example.com'] })
   })
 
-  it('requires --inventory and refuses --json with --graph', async () => {
-    await expect(program().parseAsync(['node', 'gpufleet', 'inventory'])).rejects.toThrow(/required option '-i, --inventory <file>'/)
+  it('needs an inventory from -i, ANSIBLE_INVENTORY or ansible.cfg, and refuses --json with --graph', async () => {
+    // An empty ansible.cfg named by ANSIBLE_CONFIG shadows any ./ansible.cfg or ~/.ansible.cfg.
+    const dir = await writeTree({ 'ansible.cfg': '[defaults]\n' })
+    vi.stubEnv('ANSIBLE_CONFIG', join(dir, 'ansible.cfg'))
+    vi.stubEnv('ANSIBLE_INVENTORY', undefined)
+    try {
+      await expect(program().parseAsync(['node', 'gpufleet', 'inventory'])).rejects.toThrow(UsageError)
+      await expect(program().parseAsync(['node', 'gpufleet', 'inventory'])).rejects.toThrow(/no inventory: pass -i <file>, or set ANSIBLE_INVENTORY/)
+      vi.stubEnv('ANSIBLE_INVENTORY', example)
+      const written: string[] = []
+      vi.spyOn(process.stdout, 'write').mockImplementation((t) => written.push(String(t)) > 0)
+      await program().parseAsync(['node', 'gpufleet', 'inventory', '--json'])
+      expect(Object.keys(JSON.parse(written.join('')))).toContain('_meta')
+    } finally {
+      vi.unstubAllEnvs()
+      vi.restoreAllMocks()
+    }
     await expect(program().parseAsync(['node', 'gpufleet', 'inventory', '-i', 'x', '--json', '--graph'])).rejects.toThrow(/cannot be used with/)
   })
 
