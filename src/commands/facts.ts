@@ -14,6 +14,7 @@ import { fanOut } from '../runner/fan-out.js'
 import { createConnector, type Connector, type ConnectorOptions } from '../transport/connect.js'
 import { checkOpenFileLimit } from '../transport/fd-limit.js'
 import { promptSecret } from '../transport/prompt.js'
+import { parseDurationFlag } from '../runner/options.js'
 import { addConnectionOptions, addInventoryOption, formatHostList, hostSettings, NO_ANSIBLE_CONFIG, printConfigWarnings, type HostFlags } from './ansible-options.js'
 
 // Options of `gpufleet facts` (commander's parsed flags).
@@ -25,7 +26,7 @@ export interface FactsCommandOptions extends Omit<HostFlags, 'forks'> {
   knownHosts?: string
   acceptNewHostKeys?: boolean
   askBecomePass?: boolean
-  connectTimeout?: string | number // seconds
+  connectTimeout?: string // a duration with a unit (10s)
 }
 
 type HostBasics = { [K in keyof typeof hostBasics]: (typeof hostBasics)[K] extends Fact<infer T> ? T : never }
@@ -122,13 +123,6 @@ export function formatFactsJson(results: readonly HostFactsResult[]): string {
   return JSON.stringify({ hosts }, null, 2) + '\n'
 }
 
-function positiveInt(value: string | number | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback
-  const n = Number(value)
-  if (!/^\s*\d+\s*$/.test(String(value)) || !Number.isInteger(n) || n < 1) throw new UsageError(`${flag}: expected a whole number of at least 1, got ${JSON.stringify(String(value))}`)
-  return n
-}
-
 export interface FactsCommandDeps {
   connector?: Connector // tests inject one; default createConnector(flags)
   connectorOptions?: Partial<ConnectorOptions> // merged into the default connector's options
@@ -143,7 +137,8 @@ export async function factsCommand(options: FactsCommandOptions, deps: FactsComm
   const warn = deps.warn ?? ((text: string) => process.stderr.write(text))
   const settings = hostSettings({ ...options, forks: options.forks === undefined ? undefined : String(options.forks) }, deps.ansibleConfig ?? NO_ANSIBLE_CONFIG, warn)
   const forks = settings.forks
-  const connectTimeout = positiveInt(options.connectTimeout, '--connect-timeout', 10)
+  const connectTimeoutMs = parseDurationFlag(options.connectTimeout ?? '10s', '--connect-timeout')
+  if (connectTimeoutMs <= 0) throw new UsageError('--connect-timeout must be more than 0s')
   const inventory = await loadInventory(settings.inventory, settings.extraVars.length > 0 ? { extraVars: await loadExtraVars(settings.extraVars) } : {})
   const hosts = applyConnectionDefaults(selectHosts(inventory, options.limit), settings.connection)
   if (options.listHosts) return { text: formatHostList(hosts.map((h) => h.name)), exitCode: EXIT.ok, results: [] }
@@ -156,7 +151,7 @@ export async function factsCommand(options: FactsCommandOptions, deps: FactsComm
     connector = createConnector({
       ...(options.knownHosts ? { knownHostsFile: options.knownHosts } : {}),
       acceptNewHostKeys: options.acceptNewHostKeys === true,
-      connectTimeoutMs: connectTimeout * 1000,
+      connectTimeoutMs,
       ...(becomePassword !== undefined ? { becomePassword } : {}),
       ...deps.connectorOptions,
     })
@@ -179,7 +174,7 @@ export function registerFacts(program: Command): void {
     .option('--known-hosts <file>', 'known_hosts file (default ~/.ssh/known_hosts; an inventory UserKnownHostsFile wins)')
     .option('--accept-new-host-keys', 'record keys of hosts not in known_hosts instead of refusing them (a CHANGED key is always refused)')
     .option('-K, --ask-become-pass', 'ask once for the sudo password (fed to sudo over stdin, never shown)')
-    .option('--connect-timeout <seconds>', 'give up on a host after this long without an SSH session (default 10)')
+    .option('--connect-timeout <duration>', 'give up on a host after this long without an SSH session, e.g. 10s (default), 1m')
   addConnectionOptions(cmd, 'hosts contacted at once (default: ANSIBLE_FORKS, else forks in ansible.cfg, else 50)')
     .addHelpText(
       'after',

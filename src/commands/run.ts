@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { readAnsibleConfig, type AnsibleConfig } from '../config/ansible-cfg.js'
 import { UsageError } from '../errors.js'
 import { absoluteExtraVars, loadExtraVars, redactedExtraVars } from '../inventory/extra-vars.js'
+import { bundledPlaybooks } from '../playbook/load.js'
 import { runDemo } from '../runner/demo.js'
 import { executeRun, loadInputs, loadRunSpec, type RunSpec } from '../runner/execute.js'
 import { DEFAULT_RUNS_DIR } from '../runner/journal.js'
@@ -156,7 +157,7 @@ export function registerRun(program: Command): void {
     program
       .command('run')
       .description('run a playbook: stage every host in parallel, then roll reboots through a rack-safe window')
-      .argument('<playbook>', 'a bundled playbook name (prep, verify, attach, detach, rollback) or a YAML file')
+      .argument('<playbook>', `a bundled playbook name (${bundledPlaybooks().join(', ')}) or a YAML file`)
       .option('-C, --check', 'show what would change on each host (steps, reboots; --diff for file diffs); change nothing'),
   )
     .addHelpText(
