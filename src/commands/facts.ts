@@ -5,6 +5,7 @@ import { buildGatherScript, parseFacts, splitGatherOutput } from '../facts/gathe
 import { hostBasics } from '../facts/host-basics.js'
 import type { Fact } from '../facts/define.js'
 import type { InventoryHost } from '../inventory/types.js'
+import { fleetVarWarnings } from '../inventory/fleet-vars.js'
 import { loadInventory } from '../inventory/load.js'
 import { selectHosts } from '../inventory/select.js'
 import { fanOut } from '../runner/fan-out.js'
@@ -140,6 +141,8 @@ export async function factsCommand(options: FactsCommandOptions, deps: FactsComm
   const inventory = await loadInventory(options.inventory)
   const hosts = selectHosts(inventory, options.limit)
   const warn = deps.warn ?? ((text: string) => process.stderr.write(text))
+  // facts reads no gpufleet_* var: a malformed one is a warning here, not a refusal.
+  for (const warning of fleetVarWarnings(hosts)) warn(`${warning}\n`)
   if (hosts.length === 0) return { text: options.json ? formatFactsJson([]) : 'no hosts matched\n', exitCode: EXIT.ok, results: [] }
   const fds = checkOpenFileLimit(Math.min(forks, hosts.length))
   if (!fds.ok) warn(`warning: ${fds.message}\n`)

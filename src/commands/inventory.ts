@@ -1,8 +1,10 @@
 import { Option, type Command } from 'commander'
 import { ansibleListJson, toAnsibleJsonText } from '../inventory/ansible-list.js'
+import { fleetVarWarnings } from '../inventory/fleet-vars.js'
 import { inventoryGraph } from '../inventory/graph.js'
 import { hostTable } from '../inventory/host-table.js'
 import { loadInventory } from '../inventory/load.js'
+import { assignRacks, parseRackBy } from '../inventory/rack-by.js'
 import { selectHosts } from '../inventory/select.js'
 
 // Options of `gpufleet inventory`.
@@ -11,16 +13,20 @@ export interface InventoryCommandOptions {
   limit?: string
   json?: boolean
   graph?: boolean
+  rackBy?: string // --rack-by: var:<name> | group:<glob>; the table's RACK column follows it
 }
 
 // The text `gpufleet inventory` prints: a host table, ansible-inventory --list JSON, or --graph.
-// Reads files only; never connects. Throws InventoryError / UsageError for bad input.
-export async function inventoryCommand(options: InventoryCommandOptions): Promise<string> {
+// Reads files only; never connects. Throws InventoryError / UsageError for bad input. A malformed
+// gpufleet_* var is only a warning here (`warn`, stderr by default): this command uses none of them.
+export async function inventoryCommand(options: InventoryCommandOptions, warn: (text: string) => void = (t) => void process.stderr.write(t)): Promise<string> {
+  const rackBy = options.rackBy !== undefined ? parseRackBy(options.rackBy) : undefined
   const inventory = await loadInventory(options.inventory)
   const selected = selectHosts(inventory, options.limit)
+  for (const warning of fleetVarWarnings(selected)) warn(`${warning}\n`)
   if (options.json) return toAnsibleJsonText(ansibleListJson(inventory, selected)) + '\n'
   if (options.graph) return inventoryGraph(inventory, selected) + '\n'
-  return hostTable(inventory, selected) + '\n'
+  return hostTable(inventory, assignRacks(inventory, selected, rackBy)) + '\n'
 }
 
 // `gpufleet inventory`: show the resolved inventory the way gpufleet will use it.
@@ -32,6 +38,7 @@ export function registerInventory(program: Command): void {
     .option('-l, --limit <pattern>', "only hosts matching an Ansible pattern: host, group, glob, 'a:b', 'a:!b', 'a:&b', @file")
     .addOption(new Option('--json', 'print what `ansible-inventory --list` prints (_meta.hostvars, groups), secrets redacted').conflicts('graph'))
     .addOption(new Option('--graph', 'print the group tree like `ansible-inventory --graph`').conflicts('json'))
+    .option('--rack-by <source>', "where the RACK column comes from, as for run: var:<name> (default var:gpufleet_rack) or group:<glob>, e.g. group:'rack_*'")
     .addHelpText(
       'after',
       `
@@ -39,10 +46,13 @@ Examples:
   $ gpufleet inventory -i inventory/example.yaml
   $ gpufleet inventory -i hosts.ini --limit 'rack_a:!p9-a07' --json
   $ gpufleet inventory -i hosts.yaml --graph
+  $ gpufleet inventory -i hosts.ini --rack-by group:'rack_*'     # the rack each host rolls in
   $ diff <(gpufleet inventory -i hosts.yaml --json) <(ansible-inventory -i hosts.yaml --list)
 
 Vars named like *pass*, *secret*, *token* are printed as <redacted>.
-gpufleet's own vars (rack, gpus, vms) are documented in inventory/README.md.`,
+gpufleet's own vars (gpufleet_rack, gpufleet_gpus, gpufleet_vms) are documented in inventory/README.md;
+any other var (your own rack, gpus, vms...) is never checked. A malformed gpufleet_* var on a selected
+host is a warning here (stderr); run, plan and resume refuse it with its file:line.`,
     )
     .action(async (options: InventoryCommandOptions) => {
       process.stdout.write(await inventoryCommand(options))
