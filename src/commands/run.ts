@@ -36,7 +36,7 @@ interface RunFlags {
 const ROLL_HELP = `
 Rolling (only the roll part of a playbook is limited; staging runs on every host at --forks):
   --max-unavailable N|N%   hosts down at once, fleet-wide (default 10%, at least 1)
-  --per-rack N             hosts down at once per failure domain (rack) (default: no per-rack cap)
+  --per-rack N             hosts down at once per rack, i.e. failure domain (default: no cap)
   --rack-by var:<name>     a host's rack is that inventory var (default var:gpufleet_rack;
                            e.g. var:rack, var:datacenter_row)
   --rack-by group:<glob>   a host's rack is its group matching the glob (group:'rack_*'); a host
