@@ -25,8 +25,13 @@ export async function inventoryCommand(options: InventoryCommandOptions, warn: (
   const selected = selectHosts(inventory, options.limit)
   for (const warning of fleetVarWarnings(selected)) warn(`${warning}\n`)
   if (options.json) return toAnsibleJsonText(ansibleListJson(inventory, selected)) + '\n'
-  if (options.graph) return inventoryGraph(inventory, selected) + '\n'
-  return hostTable(inventory, assignRacks(inventory, selected, rackBy)) + '\n'
+  const racked = assignRacks(inventory, selected, rackBy)
+  if (options.graph) {
+    // Plain --graph stays ansible-inventory's; asked for racks, each host line also names its rack.
+    const rackOf = new Map(racked.map((h) => [h.name, h.rack]))
+    return inventoryGraph(inventory, selected, 'all', rackBy ? (host) => `  (rack: ${rackOf.get(host) ?? 'none'})` : undefined) + '\n'
+  }
+  return hostTable(inventory, racked) + '\n'
 }
 
 // `gpufleet inventory`: show the resolved inventory the way gpufleet will use it.
@@ -38,7 +43,7 @@ export function registerInventory(program: Command): void {
     .option('-l, --limit <pattern>', "only hosts matching an Ansible pattern: host, group, glob, 'a:b', 'a:!b', 'a:&b', @file")
     .addOption(new Option('--json', 'print what `ansible-inventory --list` prints (_meta.hostvars, groups), secrets redacted').conflicts('graph'))
     .addOption(new Option('--graph', 'print the group tree like `ansible-inventory --graph`').conflicts('json'))
-    .option('--rack-by <source>', "where the RACK column comes from, as for run: var:<name> (default var:gpufleet_rack) or group:<glob>, e.g. group:'rack_*'")
+    .option('--rack-by <source>', "where racks come from, as for run: var:<name> (default var:gpufleet_rack) or group:<glob>, e.g. group:'rack_*'; shown in the RACK column, and after each host with --graph")
     .addHelpText(
       'after',
       `

@@ -97,6 +97,15 @@ describe('gpufleet inventory: racks and foreign vars', () => {
     expect((await inventoryCommand({ inventory: join(dir, 'hosts.ini'), rackBy: 'var:rack' })).split('\n')[1].split(/\s{2,}/).slice(0, 4)).toEqual(['a1', 'a1', '(ssh config)', '12'])
   })
 
+  it('--graph --rack-by names each host\'s rack after it; plain --graph stays ansible-inventory\'s', async () => {
+    const dir = await writeTree({ 'hosts.ini': RACKS })
+    const file = join(dir, 'hosts.ini')
+    expect(await inventoryCommand({ inventory: file, graph: true, rackBy: 'var:rack' })).toBe(
+      ['@all:', '  |--@ungrouped:', '  |--@power9:', '  |  |--@rack_a:', '  |  |  |--a1  (rack: 12)', '  |  |  |--a2  (rack: none)', '  |  |--@rack_b:', '  |  |  |--b1  (rack: none)', '  |--@spare:', '  |  |--s1  (rack: none)', ''].join('\n'),
+    )
+    expect(await inventoryCommand({ inventory: file, graph: true })).not.toContain('rack:')
+  })
+
   it('refuses a host in two rack groups (exit 2) and a bad --rack-by before reading anything', async () => {
     const dir = await writeTree({ 'hosts.ini': RACKS + '[rack_b]\na2\n' })
     await expect(inventoryCommand({ inventory: join(dir, 'hosts.ini'), rackBy: 'group:rack_*' })).rejects.toThrow(InventoryError)
