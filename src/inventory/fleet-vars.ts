@@ -25,7 +25,7 @@ function unknownKeys(issue: { code?: string; keys?: string[] }, allowed: string)
 // `gpufleet_rack: r1`: the failure domain for rolling reboots. INI gives `gpufleet_rack=1` as a number; accept it.
 export const rackSchema = z.union([z.string().min(1), z.int()], { error: 'a rack must be a non-empty string (e.g. r1) or a whole number' }).transform(String)
 
-// `gpufleet_gpus: {count: 4}` or `gpus: {addresses: [...]}`: the GPUs a host must have.
+// `gpufleet_gpus: {count: 4}` or `gpufleet_gpus: {addresses: [...]}`: the GPUs a host must have.
 export const gpusSchema = z
   .strictObject(
     {

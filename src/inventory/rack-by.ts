@@ -78,7 +78,7 @@ export function assignRacks(inventory: Inventory, hosts: readonly InventoryHost[
 export function rackWarnings(hosts: readonly InventoryHost[], rackBy: RackBy, usedBy: string): string[] {
   const unracked = hosts.filter((h) => h.rack === undefined).map((h) => h.name)
   if (unracked.length === 0) return []
-  const source = `--rack-by ${formatRackBy(rackBy)}${rackBy === DEFAULT_RACK_BY || (rackBy.kind === 'var' && rackBy.name === FLEET_VARS.rack) ? ' (the default)' : ''}`
+  const source = `--rack-by ${formatRackBy(rackBy)}${rackBy.kind === 'var' && rackBy.name === FLEET_VARS.rack ? ', the default' : ''}`
   if (unracked.length === hosts.length) {
     return [
       `warning: ${usedBy}: no selected host has a rack (${source}), so all ${hosts.length} share one failure domain and ${usedBy} applies to the whole run. ` +

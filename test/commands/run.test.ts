@@ -146,7 +146,7 @@ describe('gpufleet run: gpufleet_* vars and --rack-by', () => {
   it('warns when --per-rack is given and the selected hosts have no rack', async () => {
     const dir = files(FOREIGN)
     const none = await runReachingConnect(dir, 'prep', { limit: 'rack_a', perRack: '1' })
-    expect(none.stderr).toContain('warning: --per-rack 1: no selected host has a rack (--rack-by var:gpufleet_rack (the default)), so all 2 share one failure domain')
+    expect(none.stderr).toContain('warning: --per-rack 1: no selected host has a rack (--rack-by var:gpufleet_rack, the default), so all 2 share one failure domain')
     const racked = await runReachingConnect(dir, 'prep', { limit: 'rack_a', perRack: '1', rackBy: 'group:rack_*' })
     expect(racked.stderr).not.toContain('warning')
     expect(racked.result.summary.hosts['p9-a01']?.rack).toBe('rack_a')

@@ -123,7 +123,7 @@ describe('hosts without a rack', () => {
     ])
     const none = await racks(RACKS_INI)
     expect(rackWarnings(none.hosts, DEFAULT_RACK_BY, '--per-rack 1')).toEqual([
-      "warning: --per-rack 1: no selected host has a rack (--rack-by var:gpufleet_rack (the default)), so all 5 share one failure domain and --per-rack 1 applies to the whole run. Set gpufleet_rack, or use --rack-by group:'rack_*' or --rack-by var:<name>.",
+      "warning: --per-rack 1: no selected host has a rack (--rack-by var:gpufleet_rack, the default), so all 5 share one failure domain and --per-rack 1 applies to the whole run. Set gpufleet_rack, or use --rack-by group:'rack_*' or --rack-by var:<name>.",
     ])
     const all = await racks(RACKS_INI, 'group:rack_*', 'rack_a:rack_b')
     expect(rackWarnings(all.hosts, parseRackBy('group:rack_*'), '--per-rack 1')).toEqual([])
