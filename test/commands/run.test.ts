@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { specFromFlags } from '../../src/commands/run.js'
+import { Command } from 'commander'
+import { registerRun, specFromFlags } from '../../src/commands/run.js'
+import { writeRunFile } from '../../src/runner/journal.js'
 import { ConnectError, InventoryError, PlaybookError, UsageError } from '../../src/errors.js'
 import { executeRun } from '../../src/runner/execute.js'
 
@@ -150,5 +152,18 @@ describe('gpufleet run: gpufleet_* vars and --rack-by', () => {
     const racked = await runReachingConnect(dir, 'prep', { limit: 'rack_a', perRack: '1', rackBy: 'group:rack_*' })
     expect(racked.stderr).not.toContain('warning')
     expect(racked.result.summary.hosts['p9-a01']?.rack).toBe('rack_a')
+  })
+
+  it('resume --rack-by replaces the saved rack source (checked before connecting, like run)', async () => {
+    const dir = files(FOREIGN + '        spare:\n          hosts:\n            p9-a01:\n')
+    const spec = specFromFlags('prep', flags(dir, { limit: 'rack_a' }) as never, false, false)
+    writeRunFile(join(dir, 'runs', 'run-1'), 'options.json', spec)
+    const resume = (...args: string[]) => {
+      const program = new Command('gpufleet').exitOverride()
+      registerRun(program)
+      return program.parseAsync(['node', 'gpufleet', 'resume', 'run-1', '--run-dir', join(dir, 'runs'), '--output', 'jsonl', ...args])
+    }
+    await expect(resume('--rack-by', 'group:*a*')).rejects.toThrow(/host 'p9-a01' is in 2 groups matching --rack-by group:'\*a\*'/)
+    await expect(resume('--rack-by', 'rack_*')).rejects.toThrow(UsageError)
   })
 })
