@@ -8,6 +8,7 @@ import type { Fact } from '../facts/define.js'
 import type { InventoryHost } from '../inventory/types.js'
 import { applyConnectionDefaults } from '../inventory/connection-defaults.js'
 import { loadExtraVars } from '../inventory/extra-vars.js'
+import { fleetVarWarnings } from '../inventory/fleet-vars.js'
 import { loadInventory } from '../inventory/load.js'
 import { selectHosts } from '../inventory/select.js'
 import { fanOut } from '../runner/fan-out.js'
@@ -142,6 +143,8 @@ export async function factsCommand(options: FactsCommandOptions, deps: FactsComm
   const inventory = await loadInventory(settings.inventory, settings.extraVars.length > 0 ? { extraVars: await loadExtraVars(settings.extraVars) } : {})
   const hosts = applyConnectionDefaults(selectHosts(inventory, options.limit), settings.connection)
   if (options.listHosts) return { text: formatHostList(hosts.map((h) => h.name)), exitCode: EXIT.ok, results: [] }
+  // facts reads no gpufleet_* var: a malformed one is a warning here, not a refusal.
+  for (const warning of fleetVarWarnings(hosts)) warn(`${warning}\n`)
   if (hosts.length === 0) return { text: options.json ? formatFactsJson([]) : 'no hosts matched\n', exitCode: EXIT.ok, results: [] }
   const fds = checkOpenFileLimit(Math.min(forks, hosts.length))
   if (!fds.ok) warn(`warning: ${fds.message}\n`)

@@ -1,9 +1,11 @@
 import { Option, type Command } from 'commander'
 import { readAnsibleConfig } from '../config/ansible-cfg.js'
 import { ansibleListJson, toAnsibleJsonText } from '../inventory/ansible-list.js'
+import { fleetVarWarnings } from '../inventory/fleet-vars.js'
 import { inventoryGraph } from '../inventory/graph.js'
 import { hostTable } from '../inventory/host-table.js'
 import { loadInventory } from '../inventory/load.js'
+import { assignRacks, parseRackBy } from '../inventory/rack-by.js'
 import { selectHosts } from '../inventory/select.js'
 import { INVENTORY_HELP, inventorySource, printConfigWarnings } from './ansible-options.js'
 
@@ -13,16 +15,25 @@ export interface InventoryCommandOptions {
   limit?: string
   json?: boolean
   graph?: boolean
+  rackBy?: string // --rack-by: var:<name> | group:<glob>; the table's RACK column follows it
 }
 
 // The text `gpufleet inventory` prints: a host table, ansible-inventory --list JSON, or --graph.
-// Reads files only; never connects. Throws InventoryError / UsageError for bad input.
-export async function inventoryCommand(options: InventoryCommandOptions): Promise<string> {
+// Reads files only; never connects. Throws InventoryError / UsageError for bad input. A malformed
+// gpufleet_* var is only a warning here (`warn`, stderr by default): this command uses none of them.
+export async function inventoryCommand(options: InventoryCommandOptions, warn: (text: string) => void = (t) => void process.stderr.write(t)): Promise<string> {
+  const rackBy = options.rackBy !== undefined ? parseRackBy(options.rackBy) : undefined
   const inventory = await loadInventory(options.inventory)
   const selected = selectHosts(inventory, options.limit)
+  for (const warning of fleetVarWarnings(selected)) warn(`${warning}\n`)
   if (options.json) return toAnsibleJsonText(ansibleListJson(inventory, selected)) + '\n'
-  if (options.graph) return inventoryGraph(inventory, selected) + '\n'
-  return hostTable(inventory, selected) + '\n'
+  const racked = assignRacks(inventory, selected, rackBy)
+  if (options.graph) {
+    // Plain --graph stays ansible-inventory's; asked for racks, each host line also names its rack.
+    const rackOf = new Map(racked.map((h) => [h.name, h.rack]))
+    return inventoryGraph(inventory, selected, 'all', rackBy ? (host) => `  (rack: ${rackOf.get(host) ?? 'none'})` : undefined) + '\n'
+  }
+  return hostTable(inventory, racked) + '\n'
 }
 
 // `gpufleet inventory`: show the resolved inventory the way gpufleet will use it.
@@ -34,6 +45,7 @@ export function registerInventory(program: Command): void {
     .option('-l, --limit <pattern>', "only hosts matching an Ansible pattern: host, group, glob, 'a:b', 'a:!b', 'a:&b', @file")
     .addOption(new Option('--json', 'print what `ansible-inventory --list` prints (_meta.hostvars, groups), secrets redacted').conflicts('graph'))
     .addOption(new Option('--graph', 'print the group tree like `ansible-inventory --graph`').conflicts('json'))
+    .option('--rack-by <source>', "where racks come from, as for run: var:<name> (default var:gpufleet_rack) or group:<glob>, e.g. group:'rack_*'; shown in the RACK column, and after each host with --graph")
     .addHelpText(
       'after',
       `
@@ -42,10 +54,13 @@ Examples:
   $ gpufleet inventory -i hosts.ini --limit 'rack_a:!p9-a07' --json
   $ gpufleet inventory -i hosts.yaml --graph
   $ ANSIBLE_INVENTORY=hosts.yaml gpufleet inventory   # or inventory = hosts.yaml in ansible.cfg
+  $ gpufleet inventory -i hosts.ini --rack-by group:'rack_*'     # the rack each host rolls in
   $ diff <(gpufleet inventory -i hosts.yaml --json) <(ansible-inventory -i hosts.yaml --list)
 
 Vars named like *pass*, *secret*, *token* are printed as <redacted>.
-gpufleet's own vars (rack, gpus, vms) are documented in inventory/README.md.`,
+gpufleet's own vars (gpufleet_rack, gpufleet_gpus, gpufleet_vms) are documented in inventory/README.md;
+any other var (your own rack, gpus, vms...) is never checked. A malformed gpufleet_* var on a selected
+host is a warning here (stderr); run, plan and resume refuse it with its file:line.`,
     )
     .action(async (options: Omit<InventoryCommandOptions, 'inventory'> & { inventory?: string }) => {
       const config = readAnsibleConfig()

@@ -4,6 +4,7 @@ import { readAnsibleConfig, type AnsibleConfig } from '../config/ansible-cfg.js'
 import { UsageError } from '../errors.js'
 import { absoluteExtraVars, loadExtraVars, redactedExtraVars } from '../inventory/extra-vars.js'
 import { bundledPlaybooks } from '../playbook/load.js'
+import { parseRackBy } from '../inventory/rack-by.js'
 import { runDemo } from '../runner/demo.js'
 import { executeRun, loadInputs, loadRunSpec, type RunSpec } from '../runner/execute.js'
 import { DEFAULT_RUNS_DIR } from '../runner/journal.js'
@@ -23,6 +24,7 @@ interface RunFlags extends HostFlags {
   reportDir?: string
   maxUnavailable?: string
   perRack?: string
+  rackBy?: string
   batches?: string
   maxFail?: string
   rackFailStop?: boolean
@@ -39,8 +41,13 @@ interface RunFlags extends HostFlags {
 const ROLL_HELP = `
 Rolling (only the roll part of a playbook is limited; staging runs on every host at --forks):
   --max-unavailable N|N%   hosts down at once, fleet-wide (default 10%, at least 1)
-  --per-rack N             hosts down at once per failure domain: the \`rack\` var, else the
-                           host's first group (default: no per-rack cap)
+  --per-rack N             hosts down at once per rack, i.e. failure domain (default: no cap)
+  --rack-by var:<name>     a host's rack is that inventory var (default var:gpufleet_rack;
+                           e.g. var:rack, var:datacenter_row)
+  --rack-by group:<glob>   a host's rack is its group matching the glob (group:'rack_*'); a host
+                           in two matching groups is an error
+                           Hosts with no rack share ONE failure domain (never assumed apart); with
+                           --per-rack, a warning names them. \`gpufleet inventory --rack-by\` shows racks.
   A slot is freed the moment a host is back and verified; the next host starts at once.
   --batches 1,5,20%        Ansible \`serial\`-style barriers instead (last value repeats)
   --max-fail N|N%          once failures EXCEED this, no new reboot starts (in-flight ones finish)
@@ -81,6 +88,7 @@ function addRunFlags(cmd: Command): Command {
     .option('--report-dir <dir>', 'also write the reports (summary.json, hosts/*.json) here')
     .option('--max-unavailable <n|%>', 'hosts down at once, fleet-wide (default 10%)')
     .option('--per-rack <n>', 'hosts down at once per rack')
+    .option('--rack-by <source>', "where a host's rack comes from: var:<name> (default var:gpufleet_rack) or group:<glob>, e.g. group:'rack_*'")
     .option('--batches <list>', 'Ansible serial-style batches, e.g. 1,5,20%')
     .option('--max-fail <n|%>', 'stop starting reboots once failures exceed this')
     .option('--rack-fail-stop', 'pause a rack after a failure in it')
@@ -110,6 +118,7 @@ export function specFromFlags(playbook: string, flags: RunFlags, check: boolean,
     playbook,
     inventory: hosts.inventory,
     ...(flags.limit ? { limit: flags.limit } : {}),
+    ...(flags.rackBy !== undefined ? { rackBy: parseRackBy(flags.rackBy) } : {}),
     check,
     forks: hosts.forks,
     ...(flags.knownHosts ? { knownHosts: resolve(flags.knownHosts) } : {}),
@@ -168,6 +177,7 @@ Examples:
   $ gpufleet run prep -f 20 -K -u admin -e gpufleet_rack=r7 --limit p9-a01   # Ansible's flags
   $ gpufleet run verify                      # inventory from ANSIBLE_INVENTORY or ansible.cfg
   $ gpufleet run prep -i hosts.yaml --max-unavailable 4 --per-rack 1 --max-fail 2
+  $ gpufleet run prep -i hosts.ini --per-rack 1 --rack-by group:'rack_*'
   $ gpufleet run prep -i hosts.yaml --limit rack-a --batches 1,25% --output jsonl > run.jsonl
 ${ROLL_HELP}
 ${ANSIBLE_HELP}`,
@@ -191,6 +201,7 @@ ${ANSIBLE_HELP}`,
     .option('-K, --ask-become-pass', 'prompt once for the sudo password')
     .option('-e, --extra-vars <vars>', "give again a secret extra var the run was started with (it is not saved)", (v: string, p: string[] | undefined) => [...(p ?? []), v])
     .option('-v, --verbose', 'more output (plain): -v each command run, -vv also its output', countVerbose, 0)
+    .option('--rack-by <source>', "replace the run's rack source: var:<name> or group:<glob> (default: as the run was started)")
     .addOption(new Option('--output <mode>', 'tty | plain | jsonl').choices(['tty', 'plain', 'jsonl']))
     .addHelpText(
       'after',
@@ -203,7 +214,7 @@ Examples:
   $ gpufleet resume 20261126T031502Z-3f9a1c --run-dir /var/tmp/gpufleet-runs
 `,
     )
-    .action(async (runId: string, flags: { runDir?: string; askBecomePass?: boolean; extraVars?: string[]; verbose?: number; output?: RunSpec['output'] }) => {
+    .action(async (runId: string, flags: { runDir?: string; askBecomePass?: boolean; rackBy?: string; extraVars?: string[]; verbose?: number; output?: RunSpec['output'] }) => {
       const runsDir = resolve(flags.runDir ?? DEFAULT_RUNS_DIR)
       const saved = loadRunSpec(runsDir, runId)
       const extraVars = [...(saved.extraVars ?? []), ...absoluteExtraVars(flags.extraVars ?? [])]
@@ -213,6 +224,7 @@ Examples:
       const verbosity = flags.verbose || saved.verbosity || 0
       const spec: RunSpec = {
         ...saved,
+        ...(flags.rackBy !== undefined ? { rackBy: parseRackBy(flags.rackBy) } : {}),
         runsDir,
         askBecomePass: Boolean(flags.askBecomePass ?? saved.askBecomePass),
         ...(extraVars.length > 0 ? { extraVars } : {}),

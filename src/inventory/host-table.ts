@@ -18,9 +18,12 @@ export function hostTable(inventory: Inventory, selected: InventoryHost[]): stri
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)))
   const text = table.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd())
   const racks = new Set(selected.map((h) => h.rack).filter((r) => r !== undefined))
+  const unracked = selected.filter((h) => h.rack === undefined).length
   const summary =
     `${selected.length} of ${inventory.hosts.length} hosts` +
     (racks.size > 0 ? ` in ${racks.size} rack${racks.size === 1 ? '' : 's'}` : '') +
+    // Hosts without a rack share one failure domain for --per-rack (see rack-by.ts).
+    (racks.size > 0 && unracked > 0 ? `, ${unracked} without a rack (one shared failure domain)` : '') +
     ` (${inventory.file})`
   return [...text, '', summary].join('\n')
 }

@@ -44,6 +44,7 @@ export function resolveInventory(builder: InventoryBuilder, files: VarsFileLayer
       vars: toObject(merged.values),
       ...resolveConnection(raw.name, merged),
       ...resolveFleetVars(raw.name, merged),
+      varOrigins: originsOf(merged),
       source: formatOrigin(raw.origin),
     })
   }
@@ -72,6 +73,11 @@ export function mergeLayers(layers: VarLayer[]): MergedVars {
     }
   }
   return merged
+}
+
+// "file:line" per var (fromEntries keeps a var named __proto__ a plain key).
+function originsOf(merged: MergedVars): Record<string, string> {
+  return Object.fromEntries([...merged.origins].map(([key, origin]) => [key, formatOrigin(origin)]))
 }
 
 function toObject(values: Map<string, unknown>): Record<string, unknown> {

@@ -192,7 +192,7 @@ function compile(pattern: string): (name: string) => boolean {
 }
 
 // Python's fnmatch.translate: * ? [seq] [!seq].
-function globToRegex(glob: string): string {
+export function globToRegex(glob: string): string {
   let out = ''
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]

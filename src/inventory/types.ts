@@ -31,9 +31,14 @@ export interface InventoryHost {
   become: boolean // ansible_become
   becomeUser: string // ansible_become_user, default root
   // gpufleet's own vars (documented in inventory/README.md):
-  rack?: string // failure domain for rolling reboots (`rack` var)
-  expectedGpus?: { count?: number; addresses?: string[] } // `gpus` var
-  assignments: GpuAssignment[] // `vms` var
+  rack?: string // failure domain for rolling reboots: `gpufleet_rack`, or what --rack-by says (rack-by.ts)
+  expectedGpus?: { count?: number; addresses?: string[] } // `gpufleet_gpus` var
+  assignments: GpuAssignment[] // `gpufleet_vms` var
+  // Malformed gpufleet_* vars as "file:line: message" (those vars are then left unset). Checked only
+  // for the hosts a command selects: run/plan/resume refuse them, inventory/facts warn.
+  fleetVarErrors?: string[]
+  // Where each merged var was written ("file:line"), for errors about vars read later (--rack-by var:x).
+  varOrigins?: Record<string, string>
   // Where the host was defined, for error messages: "file:line".
   source?: string
 }

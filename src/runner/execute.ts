@@ -6,7 +6,9 @@ import type { FleetEvent, HostOutcome } from '../events.js'
 import { EXIT } from '../exit-codes.js'
 import { applyConnectionDefaults, type ConnectionDefaults } from '../inventory/connection-defaults.js'
 import { loadExtraVars, redactExtraVars } from '../inventory/extra-vars.js'
+import { requireFleetVars } from '../inventory/fleet-vars.js'
 import { loadInventory } from '../inventory/load.js'
+import { assignRacks, DEFAULT_RACK_BY, formatRackBy, rackWarnings, type RackBy } from '../inventory/rack-by.js'
 import { selectHosts } from '../inventory/select.js'
 import type { InventoryHost } from '../inventory/types.js'
 import { loadPlaybook } from '../playbook/load.js'
@@ -35,6 +37,7 @@ export interface RunSpec {
   playbook: string
   inventory: string // absolute
   limit?: string
+  rackBy?: RackBy // where failure domains come from (--rack-by); default var:gpufleet_rack
   check: boolean
   forks: number
   knownHosts?: string
@@ -75,9 +78,12 @@ export interface RunResult {
 }
 
 // Loads and validates the inputs; throws InventoryError/PlaybookError/UsageError before connecting.
-export async function loadInputs(spec: Pick<RunSpec, 'inventory' | 'playbook' | 'limit' | 'connection' | 'extraVars'>): Promise<{ hosts: InventoryHost[]; playbook: RunnablePlaybook }> {
+export async function loadInputs(spec: Pick<RunSpec, 'inventory' | 'playbook' | 'limit' | 'connection' | 'extraVars' | 'rackBy'>): Promise<{ hosts: InventoryHost[]; playbook: RunnablePlaybook }> {
   const inventory = await loadInventory(spec.inventory, spec.extraVars?.length ? { extraVars: await loadExtraVars(spec.extraVars) } : {})
-  const hosts = applyConnectionDefaults(selectHosts(inventory, spec.limit), spec.connection ?? {})
+  const selected = applyConnectionDefaults(selectHosts(inventory, spec.limit), spec.connection ?? {})
+  // gpufleet_* vars are checked on the selected hosts only; a var gpufleet does not own never is.
+  requireFleetVars(selected)
+  const hosts = assignRacks(inventory, selected, spec.rackBy)
   const playbook = await loadPlaybook(spec.playbook)
   if (hosts.length === 0) throw new UsageError(`no hosts in ${spec.inventory}${spec.limit ? ` match --limit ${spec.limit}` : ''}`)
   return { hosts, playbook }
@@ -102,6 +108,8 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   const adopted = resumeId ?? (spec.check ? undefined : findUnfinishedRun(spec))
   const runId = adopted ?? newRunId()
   const runDir = spec.check ? undefined : join(spec.runsDir, runId)
+  const rackUse = spec.roll.perRack !== undefined ? `--per-rack ${spec.roll.perRack}` : spec.roll.rackFailStop ? '--rack-fail-stop' : undefined
+  if (rackUse) for (const warning of rackWarnings(hosts, spec.rackBy ?? DEFAULT_RACK_BY, rackUse)) io.stderr(`${warning}\n`)
   if (adopted && !resumeId) io.stderr(`note: continuing unfinished run ${adopted} (same playbook, inventory and --limit); its journal says what already happened\n`)
 
   const becomePassword = io.becomePassword ?? (spec.askBecomePass ? await promptSecret('BECOME password: ') : undefined)
@@ -201,6 +209,7 @@ function publicOptions(spec: RunSpec): Record<string, unknown> {
     forks: spec.forks,
     maxUnavailable: formatLimit(spec.roll.maxUnavailable),
     ...(spec.roll.perRack !== undefined ? { perRack: spec.roll.perRack } : {}),
+    ...(spec.rackBy ? { rackBy: formatRackBy(spec.rackBy) } : {}),
     ...(spec.roll.batches ? { batches: spec.roll.batches.map(formatLimit).join(',') } : {}),
     ...(spec.roll.maxFail ? { maxFail: formatLimit(spec.roll.maxFail) } : {}),
     rackFailStop: spec.roll.rackFailStop,

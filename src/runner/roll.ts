@@ -6,7 +6,7 @@ import type { Emit } from './emit.js'
 // Limits: hosts down fleet-wide (--max-unavailable), per failure domain (--per-rack), optional
 // Ansible-`serial` barriers (--batches), and the failure budget (--max-fail, --rack-fail-stop).
 
-// A host waiting to roll, with its failure domain (rack var, else its first group).
+// A host waiting to roll, with its failure domain (its rack, else the domain unracked hosts share).
 export interface RollHost {
   name: string
   domain: string

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events'
 import type { HostOutcome } from '../events.js'
+import { NO_RACK } from '../inventory/rack-by.js'
 import type { InventoryHost } from '../inventory/types.js'
 import type { ConnectRetryOptions, ConnectFn } from './connect-retry.js'
 import type { Emit } from './emit.js'
@@ -44,9 +45,11 @@ export interface FleetRunResult {
   rebooted: string[] // hosts that took a rolling slot (check mode: would reboot)
 }
 
-// The failure domain of a host: its `rack` var, else its first group other than `all`.
+// The failure domain of a host: its rack (gpufleet_rack, or as --rack-by said: see
+// inventory/rack-by.ts), else the one domain every unracked host shares. Never a guess from the
+// host's groups (its first group is often `power9` or `gpu_hosts`, which would make --per-rack lie).
 export function failureDomain(host: InventoryHost): string {
-  return host.rack ?? host.groups.find((g) => g !== 'all' && g !== 'ungrouped') ?? 'all'
+  return host.rack ?? NO_RACK
 }
 
 // Resolves the user's limits against this run's host count.

@@ -61,7 +61,7 @@ export interface Profile {
   devices: PciDevice[]
   baseModules: string[] // loaded at every boot, besides the GPU stack
   domains: DomainTemplate[]
-  // GPU addresses per domain for the inventory's `vms` var (whole IOMMU groups)
+  // GPU addresses per domain for the inventory's `gpufleet_vms` var (whole IOMMU groups)
   vmGpus: Record<string, string[]>
 }
 

@@ -385,9 +385,9 @@ function writeInventory(file: string, keyFile: string, knownHosts: string, plan:
       ansible_host: h.address,
       ansible_port: hosts.get(h.name)!.port,
       ansible_user: 'root',
-      rack: h.rack,
-      gpus: { addresses: gpus },
-      vms: Object.entries(h.profile.vmGpus).map(([domain, addresses]) => ({ domain, addresses })),
+      gpufleet_rack: h.rack,
+      gpufleet_gpus: { addresses: gpus },
+      gpufleet_vms: Object.entries(h.profile.vmGpus).map(([domain, addresses]) => ({ domain, addresses })),
     }
   }
   const doc = {

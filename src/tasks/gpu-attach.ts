@@ -4,10 +4,10 @@ import { allocateGroups, domainHostdevs, domainNameSchema, gpuFacts, gpuGroups, 
 import { pickGuestAddresses } from './hostdev-xml.js'
 import { hostdevScript, type HostdevChange } from './hostdev-script.js'
 
-// Gives GPUs to libvirt domains as <hostdev managed='yes'>, per the inventory's `vms` var: a whole
+// Gives GPUs to libvirt domains as <hostdev managed='yes'>, per the inventory's `gpufleet_vms` var: a whole
 // IOMMU group (NVLink bridges included) to one domain, never split.
 //
-//   - gpu.attach: {}                          # vms from the inventory
+//   - gpu.attach: {}                          # gpufleet_vms from the inventory
 //   - gpu.attach: { guestAddress: libvirt }   # let libvirt place them (pseries: one PHB per group)
 const assignmentSchema = z
   .object({
@@ -20,7 +20,7 @@ const assignmentSchema = z
 // Args schema: checked when the playbook loads, exported by `gpufleet schema`.
 export const gpuAttachArgs = z
   .object({
-    vms: z.array(assignmentSchema).optional().describe("GPU→VM assignments; default: the host's `vms` inventory var"),
+    vms: z.array(assignmentSchema).optional().describe("GPU→VM assignments; default: the host's `gpufleet_vms` inventory var"),
     guestAddress: z.enum(['pick', 'libvirt']).default('pick').describe('pick: a free slot on guest bus 0; libvirt: omit the address and read back what libvirt chose'),
     live: z.boolean().default(true).describe('also attach to running domains (--live), not only their definition (--config)'),
   })
@@ -37,7 +37,7 @@ export const gpuAttach = defineTask<GpuAttachArgs, GpuFacts>({
   args: gpuAttachArgs,
   plan(args, { pci, iommu, libvirt }, ctx) {
     const assignments = args.vms ?? ctx.host.assignments
-    if (assignments.length === 0) return noop('no GPU assignments (`vms` var) for this host')
+    if (assignments.length === 0) return noop('no GPU assignments (`gpufleet_vms` var) for this host')
     if (!libvirt.available) return { kind: 'fail', reason: 'virsh is not installed' }
     let groups: GpuGroup[]
     try {

@@ -98,6 +98,17 @@ describe('gpufleet facts against real sshd endpoints', () => {
     expect(refused.text).toMatch(/pw-1 {2}command: .*needs a password to become root/)
   })
 
+  it('warns about a malformed gpufleet_* var (facts uses none) instead of refusing the inventory', async () => {
+    const file = join(dir, 'bad-vars.yaml')
+    await writeFile(file, `all:\n  vars:\n    vms: [{name: train-1, gpus: 2}]\n  hosts:\n    node-01:\n      ansible_host: 127.0.0.1\n      ansible_port: ${sshd.ports[0]}\n      ansible_user: ${sshd.user}\n      ansible_ssh_private_key_file: ${sshd.clientKeyFile}\n      gpufleet_vms: {domain: vm1}\n`)
+    const warnings: string[] = []
+    const r = await factsCommand({ inventory: file, knownHosts: sshd.knownHostsFile }, { warn: (t) => void warnings.push(t), connectorOptions: { agentSocket: null } })
+    expect(r.results.map((x) => [x.host, x.ok])).toEqual([['node-01', true]])
+    expect(warnings.filter((w) => w.includes('gpufleet_vms'))).toEqual([
+      `warning: ${file}:10: host 'node-01': gpufleet_vms: gpufleet_vms must be a list of {domain, count} or {domain, addresses} (ignored here; run, plan and resume refuse it)\n`,
+    ])
+  })
+
   it('rejects bad flags as usage errors before connecting', async () => {
     await expect(factsCommand({ inventory, forks: '0' })).rejects.toBeInstanceOf(UsageError)
     await expect(factsCommand({ inventory, forks: 'many' })).rejects.toBeInstanceOf(UsageError)

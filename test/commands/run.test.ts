@@ -2,10 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { specFromFlags } from '../../src/commands/run.js'
+import { Command } from 'commander'
+import { registerRun, specFromFlags } from '../../src/commands/run.js'
 import type { AnsibleConfig } from '../../src/config/ansible-cfg.js'
 import type { InventoryHost } from '../../src/inventory/types.js'
-import { InventoryError, PlaybookError, UsageError } from '../../src/errors.js'
+import { writeRunFile } from '../../src/runner/journal.js'
+import { ConnectError, InventoryError, PlaybookError, UsageError } from '../../src/errors.js'
 import { executeRun } from '../../src/runner/execute.js'
 
 const dirs: string[] = []
@@ -37,7 +39,25 @@ async function runExpectingNoConnection(dir: string, playbook: string, extra: Re
   }).finally(() => expect(connects).toBe(0))
 }
 
-const GOOD_INVENTORY = 'all:\n  hosts:\n    p9-01:\n      ansible_host: 127.0.0.1\n      rack: r1\n'
+const GOOD_INVENTORY = 'all:\n  hosts:\n    p9-01:\n      ansible_host: 127.0.0.1\n      gpufleet_rack: r1\n'
+
+// Runs with a connect that always fails: the run gets as far as connecting (inputs were accepted).
+async function runReachingConnect(dir: string, playbook: string, extra: Record<string, unknown> = {}) {
+  const connected: string[] = []
+  const stderr: string[] = []
+  const spec = specFromFlags(playbook, flags(dir, extra) as never, true, false)
+  const result = await executeRun(spec, {
+    stdout: () => undefined,
+    stderr: (t) => void stderr.push(t),
+    isTTY: false,
+    installSignals: false,
+    connect: async (host) => {
+      connected.push(host.name)
+      throw new ConnectError(host.name, 'auth', 'test: no connection wanted')
+    },
+  })
+  return { result, connected: connected.sort(), stderr: stderr.join('') }
+}
 
 describe('gpufleet run: inputs are checked before any connection', () => {
   it('rejects a malformed inventory with file:line', async () => {
@@ -118,5 +138,77 @@ describe('gpufleet run: Ansible flags and settings reach the hosts', () => {
     expect(specFromFlags('prep', flags(dir, { diff: true }) as never, true, true)).toMatchObject({ output: 'plain', diff: true })
     expect(specFromFlags('prep', flags(dir) as never, true, true)).toMatchObject({ output: 'tty' })
     expect(() => specFromFlags('prep', flags(dir, { diff: true }) as never, false, true)).toThrow(/--diff shows the file changes of a check run/)
+  })
+})
+
+describe('gpufleet run: gpufleet_* vars and --rack-by', () => {
+  // The admin's own vars, with shapes gpufleet's vars would refuse, on every host.
+  const FOREIGN = `all:
+  vars:
+    ansible_host: 127.0.0.1
+    vms: [{name: train-1, gpus: 2}]
+    gpus: 4
+    rack: 12
+  children:
+    power9:
+      children:
+        rack_a:
+          hosts:
+            p9-a01:
+            p9-a02:
+        rack_b:
+          hosts:
+            p9-b01:
+              gpufleet_gpus: 4
+`
+
+  it("loads and runs with foreign vms, gpus and rack vars: they are the admin's, never checked", async () => {
+    const dir = files(FOREIGN)
+    const { result, connected } = await runReachingConnect(dir, 'prep', { limit: 'rack_a' })
+    expect(connected).toEqual(['p9-a01', 'p9-a02'])
+    expect(result.exitCode).toBe(1) // the hosts failed to connect: not an input error
+  })
+
+  it('refuses a malformed gpufleet_* var on a selected host with file:line, before connecting', async () => {
+    const dir = files(FOREIGN)
+    const error = await runExpectingNoConnection(dir, 'prep', { limit: 'p9-b01' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(InventoryError)
+    expect((error as Error).message).toBe(`${join(dir, 'hosts.yaml')}:17: host 'p9-b01': gpufleet_gpus: gpufleet_gpus must be a mapping: {count: 4} or {addresses: [0004:04:00.0, ...]}`)
+  })
+
+  it("--rack-by group:'rack_*' is parsed, saved in the spec and used; a bad value is a usage error", () => {
+    const dir = files(FOREIGN)
+    expect(specFromFlags('prep', flags(dir, { rackBy: 'group:rack_*' }) as never, false, false).rackBy).toEqual({ kind: 'group', glob: 'rack_*' })
+    expect(specFromFlags('prep', flags(dir, { rackBy: 'var:rack' }) as never, false, false).rackBy).toEqual({ kind: 'var', name: 'rack' })
+    expect(() => specFromFlags('prep', flags(dir, { rackBy: 'rack_*' }) as never, false, false)).toThrow(UsageError)
+  })
+
+  it('refuses a host in two rack groups before connecting', async () => {
+    const dir = files(FOREIGN + '        spare:\n          hosts:\n            p9-a01:\n')
+    const error = await runExpectingNoConnection(dir, 'prep', { limit: 'rack_a', rackBy: 'group:*a*' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(InventoryError)
+    expect((error as Error).message).toMatch(/hosts\.yaml:\d+: host 'p9-a01' is in 2 groups matching --rack-by group:'\*a\*': rack_a, spare; a host must be in one rack/)
+  })
+
+  it('warns when --per-rack is given and the selected hosts have no rack', async () => {
+    const dir = files(FOREIGN)
+    const none = await runReachingConnect(dir, 'prep', { limit: 'rack_a', perRack: '1' })
+    expect(none.stderr).toContain('warning: --per-rack 1: no selected host has a rack (--rack-by var:gpufleet_rack, the default), so all 2 share one failure domain')
+    const racked = await runReachingConnect(dir, 'prep', { limit: 'rack_a', perRack: '1', rackBy: 'group:rack_*' })
+    expect(racked.stderr).not.toContain('warning')
+    expect(racked.result.summary.hosts['p9-a01']?.rack).toBe('rack_a')
+  })
+
+  it('resume --rack-by replaces the saved rack source (checked before connecting, like run)', async () => {
+    const dir = files(FOREIGN + '        spare:\n          hosts:\n            p9-a01:\n')
+    const spec = specFromFlags('prep', flags(dir, { limit: 'rack_a' }) as never, false, false)
+    writeRunFile(join(dir, 'runs', 'run-1'), 'options.json', spec)
+    const resume = (...args: string[]) => {
+      const program = new Command('gpufleet').exitOverride()
+      registerRun(program)
+      return program.parseAsync(['node', 'gpufleet', 'resume', 'run-1', '--run-dir', join(dir, 'runs'), '--output', 'jsonl', ...args])
+    }
+    await expect(resume('--rack-by', 'group:*a*')).rejects.toThrow(/host 'p9-a01' is in 2 groups matching --rack-by group:'\*a\*'/)
+    await expect(resume('--rack-by', 'rack_*')).rejects.toThrow(UsageError)
   })
 })

@@ -117,8 +117,8 @@ beforeAll(async () => {
   f = await startTestRack(SPEC, { hosts: 3, rebootTimeMs: 400 })
   names = f.rack.hosts.map((h) => h.name)
   expect(Object.fromEntries(f.rack.hosts.map((h) => [h.name, h.profile]))).toEqual({ 'p9-r1-01': 's822lc', 'p9-r1-02': 'ac922', 'p9-r1-03': 'pcie' })
-  const inv = YAML.parse(await readFile(f.rack.inventoryFile, 'utf8')) as { all: { children: Record<string, { hosts: Record<string, { vms: Array<{ domain: string; addresses: string[] }> }> }> } }
-  for (const group of Object.values(inv.all.children)) for (const [name, h] of Object.entries(group.hosts)) vms.set(name, h.vms)
+  const inv = YAML.parse(await readFile(f.rack.inventoryFile, 'utf8')) as { all: { children: Record<string, { hosts: Record<string, { gpufleet_vms: Array<{ domain: string; addresses: string[] }> }> }> } }
+  for (const group of Object.values(inv.all.children)) for (const [name, h] of Object.entries(group.hosts)) vms.set(name, h.gpufleet_vms)
   for (const host of names) original.set(host, { files: await bootFiles(host), status: await f.rack.status(host) })
 }, 120_000)
 

@@ -112,7 +112,7 @@ describe('INI inventories', () => {
   it('accepts [g:vars] before [g]', async () => {
     const inventory = await load(`
       [web:vars]
-      rack=r9
+      gpufleet_rack=r9
       [web]
       w1
     `)
@@ -122,7 +122,7 @@ describe('INI inventories', () => {
   it('supports gpufleet vars as Python literals', async () => {
     const inventory = await load(`
       [gpu]
-      p9-01 rack=3 gpus="{'count': 4}" vms="[{'domain': 'vm1', 'count': 2}, {'domain': 'vm2', 'addresses': ['0004:04:00.0']}]"
+      p9-01 gpufleet_rack=3 gpufleet_gpus="{'count': 4}" gpufleet_vms="[{'domain': 'vm1', 'count': 2}, {'domain': 'vm2', 'addresses': ['0004:04:00.0']}]"
     `)
     expect(inventory.hosts[0]).toMatchObject({
       rack: '3',
@@ -181,8 +181,13 @@ describe('INI inventories', () => {
 
     it('wrong var types', async () => {
       expect(await failure('[g]\nh1 ansible_port=abc\n')).toBe(`hosts.ini:2: host 'h1': ansible_port must be a port number (1-65535), got "abc"`)
-      expect(await failure('[g]\nh1\n[g:vars]\nrack=[1]\n')).toBe(`hosts.ini:4: host 'h1': rack: rack must be a string (e.g. r1)`)
       expect(await failure('[g]\nh1 ansible_become=maybe\n')).toMatch(/^hosts\.ini:2: host 'h1': ansible_become must be a boolean/)
+    })
+
+    it('a malformed gpufleet var is kept, with file:line, for the commands that use it', async () => {
+      const dir = await writeTree({ 'hosts.ini': '[g]\nh1\n[g:vars]\ngpufleet_rack=[1]\nrack=[1]\n' })
+      const inventory = await loadInventory(join(dir, 'hosts.ini'))
+      expect(inventory.hosts[0].fleetVarErrors).toEqual([`${dir}/hosts.ini:4: host 'h1': gpufleet_rack: a rack must be a non-empty string (e.g. r1) or a whole number`])
     })
 
     it('cyclic children', async () => {

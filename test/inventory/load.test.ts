@@ -134,10 +134,10 @@ describe('variable precedence', () => {
       'hosts.yaml': `
         all:
           vars:
-            gpus: {count: 4}
+            gpufleet_gpus: {count: 4}
           hosts:
             h1:
-              gpus: {addresses: ['0004:04:00.0']}
+              gpufleet_gpus: {addresses: ['0004:04:00.0']}
       `,
     })
     expect(inventory.hosts[0].expectedGpus).toEqual({ addresses: ['0004:04:00.0'] })
@@ -155,12 +155,14 @@ describe('vars file errors name file:line', () => {
   })
 
   it('a nested gpufleet var error points at the nested line', async () => {
-    expect(
-      await failure({
-        'hosts.yaml': 'gpu:\n  hosts:\n    p9-01:\n',
-        'host_vars/p9-01.yml': `vms:\n  - domain: vm1\n    count: 2\n  - domain: vm2\n    addresses:\n      - '0004:04:00.0'\n      - '04:00.0'\n`,
-      }),
-    ).toBe("host_vars/p9-01.yml:7: host 'p9-01': vms[1].addresses[1]: '04:00.0' is not a PCI address (dddd:bb:ss.f, e.g. 0004:04:00.0)")
+    const dir = await writeTree({
+      'hosts.yaml': 'gpu:\n  hosts:\n    p9-01:\n',
+      'host_vars/p9-01.yml': `gpufleet_vms:\n  - domain: vm1\n    count: 2\n  - domain: vm2\n    addresses:\n      - '0004:04:00.0'\n      - '04:00.0'\n`,
+    })
+    const inventory = await loadInventory(join(dir, 'hosts.yaml'))
+    expect(inventory.hosts[0].fleetVarErrors).toEqual([
+      `${dir}/host_vars/p9-01.yml:7: host 'p9-01': gpufleet_vms[1].addresses[1]: '04:00.0' is not a PCI address (dddd:bb:ss.f, e.g. 0004:04:00.0)`,
+    ])
   })
 
   it('syntax errors and non-mappings', async () => {
@@ -218,7 +220,7 @@ describe('inventory/example.yaml and example.ini', () => {
   it('resolve to the same hosts, vars and settings', async () => {
     const yaml = await loadInventory(join(repoInventory, 'example.yaml'))
     const ini = await loadInventory(join(repoInventory, 'example.ini'))
-    const strip = (inv: typeof yaml) => inv.hosts.map(({ source: _source, groups, ...h }) => ({ ...h, groups: [...groups].sort() }))
+    const strip = (inv: typeof yaml) => inv.hosts.map(({ source: _source, varOrigins: _origins, groups, ...h }) => ({ ...h, groups: [...groups].sort() }))
     expect(strip(ini)).toEqual(strip(yaml))
     expect(yaml.hosts).toHaveLength(8)
   })

@@ -176,7 +176,7 @@ export class FakeFleet {
       ssh: { hostname: h.name, hostnameFromInventory: false, identityFiles: [] },
       become: false,
       becomeUser: 'root',
-      ...(h.options.rack ? { rack: h.options.rack } : {}),
+      rack: h.options.rack ?? 'r1', // as maxDown() counts it
       assignments: [],
     }))
   }

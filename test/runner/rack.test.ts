@@ -2,6 +2,7 @@ import { execa } from 'execa'
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import YAML from 'yaml'
 import type { FleetEvent } from '../../src/events.js'
 import { maxDownFromSim } from '../../src/runner/sim-record.js'
 import { runQuiet, startTestRack, type RackFixture } from './rack-helpers.js'
@@ -214,5 +215,54 @@ describe('runner on the simulated rack', () => {
     expect(finished.find((e) => e.host === first.host)?.outcome).toBe('changed')
     expect(finished.filter((e) => e.outcome === 'not-started')).toHaveLength(2)
     expect(f.rack.events().filter((e) => e.kind === 'down')).toHaveLength(1)
+  }, 240_000)
+})
+
+describe('--rack-by group on the simulated rack', () => {
+  it("--rack-by group:'rack_*' --per-rack 1: never two hosts of one rack group down (per the simulator); foreign rack/gpus/vms vars ignored", async () => {
+    expect(existsSync(CLI), 'run `npm run build` first').toBe(true)
+    const f = await rack('hostsPerRack: 2\nprofile: pcie\n', { hosts: 4, rebootTimeMs: 1000 })
+    // Rewrite the rack's inventory the way an existing estate writes one: racks are groups (rack_a
+    // holds the first two hosts, so without the per-rack limit both would take the two slots),
+    // under hardware/role groups that come first (power9, gpu_hosts), no gpufleet_rack, and the
+    // admin's own vars with shapes gpufleet's would refuse. `rack: 12` on every host would make
+    // --per-rack 1 fleet-wide (one host down at a time) if it were read, and `gpus: {count: 99}`
+    // would fail verify if prep read it.
+    type SimInventory = { all: { vars: Record<string, unknown>; children: Record<string, { hosts: Record<string, Record<string, unknown>> }> } }
+    const sim = YAML.parse(readFileSync(f.rack.inventoryFile, 'utf8')) as SimInventory
+    const hosts = Object.values(sim.all.children).flatMap((g) => Object.entries(g.hosts))
+    expect(hosts).toHaveLength(4)
+    const groups: Record<string, { hosts: Record<string, unknown> }> = { rack_a: { hosts: {} }, rack_b: { hosts: {} } }
+    const rackOf = new Map<string, string>()
+    hosts.forEach(([name, vars], i) => {
+      const { gpufleet_rack: _simRack, ...rest } = vars
+      const group = i < 2 ? 'rack_a' : 'rack_b'
+      groups[group]!.hosts[name] = rest
+      rackOf.set(name, group)
+    })
+    const inventory = join(f.dir, 'estate.yaml')
+    const estate = {
+      all: {
+        vars: { ...sim.all.vars, rack: 12, gpus: { count: 99 }, vms: [{ name: 'train-1', gpus: 2 }] },
+        children: { power9: { children: { gpu_hosts: { children: groups } } } },
+      },
+    }
+    writeFileSync(inventory, YAML.stringify(estate, { version: '1.1' }))
+
+    const listed = await execa('node', [CLI, 'inventory', '-i', inventory, '--rack-by', 'group:rack_*'], { reject: false })
+    expect(listed.exitCode, listed.stderr).toBe(0)
+    for (const [host, group] of rackOf) expect(listed.stdout.split('\n').find((l) => l.startsWith(host + ' '))?.split(/\s{2,}/)[3]).toBe(group)
+
+    // The flags as `gpufleet run prep --max-unavailable 2 --per-rack 1 --rack-by group:'rack_*'` parse them
+    // (test/commands/run.test.ts); in-process for the test hooks' quick reboot polling.
+    const r = await runQuiet(f.spec({ inventory, rackBy: { kind: 'group', glob: 'rack_*' }, roll: { maxUnavailable: { kind: 'count', n: 2 }, perRack: 1 } }))
+    expect(r.outcomes).toEqual(Object.fromEntries(hosts.map(([name]) => [name, 'changed'])))
+    expect(r.output).not.toContain('warning')
+    // prep verified every host against gpufleet_gpus (4 expected), not the admin's `gpus: {count: 99}`.
+    for (const h of Object.values(r.summary.hosts)) expect(h.tasks.find((t) => t.task === 'host.verify')?.status).toBe('noop')
+    const max = maxDownFromSim(f.rack.events(), rackOf)
+    expect(max.perRack).toBe(1) // never two hosts of one rack group down
+    expect(max.total).toBe(2) // and the two groups really were separate failure domains
+    for (const h of f.rack.hosts) expect(downs(f, h.name)).toBe(1)
   }, 240_000)
 })

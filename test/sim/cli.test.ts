@@ -25,7 +25,7 @@ describe.skipIf(!built)('gpufleet sim (CLI)', () => {
       expect((again as { stderr: string }).stderr).toMatch(/already running/)
 
       const inv = fs.readFileSync(path.join(dir, 'inventory.yaml'), 'utf8')
-      expect(inv).toMatch(/p9-r1-02:\n {10}ansible_host: 127\.9\.1\.2\n {10}ansible_port: \d+\n {10}ansible_user: root\n {10}rack: r1\n/)
+      expect(inv).toMatch(/p9-r1-02:\n {10}ansible_host: 127\.9\.1\.2\n {10}ansible_port: \d+\n {10}ansible_user: root\n {10}gpufleet_rack: r1\n/)
       // PCI addresses are quoted, so Ansible's YAML 1.1 loader reads them as text, not base-60 numbers
       expect(inv).toContain(`- "0004:04:00.0"`)
       expect(inv).not.toMatch(/- 0004:04:00\.0/)
