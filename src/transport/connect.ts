@@ -1,46 +1,60 @@
 // Opens one persistent, host-key-verified SSH connection per host (ssh2 Client), through jump
-// hosts when asked, and hands it out as a Transport. Retries belong to the runner; here every
-// failure becomes a ConnectError with an exact reason.
+// hosts or a ProxyCommand when asked, and hands it out as a Transport. Retries belong to the
+// runner; here every failure becomes a ConnectError with an exact reason.
 //
 // Host key policy, stricter than OpenSSH on purpose:
-// - a CHANGED key (known_hosts holds another key of the same type) is always refused, even with
-//   --accept-new-host-keys or StrictHostKeyChecking=no (OpenSSH with `no` may still connect);
-// - a key listed under @revoked is refused (reason 'hostkey-changed': permanent, never retried);
-// - @cert-authority lines are ignored: host certificates are not supported, so such hosts need a
-//   plain known_hosts line;
-// - an unknown key is refused unless --accept-new-host-keys or StrictHostKeyChecking=accept-new|no,
-//   which record it (`[host]:port` form off port 22), as `ssh -o StrictHostKeyChecking=accept-new`.
-// Precedence: inventory vars > ConnectorOptions (CLI flags) > ~/.ssh/config > OpenSSH defaults.
+// - known_hosts is read from the user files and the global ones (/etc/ssh/ssh_known_hosts[2], or
+//   GlobalKnownHostsFile), host names lowercased as ssh does;
+// - a CHANGED key is always refused, even with --accept-new-host-keys or StrictHostKeyChecking=no:
+//   known_hosts holds another key of the same type, or only keys of other types, for the host;
+// - a key listed under @revoked in any file is refused (reason 'hostkey-changed': never retried);
+// - @cert-authority: ssh2 cannot negotiate certificate host keys, so when the presented plain key
+//   is not on file and a CA line covers the host, host-cert-probe.ts fetches the server's host
+//   certificate in a second, short handshake; a valid certificate from a listed CA for this key
+//   and host name makes the key trusted, an invalid one is refused (never recorded);
+// - an unknown key (no entry of any type) is refused unless --accept-new-host-keys or
+//   StrictHostKeyChecking=accept-new|no, which record it in the first user file (`[host]:port`
+//   form off port 22), as `ssh -o StrictHostKeyChecking=accept-new`.
+// Precedence: inventory vars > ConnectorOptions (CLI flags) > ~/.ssh/config > OpenSSH defaults,
+// except the known_hosts file: --known-hosts beats the inventory's and the config's
+// UserKnownHostsFile. A known_hosts file named explicitly that does not exist is warned about.
 // IdentitiesOnly=yes in ~/.ssh/config leaves the agent out entirely.
 import { homedir, userInfo } from 'node:os'
 import { join } from 'node:path'
 // ssh2 is CommonJS: Node's ESM loader exposes only its default export.
 import ssh2 from 'ssh2'
 import type { Client, ConnectConfig } from 'ssh2'
+import { connect as tcpConnect } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { ConnectError, type ConnectFailure } from '../errors.js'
 import type { InventoryHost } from '../inventory/types.js'
 import { createLimiter } from '../runner/fan-out.js'
 import { createAuthHandler, createKeyLoader, defaultIdentityFiles, type KeyLoader, type PassphrasePrompt } from './auth.js'
+import { certTypeFor, checkHostCertificate, parseHostCertificate, type HostCertVerdict } from './host-cert.js'
+import { probeHostCertificate } from './host-cert-probe.js'
 import {
   appendKnownHost,
   blobKeyType,
   changedKeyMessage,
   checkHostKey,
+  entryMatches,
   fingerprint,
   knownHostName,
   knownKeyTypes,
-  readKnownHosts,
+  readKnownHostsFile,
   type KnownHostEntry,
 } from './known-hosts.js'
+import { proxyCommandStream } from './proxy-command.js'
 import { promptSecret } from './prompt.js'
-import { loadSshConfig, resolveSshConfig, type SshConfigBlock } from './ssh-config.js'
+import { loadSshConfig, resolveSshConfig, type SshConfigBlock, type SshConfigHost } from './ssh-config.js'
+import { runExec } from './ssh-match.js'
 import { createLocalTransport } from './local.js'
 import { createSshTransport } from './ssh.js'
 import type { Transport } from './types.js'
 
 export interface ConnectorOptions {
-  knownHostsFile?: string // default ~/.ssh/known_hosts; an inventory UserKnownHostsFile wins
+  knownHostsFile?: string // --known-hosts: beats the inventory's and ~/.ssh/config's UserKnownHostsFile
+  globalKnownHostsFiles?: string[] // default /etc/ssh/ssh_known_hosts{,2}; ~/.ssh/config's GlobalKnownHostsFile wins
   acceptNewHostKeys?: boolean // record unknown keys instead of refusing (never changed ones)
   connectTimeoutMs?: number // TCP + SSH handshake + auth, default 10 s
   keepaliveIntervalMs?: number // default 3 s; 3 missed replies end the connection
@@ -51,7 +65,13 @@ export interface ConnectorOptions {
   // (default $SSH_AUTH_SOCK; null disables the agent).
   promptPassphrase?: PassphrasePrompt
   agentSocket?: string | null
+  // Where warnings go (a known_hosts file named explicitly that does not exist); default stderr.
+  onWarning?: (text: string) => void
 }
+
+// OpenSSH's defaults when nothing names a known_hosts file.
+export const DEFAULT_GLOBAL_KNOWN_HOSTS = ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']
+export const defaultUserKnownHosts = (home = homedir()) => [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2')]
 
 export interface Connector {
   connect(host: InventoryHost, signal?: AbortSignal): Promise<Transport>
@@ -66,10 +86,16 @@ export interface ResolvedTarget {
   identityFiles: string[]
   identitiesOnly: boolean
   proxyJump?: string
-  knownHostsFile: string
+  proxyCommand?: string
+  knownHostsFiles: string[] // user files; new keys are recorded in the first
+  globalKnownHostsFiles: string[]
+  knownHostsSource?: string // who named knownHostsFiles (for the missing-file warning); undefined: the default
   acceptNew: boolean
   connectTimeoutMs: number
 }
+
+// A host certificate check, or: the server has no certificate for the key it presented.
+type CertCheck = HostCertVerdict | { status: 'no-cert'; reason: string }
 
 // Algorithm names ssh2 offers for each key type stored in known_hosts.
 const HOST_KEY_ALGOS: Record<string, string[]> = {
@@ -88,23 +114,66 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
   const keys = createKeyLoader(options.promptPassphrase ?? ((file) => promptSecret(`Enter passphrase for key '${file}': `)))
   const agent = options.agentSocket === null ? undefined : (options.agentSocket ?? process.env.SSH_AUTH_SOCK) || undefined
   let sshConfig: Promise<SshConfigBlock[]> | undefined
-  const knownHosts = new Map<string, Promise<KnownHostEntry[]>>()
+  // Parsed known_hosts per file (undefined: the file does not exist); the arrays grow as keys are recorded.
+  const knownHosts = new Map<string, Promise<KnownHostEntry[] | undefined>>()
   const jumps = new Map<string, { client: Promise<Client>; refs: number }>()
+  const warned = new Set<string>()
+  const warn = options.onWarning ?? ((text: string) => process.stderr.write(`warning: ${text}\n`))
+  // Match exec results per expanded command: hosts of one run share them (and a reconnect after a
+  // reboot does not run the command again).
+  const execs = new Map<string, Promise<boolean>>()
+  const certVerdicts = new Map<string, Promise<CertCheck>>()
 
   const config = () => (sshConfig ??= loadSshConfig(options.sshConfigFile ?? join(homedir(), '.ssh', 'config')))
-  const entriesOf = (file: string) => {
+  const fileEntries = (file: string) => {
     let got = knownHosts.get(file)
     if (!got) {
-      got = readKnownHosts(file)
+      got = readKnownHostsFile(file)
       knownHosts.set(file, got)
     }
     return got
   }
+  // Every entry a target's check sees: its user files, then the global ones.
+  async function entriesOf(t: ResolvedTarget): Promise<KnownHostEntry[]> {
+    const out: KnownHostEntry[] = []
+    for (const file of [...t.knownHostsFiles, ...t.globalKnownHostsFiles]) {
+      const got = await fileEntries(file)
+      if (got === undefined && t.knownHostsSource && file === t.knownHostsFiles[0] && !warned.has(file)) {
+        warned.add(file)
+        warn(`known_hosts file ${file} (named by ${t.knownHostsSource}) does not exist: every host key is unknown there${t.acceptNew ? '; new keys will be recorded in it' : ''}`)
+      }
+      out.push(...(got ?? []))
+    }
+    return out
+  }
+
+  async function configFor(name: string, hostName: string): Promise<SshConfigHost> {
+    try {
+      return await resolveSshConfig(await config(), hostName, {
+        runExec: (cmd) => {
+          let got = execs.get(cmd)
+          if (!got) execs.set(cmd, (got = runExec(cmd)))
+          return got
+        },
+      })
+    } catch (error) {
+      // A config ssh itself would refuse (bad Match, unknown token): no connection, with file:line.
+      throw new ConnectError(name, 'other', `ssh config: ${(error as Error).message}`, { cause: error })
+    }
+  }
 
   async function resolve(host: InventoryHost): Promise<ResolvedTarget> {
-    const cfg = resolveSshConfig(await config(), host.ssh.hostname)
+    const cfg = await configFor(host.name, host.ssh.hostname)
     const strict = host.ssh.strictHostKeyChecking ?? cfg.strictHostKeyChecking
     const explicit = [...host.ssh.identityFiles, ...cfg.identityFiles]
+    const known: Pick<ResolvedTarget, 'knownHostsFiles' | 'knownHostsSource'> = options.knownHostsFile
+      ? { knownHostsFiles: [options.knownHostsFile], knownHostsSource: '--known-hosts' }
+      : host.ssh.knownHostsFile
+        ? { knownHostsFiles: [host.ssh.knownHostsFile], knownHostsSource: `the inventory's UserKnownHostsFile for ${host.name}${host.source ? ` (${host.source})` : ''}` }
+        : cfg.userKnownHostsFiles?.length
+          ? { knownHostsFiles: cfg.userKnownHostsFiles, knownHostsSource: `UserKnownHostsFile at ${cfg.knownHostsSource}` }
+          : { knownHostsFiles: defaultUserKnownHosts() }
+    const viaInventory = host.ssh.proxyJump
     return {
       name: host.name,
       hostname: host.ssh.hostnameFromInventory ? host.ssh.hostname : (cfg.hostName ?? host.ssh.hostname),
@@ -112,8 +181,11 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
       user: host.ssh.user ?? cfg.user ?? userInfo().username,
       identityFiles: explicit.length > 0 ? [...new Set(explicit)] : defaultIdentityFiles(),
       identitiesOnly: cfg.identitiesOnly === true,
-      proxyJump: host.ssh.proxyJump ?? cfg.proxyJump,
-      knownHostsFile: host.ssh.knownHostsFile ?? options.knownHostsFile ?? cfg.userKnownHostsFile ?? join(homedir(), '.ssh', 'known_hosts'),
+      proxyJump: viaInventory ?? cfg.proxyJump,
+      // An inventory ProxyJump replaces the config's ProxyCommand, as -o ProxyJump on ssh's command line would.
+      ...(!viaInventory && cfg.proxyCommand ? { proxyCommand: cfg.proxyCommand } : {}),
+      ...known,
+      globalKnownHostsFiles: cfg.globalKnownHostsFiles ?? options.globalKnownHostsFiles ?? DEFAULT_GLOBAL_KNOWN_HOSTS,
       // StrictHostKeyChecking=no only relaxes unknown keys; a changed key is refused regardless.
       acceptNew: options.acceptNewHostKeys === true || strict === 'accept-new' || strict === 'no',
       connectTimeoutMs: options.connectTimeoutMs ?? cfg.connectTimeoutMs ?? 10_000,
@@ -125,7 +197,7 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
     const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(spec.trim())
     if (!m) throw new ConnectError(via.name, 'proxy', `bad ProxyJump ${JSON.stringify(spec)}`)
     const name = m[2]!.replace(/^\[|\]$/g, '')
-    const cfg = resolveSshConfig(await config(), name)
+    const cfg = await configFor(via.name, name)
     return {
       name: `${via.name} via ${name}`,
       hostname: cfg.hostName ?? name,
@@ -134,7 +206,11 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
       // A bastion usually takes the same keys: its own config's files, else the target's.
       identityFiles: cfg.identityFiles.length > 0 ? cfg.identityFiles : via.identityFiles,
       identitiesOnly: cfg.identitiesOnly === true,
-      knownHostsFile: cfg.userKnownHostsFile ?? via.knownHostsFile,
+      // The bastion's own config decides its known_hosts, unless --known-hosts named one for all.
+      ...(cfg.userKnownHostsFiles?.length && !options.knownHostsFile
+        ? { knownHostsFiles: cfg.userKnownHostsFiles, knownHostsSource: `UserKnownHostsFile at ${cfg.knownHostsSource}` }
+        : { knownHostsFiles: via.knownHostsFiles, ...(via.knownHostsSource ? { knownHostsSource: via.knownHostsSource } : {}) }),
+      globalKnownHostsFiles: cfg.globalKnownHostsFiles ?? via.globalKnownHostsFiles,
       acceptNew: via.acceptNew,
       connectTimeoutMs: via.connectTimeoutMs,
     }
@@ -149,13 +225,15 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
         const hop = await resolveJump(chain[chain.length - 1]!, target)
         let sock: Duplex | undefined
         let release: (() => void) | undefined
+        let stream = () => tcpStream(hop)
         if (chain.length > 1) {
           const prev = await jumpClient(chain.slice(0, -1), target, signal)
           release = prev.release
-          sock = await forward(prev.client, hop, target)
+          stream = () => forward(prev.client, hop, target)
+          sock = await stream()
         }
         try {
-          const c = await handshake(() => open(hop, sock, signal))
+          const c = await handshake(() => open(hop, sock, stream, signal))
           // This hop holds the previous one open for as long as it lives.
           if (release) c.once('close', release)
           return c
@@ -212,9 +290,34 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
   }
 
   // One TCP (or forwarded) SSH handshake, host key check and authentication.
-  async function open(t: ResolvedTarget, sock: Duplex | undefined, signal?: AbortSignal): Promise<Client> {
+  // Fetches and checks the host certificate behind the plain `key` a server presented, once per
+  // name and key for the connector's life (host keys survive reboots).
+  function certificateVerdict(t: ResolvedTarget, entries: KnownHostEntry[], name: string, key: Buffer, stream: () => Promise<Duplex>): Promise<CertCheck> {
+    const cacheKey = `${name} ${key.toString('base64')}`
+    let got = certVerdicts.get(cacheKey)
+    if (!got) {
+      got = (async (): Promise<CertCheck> => {
+        const certType = certTypeFor(blobKeyType(key))
+        if (!certType) return { status: 'no-cert', reason: `no certificate type exists for ${blobKeyType(key)} keys` }
+        // An RSA certificate is negotiated under its signature algorithms' names.
+        const algorithms = certType === 'ssh-rsa-cert-v01@openssh.com' ? ['rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com'] : [certType]
+        const probe = await probeHostCertificate(await stream(), algorithms, t.connectTimeoutMs)
+        if ('none' in probe) return { status: 'no-cert', reason: probe.none }
+        const cert = parseHostCertificate(probe.cert)
+        if (!cert.publicKey.equals(key)) return { status: 'invalid', cert, reason: 'it certifies another key than the one the server presented' }
+        return checkHostCertificate(entries, name, t.hostname.toLowerCase(), cert, Date.now() / 1000)
+      })()
+      certVerdicts.set(cacheKey, got)
+      got.catch(() => certVerdicts.delete(cacheKey))
+    }
+    return got
+  }
+
+  // `stream` opens another byte stream to the same server (direct TCP, the jump host's forward,
+  // or the ProxyCommand) for the host certificate probe.
+  async function open(t: ResolvedTarget, sock: Duplex | undefined, stream: () => Promise<Duplex>, signal?: AbortSignal): Promise<Client> {
     const name = knownHostName(t.hostname, t.port)
-    const entries = await entriesOf(t.knownHostsFile)
+    const entries = await entriesOf(t)
     const known = knownKeyTypes(entries, name)
     const preferred = [...new Set([...known.flatMap((k) => HOST_KEY_ALGOS[k] ?? []), ...DEFAULT_HOST_KEY_ALGOS])]
     const client = new ssh2.Client()
@@ -263,18 +366,38 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
             fail('hostkey-changed', `host key for ${name} (${fp}) is REVOKED in ${verdict.entry.file}:${verdict.entry.line}; refusing to connect`)
             return verify(false)
           case 'unknown': {
-            if (!t.acceptNew) {
-              const others = verdict.otherTypes.length ? ` (keys of other types are known: ${verdict.otherTypes.join(', ')})` : ''
-              fail('hostkey-unknown', `host key for ${name} is not known (${fp})${others}; refusing. Add it to ${t.knownHostsFile} (ssh-keyscan -p ${t.port} ${t.hostname}), or pass --accept-new-host-keys to record it`)
-              return verify(false)
+            const record = () => {
+              if (!t.acceptNew) {
+                fail('hostkey-unknown', `host key for ${name} is not known (${fp}); refusing. Add it to ${t.knownHostsFiles[0]} (ssh-keyscan -p ${t.port} ${t.hostname}), or pass --accept-new-host-keys to record it`)
+                return verify(false)
+              }
+              appendKnownHost(t.knownHostsFiles[0]!, name, key).then(
+                (entry) => {
+                  entries.push(entry)
+                  fileEntries(t.knownHostsFiles[0]!).then((list) => list ? list.push(entry) : knownHosts.set(t.knownHostsFiles[0]!, Promise.resolve([entry])))
+                  verify(true)
+                },
+                (error: Error) => {
+                  fail('other', `cannot record the host key in ${t.knownHostsFiles[0]}: ${error.message}`, error)
+                  verify(false)
+                },
+              )
             }
-            appendKnownHost(t.knownHostsFile, name, key).then(
-              (entry) => {
-                entries.push(entry)
-                verify(true)
+            if (!entries.some((e) => e.marker === 'cert-authority' && entryMatches(e, name))) return record()
+            // A CA is listed for this host: the key is trusted when the server's certificate for it is.
+            pauseTimer()
+            certificateVerdict(t, entries, name, key, stream).then(
+              (v) => {
+                startTimer()
+                if (v.status === 'ok') return verify(true)
+                if (v.status === 'no-ca' || v.status === 'no-cert') return record()
+                if (v.status === 'revoked') fail('hostkey-changed', `host certificate for ${name} (${fp}) is REVOKED in ${v.entry.file}:${v.entry.line}; refusing to connect`)
+                else fail('hostkey-unknown', `host certificate for ${name} (${fp}) refused: ${v.reason}`)
+                verify(false)
               },
               (error: Error) => {
-                fail('other', `cannot record the host key in ${t.knownHostsFile}: ${error.message}`, error)
+                startTimer()
+                fail('hostkey-unknown', `host key for ${name} (${fp}) is not known and its host certificate could not be checked: ${error.message}`, error)
                 verify(false)
               },
             )
@@ -330,20 +453,26 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
       const t = await resolve(host)
       let release: (() => void) | undefined
       let sock: Duplex | undefined
+      let stream = () => tcpStream(t)
       if (t.proxyJump) {
         const chain = t.proxyJump.split(',').map((s) => s.trim()).filter(Boolean)
         const jump = await jumpClient(chain, t, signal)
         release = jump.release
+        stream = () => forward(jump.client, t, t)
         try {
-          sock = await forward(jump.client, t, t)
+          sock = await stream()
         } catch (error) {
           release()
           throw error
         }
+      } else if (t.proxyCommand) {
+        const command = t.proxyCommand
+        stream = async () => proxyCommandStream(command)
+        sock = await stream()
       }
       let client: Client
       try {
-        client = await handshake(() => open(t, sock, signal))
+        client = await handshake(() => open(t, sock, stream, signal))
       } catch (error) {
         release?.()
         throw error
@@ -357,6 +486,15 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
       })
     },
   }
+}
+
+// A plain TCP connection to the target, for the certificate probe (errors surface from the probe).
+function tcpStream(t: ResolvedTarget): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect({ host: t.hostname, port: t.port })
+    socket.once('connect', () => resolve(socket))
+    socket.once('error', reject)
+  })
 }
 
 // Maps an ssh2/socket error to a ConnectError reason.

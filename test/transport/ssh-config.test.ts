@@ -30,8 +30,8 @@ Host *
 `
   const blocks = parseSshConfig(text, '/cfg')
 
-  it('applies the first value per keyword across matching Host blocks, and accumulates IdentityFile', () => {
-    const r = resolveSshConfig(blocks, 'p9-01')
+  it('applies the first value per keyword across matching Host blocks, and accumulates IdentityFile', async () => {
+    const r = await resolveSshConfig(blocks, 'p9-01')
     expect(r).toEqual({
       hostName: 'p9-01.rack.example',
       user: 'global-user', // before any Host: applies to all, and comes first
@@ -39,19 +39,20 @@ Host *
       identityFiles: [join(homedir(), '.ssh/rack_key'), '/keys/p9-01.rack.example-global-user'],
       proxyJump: 'admin@p9-bastion:22',
       strictHostKeyChecking: 'accept-new',
-      userKnownHostsFile: join(homedir(), '.ssh/known hosts rack'),
+      userKnownHostsFiles: [join(homedir(), '.ssh/known hosts rack')],
+      knownHostsSource: '/cfg:16',
       identitiesOnly: true,
       connectTimeoutMs: 7000,
     })
   })
 
-  it('honours negated patterns, ? wildcards, Match skipping and ProxyJump none', () => {
-    const bastion = resolveSshConfig(blocks, 'p9-bastion')
+  it('honours negated patterns, ? wildcards and ProxyJump none', async () => {
+    const bastion = await resolveSshConfig(blocks, 'p9-bastion')
     expect(bastion.hostName).toBeUndefined()
     expect(bastion.proxyJump).toBeUndefined() // `ProxyJump none` under Host *
     expect(bastion.user).toBe('global-user')
-    expect(resolveSshConfig(blocks, 'p9-10').port).toBe(2222)
-    expect(resolveSshConfig(blocks, 'other')).toEqual({ user: 'global-user', identityFiles: [], connectTimeoutMs: 7000 })
+    expect((await resolveSshConfig(blocks, 'p9-10')).port).toBe(2222)
+    expect(await resolveSshConfig(blocks, 'other')).toEqual({ user: 'global-user', identityFiles: [], connectTimeoutMs: 7000 })
   })
 
   it('follows Include inside a Host block', async () => {
@@ -61,8 +62,8 @@ Host *
       await writeFile(join(dir, 'conf.d', 'a.conf'), 'Port 4444\nHostName included.example\n')
       await writeFile(join(dir, 'config'), `Host inc\n  Include ${dir}/conf.d/*.conf\n  User after-include\n`)
       const blocks = await loadSshConfig(join(dir, 'config'))
-      expect(resolveSshConfig(blocks, 'inc')).toMatchObject({ port: 4444, hostName: 'included.example', user: 'after-include' })
-      expect(resolveSshConfig(blocks, 'other').port).toBeUndefined()
+      expect(await resolveSshConfig(blocks, 'inc')).toMatchObject({ port: 4444, hostName: 'included.example', user: 'after-include' })
+      expect((await resolveSshConfig(blocks, 'other')).port).toBeUndefined()
       expect(await loadSshConfig(join(dir, 'missing'))).toEqual([])
     } finally {
       await rm(dir, { recursive: true, force: true })
