@@ -7,7 +7,7 @@
 // - `Include` (globs, relative to ~/.ssh) anywhere, also inside Host/Match: the included lines
 //   apply only where the enclosing block does.
 // - `Match final`/`canonical` trigger a second pass with the final host name, as ssh re-parses.
-// - %-tokens and ${VAR} in IdentityFile/UserKnownHostsFile/GlobalKnownHostsFile, %h in HostName,
+// - %-tokens and ${VAR} in IdentityFile/UserKnownHostsFile, %h in HostName,
 //   %h %n %p %r in ProxyCommand; Match exec values are shell-quoted.
 // test/transport/ssh-config-openssh.test.ts compares the result with `ssh -G` and `ssh -v`.
 import { readdir, readFile } from 'node:fs/promises'
@@ -267,7 +267,8 @@ export async function resolveSshConfig(blocks: readonly SshConfigBlock[], host: 
     result.knownHostsSource = khf.source
   }
   const gkhf = first.get('globalknownhostsfile')
-  if (gkhf) result.globalKnownHostsFiles = gkhf.args[0]?.toLowerCase() === 'none' ? [] : gkhf.args.map((f) => expandFile(gkhf, f))
+  // ssh (9.2) expands neither tokens nor ~ in GlobalKnownHostsFile.
+  if (gkhf) result.globalKnownHostsFiles = gkhf.args[0]?.toLowerCase() === 'none' ? [] : gkhf.args
   const strict = first.get('stricthostkeychecking')?.value.toLowerCase()
   if (strict === 'yes' || strict === 'ask' || strict === 'accept-new') result.strictHostKeyChecking = strict
   else if (strict === 'no' || strict === 'off') result.strictHostKeyChecking = 'no'

@@ -1,9 +1,10 @@
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createConnector } from '../../src/transport/connect.js'
-import { loadSshConfig, parseSshConfig, resolveSshConfig } from '../../src/transport/ssh-config.js'
+import { loadSshConfig, parseSshConfig, resolveSshConfig, SshConfigError } from '../../src/transport/ssh-config.js'
 import { sshdHost, startSshd, type TestSshd } from '../helpers/sshd.js'
 
 describe('ssh config parsing (pure)', () => {
@@ -68,6 +69,52 @@ Host *
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('Match exec, errors and the connector', () => {
+  it('shell-quotes token values in Match exec, so a hostile name stays one word', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gpufleet-cfg-'))
+    try {
+      const blocks = parseSshConfig(`Match exec "printf %%s %n > ${dir}/out; false"\n  User never\n`, '/cfg')
+      const seen: string[] = []
+      const host = `h$(touch ${dir}/pwned);x`
+      await resolveSshConfig(blocks, host, { runExec: async (cmd) => (seen.push(cmd), false) })
+      expect(seen).toEqual([`printf %s 'h$(touch ${dir}/pwned);x' > ${dir}/out; false`])
+      // Through the real shell: the command runs with the name as one word; the $(...) does not run.
+      expect((await resolveSshConfig(blocks, host)).user).toBeUndefined()
+      expect(await readFile(join(dir, 'out'), 'utf8')).toBe(host)
+      expect(existsSync(join(dir, 'pwned'))).toBe(false)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('rejects what ssh rejects, with file:line', async () => {
+    expect(() => parseSshConfig('Host a\n  Port 1\nMatch hostname x\n', '/cfg')).toThrow(new SshConfigError('/cfg:3: unsupported Match attribute "hostname"'))
+    expect(() => parseSshConfig('Match\n', '/cfg')).toThrow('/cfg:1: Match needs at least one criterion')
+    expect(() => parseSshConfig('Match host\n', '/cfg')).toThrow('/cfg:1: Match host needs an argument')
+    expect(() => parseSshConfig('Match all host x\n', '/cfg')).toThrow("/cfg:1: 'all' cannot be combined")
+    await expect(resolveSshConfig(parseSshConfig('Host *\n  IdentityFile ~/.ssh/%z\n', '/cfg'), 'a')).rejects.toThrow('/cfg:2: unknown token %z')
+    // The connector turns it into this host's connection failure, before any network I/O.
+    const dir = await mkdtemp(join(tmpdir(), 'gpufleet-cfg-'))
+    try {
+      await writeFile(join(dir, 'config'), 'Match nonsense\n')
+      const host = { name: 'n1', groups: ['all'], vars: {}, connection: 'ssh' as const, ssh: { hostname: 'n1', hostnameFromInventory: false, identityFiles: [] }, become: false, becomeUser: 'root', assignments: [] }
+      await expect(createConnector({ sshConfigFile: join(dir, 'config'), agentSocket: null }).connect(host)).rejects.toMatchObject({
+        reason: 'other',
+        message: `[n1] ssh config: ${join(dir, 'config')}:1: unsupported Match attribute "nonsense"`,
+      })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('matches Match localnetwork against local interface addresses', async () => {
+    const blocks = parseSshConfig('Match localnetwork 10.1.0.0/16,fd00::/8\n  Port 1010\n', '/cfg')
+    expect((await resolveSshConfig(blocks, 'a', { localAddresses: () => ['127.0.0.1', '10.1.2.3'] })).port).toBe(1010)
+    expect((await resolveSshConfig(blocks, 'a', { localAddresses: () => ['fd12::1'] })).port).toBe(1010)
+    expect((await resolveSshConfig(blocks, 'a', { localAddresses: () => ['10.2.0.1'] })).port).toBeUndefined()
   })
 })
 
