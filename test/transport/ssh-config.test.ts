@@ -143,4 +143,18 @@ describe('ssh config applied to real connections', () => {
     host.ssh.user = 'root'
     await expect(connector.connect(host)).rejects.toMatchObject({ reason: 'auth' })
   })
+
+  it('connects through a ProxyCommand (here OpenSSH\'s own ssh -W through the same sshd), tokens quoted', async () => {
+    const config = join(dir, 'config-proxy')
+    const hop = `ssh -F /dev/null -i ${sshd.clientKeyFile} -o IdentitiesOnly=yes -o UserKnownHostsFile=${sshd.knownHostsFile} -o BatchMode=yes -p ${sshd.port} -W %h:%p ${sshd.user}@127.0.0.1`
+    await writeFile(config, `Host via-cmd\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKeyFile}\n  UserKnownHostsFile ${sshd.knownHostsFile}\n  ProxyCommand ${hop}\n`)
+    const host = sshdHost(sshd, { name: 'via-cmd', identityFiles: [] })
+    host.ssh = { hostname: 'via-cmd', hostnameFromInventory: false, identityFiles: [] }
+    const before = sshd.counts().connections.get(sshd.port) ?? 0
+    const t = await createConnector({ sshConfigFile: config, agentSocket: null }).connect(host)
+    expect((await t.exec('echo via-proxy-command')).stdout).toBe('via-proxy-command\n')
+    await t.close()
+    // The outer ssh -W session, and the forwarded one inside it.
+    expect((sshd.counts().connections.get(sshd.port) ?? 0) - before).toBe(2)
+  })
 })
