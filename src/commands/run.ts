@@ -53,7 +53,7 @@ function addRunFlags(cmd: Command): Command {
     .requiredOption('-i, --inventory <file>', 'Ansible inventory (YAML or INI)')
     .option('-l, --limit <pattern>', "hosts to run on (Ansible patterns: 'rack-a:!p9-07', '@file')")
     .option('--forks <n>', 'hosts staged in parallel', '50')
-    .option('--known-hosts <file>', 'known_hosts file (default ~/.ssh/known_hosts)')
+    .option('--known-hosts <file>', 'known_hosts file; beats UserKnownHostsFile from the inventory and ~/.ssh/config (default ~/.ssh/known_hosts; a missing file is warned about)')
     .option('--accept-new-host-keys', 'record unknown host keys instead of refusing (changed keys are always refused)')
     .option('--ask-become-pass', 'prompt once for the sudo password (never shown or logged)')
     .addOption(new Option('--output <mode>', 'tty | plain | jsonl (default: tty on a terminal, else plain)').choices(['tty', 'plain', 'jsonl']))
