@@ -126,13 +126,8 @@ export function changedKeyMessage(host: string, blob: Buffer, entry: KnownHostEn
   )
 }
 
-// Reads and parses a known_hosts file; a missing file is empty.
-export async function readKnownHosts(file: string): Promise<KnownHostEntry[]> {
-  return (await readKnownHostsFile(file)) ?? []
-}
-
-// Like readKnownHosts, but undefined when the file does not exist (so a file named explicitly can
-// be warned about).
+// Reads and parses a known_hosts file; undefined when it does not exist (so a file named
+// explicitly can be warned about).
 export async function readKnownHostsFile(file: string): Promise<KnownHostEntry[] | undefined> {
   try {
     return parseKnownHosts(await readFile(file, 'utf8'), file)

@@ -171,4 +171,22 @@ describe('a real sshd presenting a HostCertificate', () => {
     expect(error2!.reason).toBe('hostkey-changed')
     expect(error2!.message).toMatch(new RegExp(`host certificate for .* is REVOKED in ${revoked}:2`))
   })
+
+  it('checks the certificate through a jump host too (the probe goes through the bastion)', async () => {
+    const bastion = wrongPrincipal // its plain key is on file, so its own certificate does not matter
+    await bastion.authorize(await readFile(`${sshd.clientKeyFile}.pub`, 'utf8'))
+    const file = join(dir, 'kh-jump')
+    await writeFile(file, `[127.0.0.1]:${bastion.port} ${bastion.hostKeyPublic}\n@cert-authority * ${ca.publicKey}\n`)
+    const host = sshdHost(sshd)
+    host.ssh.proxyJump = `${TEST_USER}@127.0.0.1:${bastion.port}`
+    const before = sshd.counts().connections.get(sshd.port) ?? 0
+    const t = await createConnector({ knownHostsFile: file, agentSocket: null }).connect(host)
+    expect((await t.exec('echo via-jump')).stdout).toBe('via-jump\n')
+    await t.close()
+    expect((sshd.counts().connections.get(sshd.port) ?? 0) - before).toBe(2)
+    // Without the CA line, the same route is refused: the certificate alone proves nothing.
+    await writeFile(file, `[127.0.0.1]:${bastion.port} ${bastion.hostKeyPublic}\n`)
+    const error = await createConnector({ knownHostsFile: file, agentSocket: null }).connect(host).then(() => undefined, (e: unknown) => e as ConnectError)
+    expect(error!.reason).toBe('hostkey-unknown')
+  })
 })
