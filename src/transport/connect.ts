@@ -19,12 +19,12 @@
 // except the known_hosts file: --known-hosts beats the inventory's and the config's
 // UserKnownHostsFile. A known_hosts file named explicitly that does not exist is warned about.
 // IdentitiesOnly=yes in ~/.ssh/config leaves the agent out entirely.
+import { connect as tcpConnect } from 'node:net'
 import { homedir, userInfo } from 'node:os'
 import { join } from 'node:path'
 // ssh2 is CommonJS: Node's ESM loader exposes only its default export.
 import ssh2 from 'ssh2'
 import type { Client, ConnectConfig } from 'ssh2'
-import { connect as tcpConnect } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { ConnectError, type ConnectFailure } from '../errors.js'
 import type { InventoryHost } from '../inventory/types.js'
@@ -289,7 +289,6 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
     })
   }
 
-  // One TCP (or forwarded) SSH handshake, host key check and authentication.
   // Fetches and checks the host certificate behind the plain `key` a server presented, once per
   // name and key for the connector's life (host keys survive reboots).
   function certificateVerdict(t: ResolvedTarget, entries: KnownHostEntry[], name: string, key: Buffer, stream: () => Promise<Duplex>): Promise<CertCheck> {
@@ -313,6 +312,7 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
     return got
   }
 
+  // One TCP (or forwarded) SSH handshake, host key check and authentication.
   // `stream` opens another byte stream to the same server (direct TCP, the jump host's forward,
   // or the ProxyCommand) for the host certificate probe.
   async function open(t: ResolvedTarget, sock: Duplex | undefined, stream: () => Promise<Duplex>, signal?: AbortSignal): Promise<Client> {
@@ -374,7 +374,9 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
               appendKnownHost(t.knownHostsFiles[0]!, name, key).then(
                 (entry) => {
                   entries.push(entry)
-                  fileEntries(t.knownHostsFiles[0]!).then((list) => list ? list.push(entry) : knownHosts.set(t.knownHostsFiles[0]!, Promise.resolve([entry])))
+                  // Later connections of this connector see the recorded key (the file may have been created just now).
+                  const file = t.knownHostsFiles[0]!
+                  void fileEntries(file).then((list) => (list ? list.push(entry) : knownHosts.set(file, Promise.resolve([entry]))))
                   verify(true)
                 },
                 (error: Error) => {
@@ -397,7 +399,8 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
               },
               (error: Error) => {
                 startTimer()
-                fail('hostkey-unknown', `host key for ${name} (${fp}) is not known and its host certificate could not be checked: ${error.message}`, error)
+                // A probe that could not finish (timeout, dropped) proves nothing either way: retryable.
+                fail('other', `host key for ${name} (${fp}) is not known and its host certificate could not be checked: ${error.message}`, error)
                 verify(false)
               },
             )
