@@ -46,7 +46,7 @@ import {
 } from './known-hosts.js'
 import { proxyCommandStream } from './proxy-command.js'
 import { promptSecret } from './prompt.js'
-import { loadSshConfig, resolveSshConfig, type SshConfigBlock, type SshConfigHost } from './ssh-config.js'
+import { loadDefaultSshConfig, loadSshConfig, resolveSshConfig, type SshConfigBlock, type SshConfigHost } from './ssh-config.js'
 import { runExec } from './ssh-match.js'
 import { createLocalTransport } from './local.js'
 import { createSshTransport } from './ssh.js'
@@ -60,7 +60,7 @@ export interface ConnectorOptions {
   keepaliveIntervalMs?: number // default 3 s; 3 missed replies end the connection
   becomePassword?: string // fed to `sudo -S` over stdin, never on a command line
   maxConcurrentHandshakes?: number // default 10 (sshd's MaxStartups 10:30:100 starts dropping beyond)
-  sshConfigFile?: string // default ~/.ssh/config
+  sshConfigFile?: string // like ssh -F: the only config read; default ~/.ssh/config then /etc/ssh/ssh_config
   // Tests and embedders: the passphrase prompt (default: the TTY, no echo) and the agent socket
   // (default $SSH_AUTH_SOCK; null disables the agent).
   promptPassphrase?: PassphrasePrompt
@@ -124,7 +124,8 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
   const execs = new Map<string, Promise<boolean>>()
   const certVerdicts = new Map<string, Promise<CertCheck>>()
 
-  const config = () => (sshConfig ??= loadSshConfig(options.sshConfigFile ?? join(homedir(), '.ssh', 'config')))
+  // Like ssh: a file given (-F) is the whole config; else ~/.ssh/config then /etc/ssh/ssh_config.
+  const config = () => (sshConfig ??= options.sshConfigFile ? loadSshConfig(options.sshConfigFile) : loadDefaultSshConfig())
   const fileEntries = (file: string) => {
     let got = knownHosts.get(file)
     if (!got) {

@@ -96,9 +96,19 @@ export function expandHome(path: string): string {
   return expandTilde(path)
 }
 
-// Reads a config file and the files its `Include` lines name (relative to ~/.ssh; glob patterns
-// in any path component, matches in sorted order). A missing top-level file is an empty config.
-export async function loadSshConfig(file: string = join(localIdentity().home, '.ssh', 'config'), depth = 0, parent?: SshConfigBlock): Promise<SshConfigBlock[]> {
+// The system-wide file ssh reads after the user's (unless given -F).
+export const SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config'
+
+// What `ssh` without -F reads: ~/.ssh/config, then /etc/ssh/ssh_config (its relative Includes
+// are under /etc/ssh). First value wins across both.
+export async function loadDefaultSshConfig(userFile: string = join(localIdentity().home, '.ssh', 'config'), systemFile: string = SYSTEM_SSH_CONFIG): Promise<SshConfigBlock[]> {
+  return [...(await loadSshConfig(userFile)), ...(await loadSshConfig(systemFile, 0, undefined, dirname(systemFile)))]
+}
+
+// Reads a config file and the files its `Include` lines name (relative to `includeBase`, ~/.ssh
+// for user files; glob patterns in any path component, matches in sorted order). A missing
+// top-level file is an empty config.
+export async function loadSshConfig(file: string = join(localIdentity().home, '.ssh', 'config'), depth = 0, parent?: SshConfigBlock, includeBase = join(localIdentity().home, '.ssh')): Promise<SshConfigBlock[]> {
   let text: string
   try {
     text = await readFile(expandTilde(file), 'utf8')
@@ -119,8 +129,8 @@ export async function loadSshConfig(file: string = join(localIdentity().home, '.
       if (depth >= 16) throw new SshConfigError(`${line.source}: Include nested too deep (a loop?)`)
       for (const pattern of line.args) {
         const path = expandTilde(pattern)
-        for (const inc of await globFiles(isAbsolute(path) ? path : join(localIdentity().home, '.ssh', path))) {
-          out.push(...(await loadSshConfig(inc, depth + 1, current)))
+        for (const inc of await globFiles(isAbsolute(path) ? path : join(includeBase, path))) {
+          out.push(...(await loadSshConfig(inc, depth + 1, current, includeBase)))
         }
       }
       // Lines after the Include continue the enclosing block (same condition, same verdict).

@@ -11,7 +11,7 @@ import { homedir, tmpdir, userInfo } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_GLOBAL_KNOWN_HOSTS, defaultUserKnownHosts } from '../../src/transport/connect.js'
-import { loadSshConfig, resolveSshConfig } from '../../src/transport/ssh-config.js'
+import { loadDefaultSshConfig, loadSshConfig, resolveSshConfig, type SshConfigHost } from '../../src/transport/ssh-config.js'
 
 interface Case {
   name: string
@@ -135,6 +135,40 @@ function identityFilesFromVerbose(stderr: string): string[] {
   return all.filter((f) => !(f.endsWith('-cert') && all.includes(f.slice(0, -'-cert'.length))))
 }
 
+// Runs ssh -G and ssh -v with `configArgs` for `host` and compares with gpufleet's resolution.
+async function expectAgreement(configArgs: string[], host: string, ours: SshConfigHost): Promise<void> {
+  const dump = await run([...configArgs, '-G', host])
+  expect(dump.code, dump.stderr).toBe(0)
+  const g = parseDump(dump.stdout)
+  const verbose = await run(['-v', ...configArgs, '-o', 'ProxyCommand=true', '-o', 'BatchMode=yes', host])
+  const sshIds = identityFilesFromVerbose(verbose.stderr)
+  expect(sshIds.length, verbose.stderr).toBeGreaterThan(0)
+  const one = (k: string) => g.get(k)?.[0]
+  expect({
+    user: ours.user ?? userInfo().username,
+    port: String(ours.port ?? 22),
+    hostname: ours.hostName ?? host.toLowerCase(),
+    proxyjump: ours.proxyJump,
+    proxycommand: ours.proxyCommand !== undefined,
+    identityfiles: ours.identityFiles.length > 0 ? ours.identityFiles : OPENSSH_DEFAULT_IDS,
+    userknownhostsfile: (ours.userKnownHostsFiles ?? defaultUserKnownHosts()).join(' '),
+    globalknownhostsfile: (ours.globalKnownHostsFiles ?? DEFAULT_GLOBAL_KNOWN_HOSTS).join(' '),
+    stricthostkeychecking: { yes: 'true', no: 'false', 'accept-new': 'accept-new', ask: 'ask' }[ours.strictHostKeyChecking ?? 'ask'],
+    identitiesonly: ours.identitiesOnly ? 'yes' : 'no',
+  }).toEqual({
+    user: one('user'),
+    port: one('port'),
+    hostname: one('hostname'),
+    proxyjump: one('proxyjump'),
+    proxycommand: one('proxycommand') !== undefined,
+    identityfiles: sshIds,
+    userknownhostsfile: one('userknownhostsfile'),
+    globalknownhostsfile: one('globalknownhostsfile'),
+    stricthostkeychecking: one('stricthostkeychecking'),
+    identitiesonly: one('identitiesonly'),
+  })
+}
+
 const OPENSSH_DEFAULT_IDS = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'].map((f) => join(homedir(), '.ssh', f))
 
 describe('ssh config resolution agrees with `ssh -G` / `ssh -v` (OpenSSH)', () => {
@@ -158,38 +192,11 @@ describe('ssh config resolution agrees with `ssh -G` / `ssh -v` (OpenSSH)', () =
       await writeFile(join(dir, path), text)
     }
     const config = join(dir, 'config')
-    const dump = await run(['-F', config, '-G', c.host])
-    expect(dump.code, dump.stderr).toBe(0)
-    const g = parseDump(dump.stdout)
-    const verbose = await run(['-v', '-F', config, '-o', 'ProxyCommand=true', '-o', 'BatchMode=yes', c.host])
-    const sshIds = identityFilesFromVerbose(verbose.stderr)
-    expect(sshIds.length, verbose.stderr).toBeGreaterThan(0)
-
-    const ours = await resolveSshConfig(await loadSshConfig(config), c.host)
-    const one = (k: string) => g.get(k)?.[0]
-    expect({
-      user: ours.user ?? userInfo().username,
-      port: String(ours.port ?? 22),
-      hostname: ours.hostName ?? c.host.toLowerCase(),
-      proxyjump: ours.proxyJump,
-      proxycommand: ours.proxyCommand !== undefined,
-      identityfiles: ours.identityFiles.length > 0 ? ours.identityFiles : OPENSSH_DEFAULT_IDS,
-      userknownhostsfile: (ours.userKnownHostsFiles ?? defaultUserKnownHosts()).join(' '),
-      globalknownhostsfile: (ours.globalKnownHostsFiles ?? DEFAULT_GLOBAL_KNOWN_HOSTS).join(' '),
-      stricthostkeychecking: { yes: 'true', no: 'false', 'accept-new': 'accept-new', ask: 'ask' }[ours.strictHostKeyChecking ?? 'ask'],
-      identitiesonly: ours.identitiesOnly ? 'yes' : 'no',
-    }).toEqual({
-      user: one('user'),
-      port: one('port'),
-      hostname: one('hostname'),
-      proxyjump: one('proxyjump'),
-      proxycommand: one('proxycommand') !== undefined,
-      identityfiles: sshIds,
-      userknownhostsfile: one('userknownhostsfile'),
-      globalknownhostsfile: one('globalknownhostsfile'),
-      stricthostkeychecking: one('stricthostkeychecking'),
-      identitiesonly: one('identitiesonly'),
-    })
+    await expectAgreement(['-F', config], c.host, await resolveSshConfig(await loadSshConfig(config), c.host))
     c.after?.(dir)
+  })
+
+  it('without -F: ~/.ssh/config, then /etc/ssh/ssh_config, as this machine\'s ssh reads them', async () => {
+    for (const host of ['p9-a01.gpu.example', 'Bastion']) await expectAgreement([], host, await resolveSshConfig(await loadDefaultSshConfig(), host))
   })
 })

@@ -4,7 +4,7 @@ import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createConnector } from '../../src/transport/connect.js'
-import { loadSshConfig, parseSshConfig, resolveSshConfig, SshConfigError } from '../../src/transport/ssh-config.js'
+import { loadDefaultSshConfig, loadSshConfig, parseSshConfig, resolveSshConfig, SshConfigError } from '../../src/transport/ssh-config.js'
 import { sshdHost, startSshd, type TestSshd } from '../helpers/sshd.js'
 
 describe('ssh config parsing (pure)', () => {
@@ -105,6 +105,21 @@ describe('Match exec, errors and the connector', () => {
         reason: 'other',
         message: `[n1] ssh config: ${join(dir, 'config')}:1: unsupported Match attribute "nonsense"`,
       })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('reads the system-wide file after the user one (first value wins), its relative Includes under its own directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gpufleet-cfg-'))
+    try {
+      await mkdir(join(dir, 'etc', 'ssh_config.d'), { recursive: true })
+      await writeFile(join(dir, 'user-config'), 'Host p9-*\n  Port 2201\n')
+      await writeFile(join(dir, 'etc', 'ssh_config'), 'Include ssh_config.d/*.conf\nHost *\n  Port 22\n  User site-user\n')
+      await writeFile(join(dir, 'etc', 'ssh_config.d', 'jump.conf'), 'Match originalhost p9-*\n  ProxyJump site-bastion\n')
+      const blocks = await loadDefaultSshConfig(join(dir, 'user-config'), join(dir, 'etc', 'ssh_config'))
+      expect(await resolveSshConfig(blocks, 'p9-01')).toMatchObject({ port: 2201, user: 'site-user', proxyJump: 'site-bastion' })
+      expect(await resolveSshConfig(blocks, 'other')).toMatchObject({ port: 22, user: 'site-user' })
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
