@@ -159,7 +159,7 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
       })
     } catch (error) {
       // A config ssh itself would refuse (bad Match, unknown token): no connection, with file:line.
-      throw new ConnectError(name, 'other', `ssh config: ${(error as Error).message}`, { cause: error })
+      throw new ConnectError(name, 'config', `ssh config: ${(error as Error).message}`, { cause: error })
     }
   }
 

@@ -102,7 +102,8 @@ describe('Match exec, errors and the connector', () => {
       await writeFile(join(dir, 'config'), 'Match nonsense\n')
       const host = { name: 'n1', groups: ['all'], vars: {}, connection: 'ssh' as const, ssh: { hostname: 'n1', hostnameFromInventory: false, identityFiles: [] }, become: false, becomeUser: 'root', assignments: [] }
       await expect(createConnector({ sshConfigFile: join(dir, 'config'), agentSocket: null }).connect(host)).rejects.toMatchObject({
-        reason: 'other',
+        reason: 'config',
+        retryable: false,
         message: `[n1] ssh config: ${join(dir, 'config')}:1: unsupported Match attribute "nonsense"`,
       })
     } finally {
