@@ -31,7 +31,8 @@ export function parseMatch(words: readonly string[]): MatchCriterion[] | string 
     if (negate) word = word.slice(1)
     const attribute = word.toLowerCase() as MatchAttribute
     if (NO_ARG.has(attribute)) {
-      if (attribute === 'all' && (negate || out.some((c) => c.attribute !== 'canonical' && c.attribute !== 'final') || i + 1 < words.length)) {
+      // ssh 9.2 accepts `all` anywhere except before another criterion.
+      if (attribute === 'all' && i + 1 < words.length && !words[i + 1]!.startsWith('#')) {
         return "'all' cannot be combined with other Match attributes"
       }
       out.push({ attribute, negate })

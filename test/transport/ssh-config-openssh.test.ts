@@ -112,6 +112,11 @@ const CASES: Case[] = [
     host: 'WEB',
     files: () => ({ config: 'Host web\n  Port 1\nHost WEB\n  HostName %h.Example.COM\nMatch host web.example.com\n  User matched-lower\n  IdentityFile ~/.ssh/up_%h_%n\n' }),
   },
+  {
+    name: 'Match all negated, after another criterion, after final',
+    host: 'x',
+    files: () => ({ config: 'Match !all\n  Port 5\nMatch host y all\n  Port 6\nMatch final all\n  Port 7\n  User final-all\n' }),
+  },
 ]
 
 const run = (args: string[]) =>

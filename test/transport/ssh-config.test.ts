@@ -95,6 +95,8 @@ describe('Match exec, errors and the connector', () => {
     expect(() => parseSshConfig('Match\n', '/cfg')).toThrow('/cfg:1: Match needs at least one criterion')
     expect(() => parseSshConfig('Match host\n', '/cfg')).toThrow('/cfg:1: Match host needs an argument')
     expect(() => parseSshConfig('Match all host x\n', '/cfg')).toThrow("/cfg:1: 'all' cannot be combined")
+    // `all` last, or negated, is fine (ssh 9.2 agrees).
+    expect((await resolveSshConfig(parseSshConfig('Match !all\n  Port 5\nMatch host y all\n  Port 6\nMatch final all\n  Port 7\n', '/cfg'), 'x')).port).toBe(7)
     await expect(resolveSshConfig(parseSshConfig('Host *\n  IdentityFile ~/.ssh/%z\n', '/cfg'), 'a')).rejects.toThrow('/cfg:2: unknown token %z')
     // The connector turns it into this host's connection failure, before any network I/O.
     const dir = await mkdtemp(join(tmpdir(), 'gpufleet-cfg-'))
