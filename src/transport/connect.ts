@@ -8,10 +8,11 @@
 // - a CHANGED key is always refused, even with --accept-new-host-keys or StrictHostKeyChecking=no:
 //   known_hosts holds another key of the same type, or only keys of other types, for the host;
 // - a key listed under @revoked in any file is refused (reason 'hostkey-changed': never retried);
-// - @cert-authority: ssh2 cannot negotiate certificate host keys, so when the presented plain key
-//   is not on file and a CA line covers the host, host-cert-probe.ts fetches the server's host
-//   certificate in a second, short handshake; a valid certificate from a listed CA for this key
-//   and host name makes the key trusted, an invalid one is refused (never recorded);
+// - @cert-authority: ssh2 cannot negotiate certificate host keys, so when a CA line covers the
+//   host and no plain key is on file, host-cert-probe.ts first fetches the server's host
+//   certificate in a second, short handshake, and the session then prefers the key type it
+//   certifies; a valid certificate from a listed CA for the presented key and the host name makes
+//   the key trusted, an invalid one is refused (never recorded);
 // - an unknown key (no entry of any type) is refused unless --accept-new-host-keys or
 //   StrictHostKeyChecking=accept-new|no, which record it in the first user file (`[host]:port`
 //   form off port 22), as `ssh -o StrictHostKeyChecking=accept-new`.
@@ -30,7 +31,7 @@ import { ConnectError, type ConnectFailure } from '../errors.js'
 import type { InventoryHost } from '../inventory/types.js'
 import { createLimiter } from '../runner/fan-out.js'
 import { createAuthHandler, createKeyLoader, defaultIdentityFiles, type KeyLoader, type PassphrasePrompt } from './auth.js'
-import { certTypeFor, checkHostCertificate, parseHostCertificate, type HostCertVerdict } from './host-cert.js'
+import { checkHostCertificate, parseHostCertificate, type HostCertificate, type HostCertVerdict } from './host-cert.js'
 import { probeHostCertificate } from './host-cert-probe.js'
 import {
   appendKnownHost,
@@ -94,8 +95,8 @@ export interface ResolvedTarget {
   connectTimeoutMs: number
 }
 
-// A host certificate check, or: the server has no certificate for the key it presented.
-type CertCheck = HostCertVerdict | { status: 'no-cert'; reason: string }
+// A server's host certificate, or why it has none.
+type CertProbe = { cert: HostCertificate } | { none: string }
 
 // Algorithm names ssh2 offers for each key type stored in known_hosts.
 const HOST_KEY_ALGOS: Record<string, string[]> = {
@@ -106,6 +107,16 @@ const HOST_KEY_ALGOS: Record<string, string[]> = {
   'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
 }
 const DEFAULT_HOST_KEY_ALGOS = Object.values(HOST_KEY_ALGOS).flat()
+// What the certificate probe offers, in ssh2's order of plain types (RSA certificates are
+// negotiated under their signature algorithms' names).
+const CERT_HOST_KEY_ALGOS = [
+  'ssh-ed25519-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp256-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp384-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp521-cert-v01@openssh.com',
+  'rsa-sha2-512-cert-v01@openssh.com',
+  'rsa-sha2-256-cert-v01@openssh.com',
+]
 
 // Creates a connector; connections made through it share the handshake cap, the parsed
 // known_hosts/ssh config, the unlocked keys and the jump-host connections.
@@ -122,7 +133,7 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
   // Match exec results per expanded command: hosts of one run share them (and a reconnect after a
   // reboot does not run the command again).
   const execs = new Map<string, Promise<boolean>>()
-  const certVerdicts = new Map<string, Promise<CertCheck>>()
+  const certificates = new Map<string, Promise<CertProbe>>()
 
   // Like ssh: a file given (-F) is the whole config; else ~/.ssh/config then /etc/ssh/ssh_config.
   const config = () => (sshConfig ??= options.sshConfigFile ? loadSshConfig(options.sshConfigFile) : loadDefaultSshConfig())
@@ -290,25 +301,17 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
     })
   }
 
-  // Fetches and checks the host certificate behind the plain `key` a server presented, once per
-  // name and key for the connector's life (host keys survive reboots).
-  function certificateVerdict(t: ResolvedTarget, entries: KnownHostEntry[], name: string, key: Buffer, stream: () => Promise<Duplex>): Promise<CertCheck> {
-    const cacheKey = `${name} ${key.toString('base64')}`
-    let got = certVerdicts.get(cacheKey)
+  // The server's host certificate (any type, ed25519 first): { cert }, or { none: why }. Fetched
+  // once per name for the connector's life (host keys survive reboots).
+  function hostCertificate(t: ResolvedTarget, name: string, stream: () => Promise<Duplex>): Promise<CertProbe> {
+    let got = certificates.get(name)
     if (!got) {
-      got = (async (): Promise<CertCheck> => {
-        const certType = certTypeFor(blobKeyType(key))
-        if (!certType) return { status: 'no-cert', reason: `no certificate type exists for ${blobKeyType(key)} keys` }
-        // An RSA certificate is negotiated under its signature algorithms' names.
-        const algorithms = certType === 'ssh-rsa-cert-v01@openssh.com' ? ['rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com'] : [certType]
-        const probe = await probeHostCertificate(await stream(), algorithms, t.connectTimeoutMs)
-        if ('none' in probe) return { status: 'no-cert', reason: probe.none }
-        const cert = parseHostCertificate(probe.cert)
-        if (!cert.publicKey.equals(key)) return { status: 'invalid', cert, reason: 'it certifies another key than the one the server presented' }
-        return checkHostCertificate(entries, name, t.hostname.toLowerCase(), cert, Date.now() / 1000)
+      got = (async (): Promise<CertProbe> => {
+        const probe = await probeHostCertificate(await stream(), CERT_HOST_KEY_ALGOS, t.connectTimeoutMs)
+        return 'none' in probe ? probe : { cert: parseHostCertificate(probe.cert) }
       })()
-      certVerdicts.set(cacheKey, got)
-      got.catch(() => certVerdicts.delete(cacheKey))
+      certificates.set(name, got)
+      got.catch(() => certificates.delete(name))
     }
     return got
   }
@@ -320,7 +323,20 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
     const name = knownHostName(t.hostname, t.port)
     const entries = await entriesOf(t)
     const known = knownKeyTypes(entries, name)
-    const preferred = [...new Set([...known.flatMap((k) => HOST_KEY_ALGOS[k] ?? []), ...DEFAULT_HOST_KEY_ALGOS])]
+    const caCovers = entries.some((e) => e.marker === 'cert-authority' && entryMatches(e, name))
+    // ssh2 cannot negotiate a certificate: with a CA for this host and no plain key on file, fetch
+    // the certificate first, so the session negotiates the key type it certifies.
+    let certificate: CertProbe | undefined
+    if (caCovers && known.length === 0) {
+      try {
+        certificate = await hostCertificate(t, name, stream)
+      } catch (error) {
+        // A probe that could not finish (timeout, dropped) proves nothing either way: retryable.
+        throw new ConnectError(t.name, 'other', `host ${name} is covered by a @cert-authority but its host certificate could not be fetched: ${(error as Error).message}`, { cause: error })
+      }
+    }
+    const certified = certificate && 'cert' in certificate ? [blobKeyType(certificate.cert.publicKey)] : []
+    const preferred = [...new Set([...[...certified, ...known].flatMap((k) => HOST_KEY_ALGOS[k] ?? []), ...DEFAULT_HOST_KEY_ALGOS])]
     const client = new ssh2.Client()
     let failure: ConnectError | undefined
     const fail = (reason: ConnectFailure, message: string, cause?: unknown) => {
@@ -386,26 +402,16 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
                 },
               )
             }
-            if (!entries.some((e) => e.marker === 'cert-authority' && entryMatches(e, name))) return record()
-            // A CA is listed for this host: the key is trusted when the server's certificate for it is.
-            pauseTimer()
-            certificateVerdict(t, entries, name, key, stream).then(
-              (v) => {
-                startTimer()
-                if (v.status === 'ok') return verify(true)
-                if (v.status === 'no-ca' || v.status === 'no-cert') return record()
-                if (v.status === 'revoked') fail('hostkey-changed', `host certificate for ${name} (${fp}) is REVOKED in ${v.entry.file}:${v.entry.line}; refusing to connect`)
-                else fail('hostkey-unknown', `host certificate for ${name} (${fp}) refused: ${v.reason}`)
-                verify(false)
-              },
-              (error: Error) => {
-                startTimer()
-                // A probe that could not finish (timeout, dropped) proves nothing either way: retryable.
-                fail('other', `host key for ${name} (${fp}) is not known and its host certificate could not be checked: ${error.message}`, error)
-                verify(false)
-              },
-            )
-            return
+            // No CA for this host, or the server has no certificate: a plain unknown key.
+            if (!certificate || 'none' in certificate) return record()
+            const v: HostCertVerdict = certificate.cert.publicKey.equals(key)
+              ? checkHostCertificate(entries, name, t.hostname.toLowerCase(), certificate.cert, Date.now() / 1000)
+              : { status: 'invalid', reason: `it certifies a ${blobKeyType(certificate.cert.publicKey)} key, not the one the server presented` }
+            if (v.status === 'ok') return verify(true)
+            if (v.status === 'no-ca') return record()
+            if (v.status === 'revoked') fail('hostkey-changed', `host certificate for ${name} (${fp}) is REVOKED in ${v.entry.file}:${v.entry.line}; refusing to connect`)
+            else fail('hostkey-unknown', `host certificate for ${name} (${fp}) refused: ${v.reason}`)
+            return verify(false)
           }
         }
       },

@@ -67,15 +67,6 @@ const KEY_FIELDS: Record<string, { plain: string; fields: number }> = {
   'ssh-rsa-cert-v01@openssh.com': { plain: 'ssh-rsa', fields: 2 },
 }
 
-// The certificate key type for a plain key type (what to ask a server for).
-export function certTypeFor(plainType: string): string | undefined {
-  return Object.entries(KEY_FIELDS).find(([, v]) => v.plain === plainType)?.[0]
-}
-
-export function isCertificateType(type: string): boolean {
-  return type in KEY_FIELDS
-}
-
 // Parses a certificate blob (the base64-decoded second field of a `-cert.pub` file, or the host
 // key a server sends for a *-cert-v01 algorithm). Throws on anything malformed or unsupported.
 export function parseHostCertificate(blob: Buffer): HostCertificate {

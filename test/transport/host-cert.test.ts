@@ -189,4 +189,21 @@ describe('a real sshd presenting a HostCertificate', () => {
     const error = await createConnector({ knownHostsFile: file, agentSocket: null }).connect(host).then(() => undefined, (e: unknown) => e as ConnectError)
     expect(error!.reason).toBe('hostkey-unknown')
   })
+
+  it('negotiates the key type the certificate is for (an ecdsa certificate beside an uncertified ed25519 key)', async () => {
+    const ecdsaKey = await generateKey(join(dir, 'host_ecdsa'), 'ecdsa')
+    const cert = await sign(ca.file, `${ecdsaKey.file}.pub`, { principals: '127.0.0.1' })
+    // sshd_config: the ecdsa key and its certificate, plus the helper's own (uncertified) ed25519 key.
+    const mixed = await startSshd({ extraConfig: [`HostKey ${ecdsaKey.file}`, `HostCertificate ${cert.file}`] })
+    try {
+      const file = join(dir, 'kh-mixed')
+      await writeFile(file, `@cert-authority * ${ca.publicKey}\n`)
+      expect(await opensshAccepts(mixed, file)).toBe(true)
+      const t = await createConnector({ knownHostsFile: file, agentSocket: null }).connect(sshdHost(mixed))
+      expect((await t.exec('echo ecdsa-cert-ok')).stdout).toBe('ecdsa-cert-ok\n')
+      await t.close()
+    } finally {
+      await mixed.stop()
+    }
+  })
 })
