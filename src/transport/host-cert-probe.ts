@@ -1,10 +1,10 @@
 // Fetches a server's OpenSSH host certificate, which ssh2 (1.17) cannot: its KEX code accepts only
 // plain host key algorithms (SUPPORTED_SERVER_HOST_KEY has no *-cert-v01@openssh.com, and the
 // reply's signature type must equal the negotiated algorithm). So, like `ssh-keyscan -c`, this runs
-// the first SSH key exchange (RFC 4253 + curve25519-sha256, RFC 8731) offering only the certificate
-// algorithm for the key type the main connection saw, takes the server's certificate from
-// KEX_ECDH_REPLY, verifies the server's exchange-hash signature with the certified key (so the
-// peer holds that key), and hangs up before any authentication.
+// the first SSH key exchange (RFC 4253 + curve25519-sha256, RFC 8731) offering only certificate
+// host key algorithms, takes the server's certificate from KEX_ECDH_REPLY, verifies the server's
+// exchange-hash signature with the certified key (so the peer holds that key), and hangs up before
+// any authentication. The session that follows (ssh2) must then present that same key.
 import { createHash, diffieHellman, generateKeyPairSync, createPublicKey, randomBytes } from 'node:crypto'
 import type { Duplex } from 'node:stream'
 import { parseHostCertificate, verifySshSignature } from './host-cert.js'
