@@ -33,7 +33,8 @@ export class ConnectError extends FleetError {
     return this.reason === 'unreachable' || this.reason === 'timeout' || this.reason === 'other'
   }
 }
-export type ConnectFailure = 'hostkey-changed' | 'hostkey-unknown' | 'auth' | 'unreachable' | 'timeout' | 'proxy' | 'other'
+// 'config': the ssh config is one ssh itself would refuse (bad Match, unknown %-token): permanent.
+export type ConnectFailure = 'hostkey-changed' | 'hostkey-unknown' | 'auth' | 'unreachable' | 'timeout' | 'proxy' | 'config' | 'other'
 
 // Per host: a step exited with a code it did not allow.
 export class CommandError extends FleetError {

@@ -174,7 +174,7 @@ export function registerFacts(program: Command): void {
     .option('-l, --limit <pattern>', "only hosts matching an Ansible pattern: host, group, glob, 'a:b', 'a:!b', 'a:&b', @file")
     .option('--json', 'print every gathered fact as JSON')
     .option('--list-hosts', 'print the hosts that would be contacted and exit, connecting to nothing')
-    .option('--known-hosts <file>', 'known_hosts file (default ~/.ssh/known_hosts; an inventory UserKnownHostsFile wins)')
+    .option('--known-hosts <file>', 'known_hosts file; beats UserKnownHostsFile from the inventory and ~/.ssh/config (default ~/.ssh/known_hosts; a missing file is warned about)')
     .option('--accept-new-host-keys', 'record keys of hosts not in known_hosts instead of refusing them (a CHANGED key is always refused)')
     .option('-K, --ask-become-pass', 'ask once for the sudo password (fed to sudo over stdin, never shown)')
     .option('--connect-timeout <duration>', 'give up on a host after this long without an SSH session, e.g. 10s (default), 1m')

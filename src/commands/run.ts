@@ -78,7 +78,7 @@ vars leave unset, and -e vars beat every inventory var (ansible_user included).`
 function addRunFlags(cmd: Command): Command {
   addInventoryOption(cmd).option('-l, --limit <pattern>', "hosts to run on (Ansible patterns: 'rack-a:!p9-07', '@file')")
   return addConnectionOptions(cmd, 'hosts staged in parallel (default: ANSIBLE_FORKS, else forks in ansible.cfg, else 50)')
-    .option('--known-hosts <file>', 'known_hosts file (default ~/.ssh/known_hosts)')
+    .option('--known-hosts <file>', 'known_hosts file; beats UserKnownHostsFile from the inventory and ~/.ssh/config (default ~/.ssh/known_hosts; a missing file is warned about)')
     .option('--accept-new-host-keys', 'record unknown host keys instead of refusing (changed keys are always refused)')
     .option('-K, --ask-become-pass', 'prompt once for the sudo password (never shown or logged)')
     .option('--list-hosts', 'print the hosts the run would target and exit, connecting to nothing')

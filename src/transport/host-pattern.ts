@@ -1,28 +1,29 @@
-// OpenSSH host pattern lists (ssh_config `Host`, known_hosts names): `*` and `?` wildcards,
-// `!pattern` negation. Names compare case-insensitively, as OpenSSH lowercases host names.
+// OpenSSH host pattern lists (ssh_config `Host`/`Match`, known_hosts names): `*` and `?` wildcards,
+// `!pattern` negation. known_hosts names and `Match host` compare case-insensitively (OpenSSH
+// lowercases host names there); `Host` lines and `Match user` compare case-sensitively, as ssh does.
 
 // True when one glob (no negation) matches the whole name.
-export function globMatch(pattern: string, name: string): boolean {
+export function globMatch(pattern: string, name: string, options: { caseSensitive?: boolean } = {}): boolean {
+  const fold = (s: string) => (options.caseSensitive ? s : s.toLowerCase())
   const re = new RegExp(
     '^' +
-      pattern
-        .toLowerCase()
+      fold(pattern)
         .split('')
         .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
         .join('') +
       '$',
     's',
   )
-  return re.test(name.toLowerCase())
+  return re.test(fold(name))
 }
 
 // OpenSSH's match_pattern_list: a negated match vetoes the list; otherwise any positive match wins.
-export function matchPatternList(patterns: readonly string[], name: string): boolean {
+export function matchPatternList(patterns: readonly string[], name: string, options: { caseSensitive?: boolean } = {}): boolean {
   let matched = false
   for (const raw of patterns) {
     if (raw.startsWith('!')) {
-      if (globMatch(raw.slice(1), name)) return false
-    } else if (globMatch(raw, name)) {
+      if (globMatch(raw.slice(1), name, options)) return false
+    } else if (globMatch(raw, name, options)) {
       matched = true
     }
   }

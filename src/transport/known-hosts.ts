@@ -49,15 +49,18 @@ export function parseKnownHosts(text: string, file: string): KnownHostEntry[] {
   return entries
 }
 
-// The name ssh looks up and records: `host` on port 22, else `[host]:port`.
+// The name ssh looks up and records: `host` on port 22, else `[host]:port`. Lowercased, as ssh
+// lowercases the host before it matches or hashes it (a hashed `|1|` entry only ever holds the
+// lowercase form, so `LocalHost` must look up `localhost`).
 export function knownHostName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`
+  const h = host.toLowerCase()
+  return port === 22 ? h : `[${h}]:${port}`
 }
 
 // True when the entry's names (plain patterns or hashed) cover `name` (from knownHostName).
 export function entryMatches(entry: KnownHostEntry, name: string): boolean {
   if (entry.hashed) {
-    const digest = createHmac('sha1', entry.hashed.salt).update(name).digest()
+    const digest = createHmac('sha1', entry.hashed.salt).update(name.toLowerCase()).digest()
     return digest.length === entry.hashed.hash.length && digest.equals(entry.hashed.hash)
   }
   return matchPatternList(entry.patterns ?? [], name)
@@ -77,12 +80,16 @@ export function fingerprint(blob: Buffer): string {
 
 export type HostKeyVerdict =
   | { status: 'ok'; entry: KnownHostEntry }
-  | { status: 'unknown'; otherTypes: string[] } // no entry for this key type (maybe for others)
-  | { status: 'changed'; entry: KnownHostEntry } // an entry of the same type holds a different key
+  | { status: 'unknown' } // no plain entry of any type for this name: the only case that may be recorded
+  | { status: 'changed'; entry: KnownHostEntry } // entries exist for the name, none holds this key
   | { status: 'revoked'; entry: KnownHostEntry }
 
-// Decides what a presented key means for `name`. Certificate authorities are not supported, so
-// @cert-authority lines never vouch for a key (a plain host key must still be known).
+// Decides what a presented key means for `name`, over the entries of every known_hosts file read
+// (user and global: a @revoked line in any of them wins). A host whose known keys are all of other
+// types is not "new": a server that suddenly offers only an ecdsa key where ed25519 is on file is
+// as suspicious as one with a different ed25519 key, so it is a change (the entry of the same type
+// is named when there is one, else the first entry on file). @cert-authority lines are handled by
+// the caller (host-cert.ts): they vouch for certificates, never for a plain key.
 export function checkHostKey(entries: readonly KnownHostEntry[], name: string, blob: Buffer): HostKeyVerdict {
   const keyType = blobKeyType(blob)
   const mine = entries.filter((e) => e.marker !== 'cert-authority' && entryMatches(e, name))
@@ -91,9 +98,14 @@ export function checkHostKey(entries: readonly KnownHostEntry[], name: string, b
   const plain = mine.filter((e) => !e.marker)
   const same = plain.find((e) => e.key.equals(blob))
   if (same) return { status: 'ok', entry: same }
-  const sameType = plain.find((e) => e.keyType === keyType)
-  if (sameType) return { status: 'changed', entry: sameType }
-  return { status: 'unknown', otherTypes: [...new Set(plain.map((e) => e.keyType))] }
+  const onFile = plain.find((e) => e.keyType === keyType) ?? plain[0]
+  if (onFile) return { status: 'changed', entry: onFile }
+  return { status: 'unknown' }
+}
+
+// True when `blob` (a host key, or a CA key) is listed @revoked for `name` in any entry.
+export function isRevoked(entries: readonly KnownHostEntry[], name: string, blob: Buffer): KnownHostEntry | undefined {
+  return entries.find((e) => e.marker === 'revoked' && e.key.equals(blob) && entryMatches(e, name))
 }
 
 // Key types already known for `name`, so the handshake can prefer them (as OpenSSH orders
@@ -102,21 +114,25 @@ export function knownKeyTypes(entries: readonly KnownHostEntry[], name: string):
   return [...new Set(entries.filter((e) => !e.marker && entryMatches(e, name)).map((e) => e.keyType))]
 }
 
-// The plain message for a changed host key. Worded for the operator who has to act on it.
+// The plain message for a changed host key. Worded for the operator who has to act on it; names
+// both key types and the file, since a type switch (ed25519 on file, ecdsa offered) is a change too.
 export function changedKeyMessage(host: string, blob: Buffer, entry: KnownHostEntry): string {
+  const offered = blobKeyType(blob)
+  const held = offered === entry.keyType ? 'a different key' : `a ${entry.keyType} key and no ${offered} key`
   return (
-    `host key for ${host} has CHANGED (${blobKeyType(blob)} ${fingerprint(blob)}); ` +
-    `known_hosts ${entry.file}:${entry.line} has a different key. Possible man-in-the-middle attack. ` +
+    `host key for ${host} has CHANGED (${offered} ${fingerprint(blob)}); ` +
+    `known_hosts ${entry.file}:${entry.line} has ${held}. Possible man-in-the-middle attack. ` +
     `Remove the old line if the change is expected.`
   )
 }
 
-// Reads and parses a known_hosts file; a missing file is empty.
-export async function readKnownHosts(file: string): Promise<KnownHostEntry[]> {
+// Reads and parses a known_hosts file; undefined when it does not exist (so a file named
+// explicitly can be warned about).
+export async function readKnownHostsFile(file: string): Promise<KnownHostEntry[] | undefined> {
   try {
     return parseKnownHosts(await readFile(file, 'utf8'), file)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
   }
 }

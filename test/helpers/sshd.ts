@@ -20,6 +20,8 @@ export const PW_USER_PASSWORD = 'S3cret-sudo pass;$(x)'
 export interface StartSshdOptions {
   ports?: number // listening ports (endpoints) on 127.0.0.1; default 1
   hostKeyType?: 'ed25519' | 'rsa' | 'ecdsa'
+  // A host key made beforehand (e.g. to sign a HostCertificate for it); default: a fresh one.
+  hostKey?: { file: string; publicKey: string }
   extraConfig?: string[] // more sshd_config lines
 }
 
@@ -143,7 +145,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
   const dir = await mkdtemp(join(tmpdir(), 'gpufleet-sshd-'))
   chmodSync(dir, 0o755)
   const hostKeyType = options.hostKeyType ?? 'ed25519'
-  const hostKey = await generateKey(join(dir, `host_${hostKeyType}`), hostKeyType, '', 'gpufleet-test-host')
+  const hostKey = options.hostKey ?? (await generateKey(join(dir, `host_${hostKeyType}`), hostKeyType, '', 'gpufleet-test-host'))
   const client = await generateKey(join(dir, 'id_ed25519'), 'ed25519')
   const authDir = join(dir, 'authorized_keys')
   mkdirSync(authDir, { mode: 0o755 })
