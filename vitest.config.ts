@@ -10,6 +10,7 @@ const integration = [
   'test/runner/rack.test.ts',
   'test/inventory/ansible-compat.test.ts',
   'test/e2e/**/*.test.ts',
+  'test/real/**/*.test.ts',
 ]
 
 export default defineConfig({
