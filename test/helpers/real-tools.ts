@@ -56,11 +56,15 @@ export async function debVersion(pkg: string): Promise<string> {
 export const STUB_KVER = '6.1.0-gpufleet-stub'
 
 // The modules of the stub tree: nouveau under drivers/gpu/drm (so dracut's drm module picks it up
-// the way it does on a real host: it takes drm drivers that use drm_dev_register), vfio-pci.
+// the way it does on a real host: it takes drm drivers that use drm_dev_register) with a PCI
+// modalias for NVIDIA display controllers (what udev's `modprobe -b <modalias>` resolves), vfio-pci.
 const STUB_MODULES = [
-  { name: 'nouveau', path: 'kernel/drivers/gpu/drm/nouveau/nouveau.ko', uses: ['drm_dev_register'] },
-  { name: 'vfio_pci', path: 'kernel/drivers/vfio/pci/vfio-pci.ko', uses: [] as string[] },
+  { name: 'nouveau', path: 'kernel/drivers/gpu/drm/nouveau/nouveau.ko', uses: ['drm_dev_register'], alias: 'pci:v000010DEd*sv*sd*bc03sc*i*' },
+  { name: 'vfio_pci', path: 'kernel/drivers/vfio/pci/vfio-pci.ko', uses: [] as string[], alias: 'vfio_pci:v*d*sv*sd*bc*sc*i*' },
 ]
+
+// The modalias of a V100 (10de:1db1, class 0302) as the kernel reports it to udev.
+export const V100_MODALIAS = 'pci:v000010DEd00001DB1sv000010DEsd00001212bc03sc02i00'
 
 // A fake <root>/lib/modules/<kver>: relocatable ELF objects with the sections kmod and dracut read
 // (.modinfo, __versions, .gnu.linkonce.this_module), compiled by cc, indexed by the real depmod.
@@ -74,7 +78,7 @@ export async function stubKernelTree(root: string, kver = STUB_KVER): Promise<st
     const source = [
       'struct modversion_info { unsigned long crc; char name[64 - sizeof(unsigned long)]; };',
       versions ? `__attribute__((section("__versions"), used)) static const struct modversion_info v[] = { ${versions} };` : '',
-      `__attribute__((section(".modinfo"), used)) static const char info[] = "license=GPL\\0name=${m.name}\\0vermagic=${kver} SMP mod_unload ";`,
+      `__attribute__((section(".modinfo"), used)) static const char info[] = "license=GPL\\0alias=${m.alias}\\0name=${m.name}\\0vermagic=${kver} SMP mod_unload ";`,
       '__attribute__((section(".gnu.linkonce.this_module"), used)) static char this_module[64];',
       '',
     ].join('\n')
