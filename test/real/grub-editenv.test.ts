@@ -81,7 +81,7 @@ describe('grub-editenv', () => {
     const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '../tasks/kernel.arg/trial-adds-entry-and-boots-it-once.json'), 'utf8'))
     const bootFact = JSON.parse(readFileSync(join(import.meta.dirname, '../facts/boot.config/el7-grubby-saved-entry.json'), 'utf8'))
     const cmdline = fixture.facts.cmdline
-    const plan = kernelArg.plan(kernelArgArgs.parse(fixture.args), { boot: facts['boot.config'].parse(bootFact.stdout, 0), cmdline: facts['kernel.cmdline'].parse(cmdline.$stdout, 0) } as never, { host: { name: 'h', vars: {}, assignments: [] }, earlier: [] })
+    const plan = kernelArg.plan(kernelArgArgs.parse(fixture.args), { boot: facts['boot.config'].parse(bootFact.stdout, 0), cmdline: facts['kernel.cmdline'].parse(cmdline.$stdout, 0), modprobe: facts['modprobe.config'].parse('', 0) }, { host: { name: 'h', vars: {}, assignments: [] }, earlier: [] })
     expect(plan.kind).toBe('change')
     if (plan.kind !== 'change') return
     const grubSteps = plan.steps.filter((s) => s.kind === 'run' && /^grub2-(set-default|reboot) /.test(s.command))

@@ -90,3 +90,95 @@ describe('lspci: the sim prints what pciutils prints for the same devices', () =
     })
   }
 })
+
+// The line shapes of an lsinitrd listing that the initramfs.status parser and an admin read.
+const LSINITRD_SHAPES: [string, RegExp][] = [
+  ['image', /^Image: \S+: \d+(\.\d+)?[KMG]$/],
+  ['rule', /^={72}$/],
+  ['version', /^Version: dracut-\S+$/],
+  ['blank', /^$/],
+  ['arguments', /^Arguments: ( -{1,2}[\w-]+( '[^']*')?)+$/],
+  ['modules', /^dracut modules:$/],
+  ['module', /^[a-z0-9][a-z0-9_-]*$/],
+  ['row', /^[-dlcbps][rwxsStT-]{9} +\d+ \S+ +\S+ +(\d+|\d+, +\d+) \w{3} [ \d]\d (\d\d:\d\d| \d{4}) \S.*$/],
+]
+const shapeOf = (line: string) => LSINITRD_SHAPES.find(([, re]) => re.test(line))?.[0] ?? `unknown: ${line}`
+// The listing as a sequence of shapes, runs of modules and rows collapsed.
+const shapes = (text: string) => text.replace(/\n$/, '').split('\n').map(shapeOf).filter((s, i, all) => !(i > 0 && s === all[i - 1] && (s === 'module' || s === 'row')))
+// Where a regular file row's date and name start: lsinitrd's (cpio -tv's) columns.
+const columns = (text: string) => {
+  const row = text.split('\n').find((l) => /^-rw-r--r-- +1 root +root +\d+ \w{3} [ \d]\d \d\d:\d\d \S/.test(l))!
+  const date = /\w{3} [ \d]\d \d\d:\d\d/.exec(row)!
+  return { date: date.index, name: date.index + date[0].length + 1 }
+}
+
+describe('lsinitrd: the sim lists an image in the shapes of the real lsinitrd (dracut 059 capture)', () => {
+  it('header, Arguments line, modules and file rows, line by line; the parser reads both alike', async () => {
+    for (const name of ['stock', 'omit-drivers']) {
+      const real = fs.readFileSync(path.join(REAL, `dracut/lsinitrd-${name}.txt`), 'utf8')
+      expect(shapes(real).filter((s) => s.startsWith('unknown'))).toEqual([])
+    }
+    const real = fs.readFileSync(path.join(REAL, 'dracut/lsinitrd-omit-drivers.txt'), 'utf8')
+    await sim(AC, 'dracut -f -v --omit-drivers nouveau 2>/dev/null')
+    const emulated = await sim(AC, 'lsinitrd')
+    expect(shapes(emulated)).toEqual(shapes(real))
+    expect(columns(emulated)).toEqual(columns(real))
+    const args = (t: string) => /^Arguments: .*$/m.exec(t)![0]
+    expect(args(emulated)).toBe("Arguments:  -f -v --omit-drivers 'nouveau'")
+    expect(args(real).endsWith(" -f -v --omit-drivers 'nouveau'")).toBe(true)
+    // -m: version, modules and a closing rule, no Arguments line.
+    const realMods = fs.readFileSync(path.join(REAL, 'dracut/lsinitrd-m-omit-drivers.txt'), 'utf8')
+    expect(shapes(await sim(AC, 'lsinitrd -m'))).toEqual(shapes(realMods))
+    // The stock image still carries nouveau, in the path shape of the real listing.
+    const stock = fs.readFileSync(path.join(REAL, 'dracut/lsinitrd-stock.txt'), 'utf8')
+    const nouveauRow = (t: string) => t.split('\n').find((l) => /\/nouveau\.ko(\.xz)?$/.test(l))!
+    const simStock = await sim(AC, 'lsinitrd /boot/initramfs-4.18.0-240.el8.ppc64le.img')
+    expect(shapeOf(nouveauRow(simStock))).toBe('row')
+    expect(nouveauRow(simStock).replace(/.* usr\/lib\/modules\/[^/]+\//, '').replace(/\.xz$/, '')).toBe(nouveauRow(stock).replace(/.* usr\/lib\/modules\/[^/]+\//, ''))
+    const status = (t: string, p: string) => initramfsStatus.parse(`@@ image 1 1 ${p}\n${t.split('\n').filter((l) => /nouveau|^Arguments:/.test(l)).join('\n')}\n@@ listed 0\n`, 0).images[0]
+    expect(status(emulated, '/boot/x.img')).toMatchObject({ listed: true, nouveauDriver: false, dracutArgs: "-f -v --omit-drivers 'nouveau'" })
+    expect(status(simStock, '/boot/x.img')).toMatchObject({ listed: true, nouveauDriver: true })
+    expect(status(stock, '/boot/x.img')).toMatchObject({ listed: true, nouveauDriver: true })
+  })
+})
+
+describe('grub2-editenv: the sim edits grubenv as GRUB\'s grub-editenv does', () => {
+  it('create, set, unset, list: same list output, same 1024-byte block apart from GRUB 2.06\'s extra header line', async () => {
+    const ops = [['create'], ['set', 'saved_entry=Red Hat (4.18.0) 8.4', 'kernelopts=root=/dev/x ro a=b=c '], ['set', 'next_entry=1'], ['list'], ['unset', 'next_entry'], ['list']]
+    const q = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`
+    const emulated = await sim(AC, ops.map((o) => `grub2-editenv /root/env ${o.map(q).join(' ')}`).join('; ') + '; echo @@; cat /root/env')
+    const file = path.join(dir, 'grubenv')
+    let real = ''
+    for (const o of ops) real += await runOk('grub-editenv', [file, ...o], { env: env() })
+    real += '@@\n' + fs.readFileSync(file, 'utf8')
+    const [simList, simBlock] = emulated.split('@@\n')
+    const [realList, realBlock] = real.split('@@\n')
+    expect(simList).toBe(realList)
+    expect(simBlock.length).toBe(1024)
+    expect(realBlock.length).toBe(1024)
+    const body = (b: string) => b.split('\n').filter((l) => !l.startsWith('#'))
+    expect(body(simBlock)).toEqual(body(realBlock))
+    expect(simBlock.split('\n')[0]).toBe(realBlock.split('\n')[0])
+    expect(simBlock.split('\n').pop()).toMatch(/^#+$/)
+    expect(realBlock.split('\n').pop()).toMatch(/^#+$/)
+  })
+})
+
+describe('virsh dumpxml: the sim formats hostdevs as libvirt does', () => {
+  it("a hostdev attached with --config reads back the same from the sim and from libvirt's test driver", async () => {
+    const hostdev = "<hostdev mode='subsystem' type='pci' managed='yes'>\n  <source>\n    <address domain='0x0035' bus='0x03' slot='0x00' function='0x0'/>\n  </source>\n  <address type='pci' domain='0x0000' bus='0x00' slot='0x0c' function='0x0'/>\n</hostdev>\n"
+    const r = await ssh(rack, AC, 'cat > /root/hd.xml && virsh attach-device vm2 /root/hd.xml --config >/dev/null && virsh dumpxml --inactive vm2', { input: hostdev })
+    expect(r.code, r.stderr).toBe(0)
+    const node = path.join(dir, 'node.xml')
+    fs.writeFileSync(node, `<node>\n${r.stdout}</node>\n`)
+    const real = await runOk('virsh', ['-q', '-c', `test://${node}`, 'dumpxml', '--inactive', 'vm2'], { env: env() })
+    const blocks = (x: string) => [...x.matchAll(/^ *<hostdev[\s\S]*?<\/hostdev>$/gm)].map((m) => m[0])
+    expect(blocks(r.stdout)).toHaveLength(1)
+    expect(blocks(r.stdout)).toEqual(blocks(real))
+    const a = parseDomainXml(r.stdout)
+    const b = parseDomainXml(real)
+    expect(a.hostdevs).toEqual(b.hostdevs)
+    expect(a.pciAddresses).toEqual(b.pciAddresses)
+    await ssh(rack, AC, 'virsh detach-device vm2 /root/hd.xml --config >/dev/null; rm /root/hd.xml')
+  })
+})
