@@ -21,7 +21,7 @@ describe('captured real-tool outputs', () => {
     for (const [file, s] of Object.entries(sources)) {
       expect(read(file).length, file).toBeGreaterThan(0)
       expect(s.version, file).toMatch(/\d/)
-      expect(s.command, file).toContain(s.tool === 'grub-editenv' ? 'grub-editenv' : s.tool === 'lspci' ? 'lspci' : s.tool === 'virsh' ? 'dumpxml' : s.tool === 'modprobe' ? 'modprobe' : 'lsinitrd')
+      expect(s.command, file).toContain(s.tool)
     }
   })
 

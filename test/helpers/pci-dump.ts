@@ -6,9 +6,9 @@ import { profiles, type PciDevice } from '../../src/sim/profiles.js'
 
 // Every distinct function (by address) of every simulator profile, in lspci's (address) order.
 export const POWER_GPU_FUNCTIONS: PciDevice[] = (() => {
-  const seen = new Map<string, PciDevice>()
-  for (const p of Object.values(profiles)) for (const d of p.devices) seen.set(`${d.address} ${d.vendorId}:${d.deviceId}`, d)
-  return [...seen.values()].filter((d, i, all) => all.findIndex((x) => x.address === d.address) === i).sort((a, b) => a.address.localeCompare(b.address))
+  const byAddress = new Map<string, PciDevice>()
+  for (const p of Object.values(profiles)) for (const d of p.devices) if (!byAddress.has(d.address)) byAddress.set(d.address, d)
+  return [...byAddress.values()].sort((a, b) => a.address.localeCompare(b.address))
 })()
 
 const hex2 = (n: number) => n.toString(16).padStart(2, '0')
