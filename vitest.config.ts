@@ -13,6 +13,7 @@ const integration = [
   'test/cli.test.ts',
   'test/inventory/extra-vars-compat.test.ts',
   'test/e2e/**/*.test.ts',
+  'test/real/**/*.test.ts',
 ]
 
 export default defineConfig({

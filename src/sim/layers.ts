@@ -133,7 +133,7 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
     write(at(`boot/config-${k.kver}`), `CONFIG_PPC64=y\nCONFIG_PPC_POWERNV=y\nCONFIG_VFIO_PCI=m\n`)
     write(
       at(`boot/initramfs-${k.kver}.img`),
-      renderInitramfs({ kver: k.kver, args: '--kver ' + k.kver, modules: initramfsModules, files: {} }),
+      renderInitramfs({ kver: k.kver, args: ` --kver '${k.kver}'`, modules: initramfsModules, files: {} }),
       0o600,
     )
   }

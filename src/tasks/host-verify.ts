@@ -5,7 +5,7 @@ import { isNvidiaGpu, pciDevices, type PciDevice } from '../facts/pci-devices.js
 import { smtState, type SmtState } from '../facts/smt-state.js'
 import { vfioStatus, type VfioStatus } from '../facts/vfio-status.js'
 import { defineTask, noop, type PlanContext } from './define.js'
-import { argsSatisfied, kernelArgSchema } from './kernel-arg-schema.js'
+import { argsSatisfied, kernelArgSchema, spellingOf } from './kernel-arg-schema.js'
 import { moduleNameSchema } from './module-name.js'
 import { smtMatches } from './pending-reboot.js'
 
@@ -63,7 +63,12 @@ function truthy(v: string): boolean {
 export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: PlanContext): Record<string, Check> {
   const checks: Record<string, Check> = {}
   const missing = args.kernelArgs.filter((a) => !argsSatisfied(f.cmdline.args, [a], []))
-  checks.kernelArgs = { ok: missing.length === 0, detail: missing.length ? `not in /proc/cmdline: ${missing.join(' ')}` : `live: ${args.kernelArgs.join(' ') || '(none required)'}`, cmdline: f.cmdline.raw }
+  // Another spelling of a word (vfio_pci.…=Y for vfio-pci.…=1) is live too: say which one.
+  const live = args.kernelArgs.map((a) => {
+    const w = spellingOf(f.cmdline.args, a)
+    return w && w !== a ? `${a} (as ${w})` : a
+  })
+  checks.kernelArgs = { ok: missing.length === 0, detail: missing.length ? `not in /proc/cmdline: ${missing.join(' ')}` : `live: ${live.join(' ') || '(none required)'}`, cmdline: f.cmdline.raw }
 
   if (args.smt !== undefined) {
     const want = String(args.smt)

@@ -1,11 +1,12 @@
 import { z } from 'zod'
 import { bootConfig, type BootConfig, type BootEntry } from '../facts/boot-config.js'
 import { kernelCmdline, type CmdlineFact } from '../facts/host-basics.js'
+import { moduleName, modprobeConfig, type ModprobeConfig, type ModprobeOption } from '../facts/modprobe-config.js'
 import { command } from '../shell.js'
 import { backupStep } from './backup-script.js'
 import { change, defineTask, noop, type Plan, type Step } from './define.js'
 import { setGrubCmdlineLinux } from './grub-defaults-edit.js'
-import { applyArgEdits, argEdits, argsSatisfied, kernelArgSchema } from './kernel-arg-schema.js'
+import { applyArgEdits, argEdits, argKey, argsSatisfied, kernelArgSchema, sameArg, spellingOf } from './kernel-arg-schema.js'
 import { markRebootStep } from './reboot-marker.js'
 
 // Ensures kernel arguments are present/absent on the boot entry that boots next (as petitboot picks
@@ -27,6 +28,12 @@ export const kernelArgArgs = z
       .enum(['persistent', 'trial'])
       .default('persistent')
       .describe("persistent: edit the entry in place; trial: copy it to a '<title> - gpufleet' entry booted once (grub2-reboot), promoted by boot.promote after verify"),
+    modprobeOptions: z
+      .boolean()
+      .default(false)
+      .describe(
+        "count a module parameter (module.param=value) as present when /etc/modprobe.d sets it (`options vfio-pci disable_idle_d3=1`, either module spelling, 1/Y/y alike for a bool): right only where the module is loadable (not built into the kernel) and the initramfs carries the same modprobe.d; off by default",
+      ),
   })
   .strict()
   .refine((a) => a.present.length + a.absent.length > 0, 'give at least one argument in present or absent')
@@ -37,6 +44,7 @@ export type KernelArgArgs = z.output<typeof kernelArgArgs>
 export interface KernelArgFacts extends Record<string, unknown> {
   boot: BootConfig
   cmdline: CmdlineFact
+  modprobe: ModprobeConfig
 }
 
 // Files a boot-config edit may touch: all are backed up before the first change.
@@ -54,21 +62,32 @@ export const kernelArg = defineTask<KernelArgArgs, KernelArgFacts>({
   name: 'kernel.arg',
   summary: 'kernel arguments present/absent on the entry that boots next (grubby + /etc/default/grub, or a one-time trial entry)',
   phase: 'stage',
-  facts: { boot: bootConfig, cmdline: kernelCmdline },
+  facts: { boot: bootConfig, cmdline: kernelCmdline, modprobe: modprobeConfig },
   args: kernelArgArgs,
-  plan(args, { boot, cmdline }) {
+  plan(input, { boot, cmdline, modprobe }) {
     const next = boot.next
     if (!next) return { kind: 'fail', reason: 'cannot tell which boot entry boots next (no grubby, BLS entries or grub.cfg menuentries found)', evidence: { source: boot.source } }
-    if (args.mode === 'trial') return planTrial(args, boot, next, cmdline)
+    // Words modprobe.d already sets (when the playbook allows it) need no kernel argument, unless
+    // the entry carries another value for them: the kernel command line wins over modprobe.d.
+    const byModprobe = new Map<string, ModprobeOption>()
+    if (input.modprobeOptions) {
+      for (const p of input.present) {
+        const o = modprobeOption(modprobe, p)
+        if (o && !next.args.some((c) => argKey(c) === argKey(p) && !sameArg(c, p))) byModprobe.set(p, o)
+      }
+    }
+    const args = { ...input, present: input.present.filter((p) => !byModprobe.has(p)) }
+    const found = spellings(input.present, next.args, byModprobe)
+    if (args.mode === 'trial') return planTrial(args, boot, next, cmdline, found)
     const edits = argEdits(next.args, args.present, args.absent)
     const live = argsSatisfied(cmdline.args, args.present, args.absent)
     const dg = boot.defaultGrub
     const dgEdits = dg ? argEdits(dg.cmdlineLinux, args.present, args.absent) : { add: [], remove: [] }
     const dgChanged = dgEdits.add.length + dgEdits.remove.length > 0
-    const what = describe(args)
+    const what = describe(input)
     if (edits.add.length + edits.remove.length === 0 && !dgChanged) {
-      if (live) return noop(`${what} on '${next.title}' (boots next via ${boot.nextVia}) and live in /proc/cmdline`)
-      return noop(`${what} on '${next.title}' but not live yet: pending reboot`, ['pending reboot: /proc/cmdline does not match the next boot entry'])
+      if (live) return noop(`${what} on '${next.title}' (boots next via ${boot.nextVia}) and live in /proc/cmdline${found}`)
+      return noop(`${what} on '${next.title}' but not live yet: pending reboot${found}`, ['pending reboot: /proc/cmdline does not match the next boot entry'])
     }
     const hasGrubby = boot.tools.includes('grubby')
     if (!hasGrubby && !dg) return { kind: 'fail', reason: 'no grubby and no /etc/default/grub: cannot change kernel arguments', evidence: { tools: boot.tools } }
@@ -105,6 +124,33 @@ export const kernelArg = defineTask<KernelArgArgs, KernelArgFacts>({
   },
 })
 
+// `options` in modprobe.d that give a module parameter word (module.param=value) its value: the
+// last line for that parameter wins, as when modprobe passes them to the module.
+function modprobeOption(modprobe: ModprobeConfig | undefined, word: string): ModprobeOption | undefined {
+  const key = argKey(word)
+  const dot = key.indexOf('.')
+  if (dot <= 0) return undefined
+  const [mod, param] = [moduleName(key.slice(0, dot)), key.slice(dot + 1)]
+  const last = (modprobe?.options ?? []).filter((o) => o.module === mod && o.param.replace(/-/g, '_') === param).pop()
+  if (!last) return undefined
+  return sameArg(`${mod}.${last.param}${last.value === undefined ? '' : `=${last.value}`}`, word) ? last : undefined
+}
+
+// What satisfied each present word when it is not the word itself: another spelling on the entry,
+// or a modprobe.d line. Named in the no-op reason so an admin sees why nothing was rewritten.
+function spellings(present: string[], entry: string[], byModprobe: Map<string, ModprobeOption>): string {
+  const parts: string[] = []
+  for (const p of present) {
+    const o = byModprobe.get(p)
+    if (o) parts.push(`${p} as '${o.line}' in ${o.file}`)
+    else {
+      const w = spellingOf(entry, p)
+      if (w && w !== p) parts.push(`${p} as ${w}`)
+    }
+  }
+  return parts.length ? ` (found ${parts.join('; ')})` : ''
+}
+
 function describe(args: KernelArgArgs): string {
   return [...args.present.map((a) => `+${a}`), ...args.absent.map((a) => `-${a}`)].join(' ')
 }
@@ -121,11 +167,15 @@ export function trialEntryOf(boot: BootConfig, base: BootEntry): BootEntry | und
   return boot.entries.find((e) => e.title === title)
 }
 
-function planTrial(args: KernelArgArgs, boot: BootConfig, next: BootEntry, cmdline: CmdlineFact): Plan {
+function planTrial(args: KernelArgArgs, boot: BootConfig, next: BootEntry, cmdline: CmdlineFact, found = ''): Plan {
   const what = describe(args)
   // The known-good entry is the default (saved_entry), not a one-shot next_entry.
   const base = boot.entries.find((e) => e.index === boot.defaultIndex) ?? next
   const liveOk = argsSatisfied(cmdline.args, args.present, args.absent)
+  // The default entry already says it (in any spelling, or modprobe.d does): no trial needed.
+  if (!base.title.endsWith(TRIAL_SUFFIX) && argsSatisfied(base.args, args.present, args.absent) && found) {
+    return liveOk ? noop(`${what} on '${base.title}' and live in /proc/cmdline${found}`) : noop(`${what} on '${base.title}' but not live yet: pending reboot${found}`)
+  }
   if (base.title.endsWith(TRIAL_SUFFIX) && argsSatisfied(base.args, args.present, args.absent)) {
     return liveOk ? noop(`trial entry '${base.title}' is the default and live`) : noop(`trial entry '${base.title}' is the default but not live: pending reboot`)
   }

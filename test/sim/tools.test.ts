@@ -177,7 +177,7 @@ describe('dracut / lsinitrd', () => {
         '1', // the Arguments line still names nouveau, as with the real lsinitrd
         '1',
         'Image: /boot/initramfs-4.18.0-305.el8.ppc64le.img: 19M',
-        "Arguments: -f -v --omit-drivers 'nouveau'",
+        "Arguments:  -f -v --omit-drivers 'nouveau'", // dracut stores each option with a leading space
         '',
       ].join('\n'),
     )
