@@ -92,10 +92,6 @@ export function parseSshConfig(text: string, file: string, parent?: SshConfigBlo
   return blocks
 }
 
-export function expandHome(path: string): string {
-  return expandTilde(path)
-}
-
 // The system-wide file ssh reads after the user's (unless given -F).
 export const SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config'
 
