@@ -11,9 +11,10 @@ import { fanOut } from '../runner/fan-out.js'
 import { createConnector, type Connector, type ConnectorOptions } from '../transport/connect.js'
 import { checkOpenFileLimit } from '../transport/fd-limit.js'
 import { promptSecret } from '../transport/prompt.js'
+import { addVaultOptions, vaultOptionsFromFlags, type VaultFlags } from './vault-flags.js'
 
 // Options of `gpufleet facts` (commander's parsed flags).
-export interface FactsCommandOptions {
+export interface FactsCommandOptions extends VaultFlags {
   inventory: string
   limit?: string
   json?: boolean
@@ -137,7 +138,7 @@ export interface FactsCommandDeps {
 export async function factsCommand(options: FactsCommandOptions, deps: FactsCommandDeps = {}): Promise<{ text: string; exitCode: number; results: HostFactsResult[] }> {
   const forks = positiveInt(options.forks, '--forks', 50)
   const connectTimeout = positiveInt(options.connectTimeout, '--connect-timeout', 10)
-  const inventory = await loadInventory(options.inventory)
+  const inventory = await loadInventory(options.inventory, { vault: vaultOptionsFromFlags(options) })
   const hosts = selectHosts(inventory, options.limit)
   const warn = deps.warn ?? ((text: string) => process.stderr.write(text))
   if (hosts.length === 0) return { text: options.json ? formatFactsJson([]) : 'no hosts matched\n', exitCode: EXIT.ok, results: [] }
@@ -161,7 +162,7 @@ export async function factsCommand(options: FactsCommandOptions, deps: FactsComm
 
 // `gpufleet facts`: connect to every host in parallel and print who they are and what they booted.
 export function registerFacts(program: Command): void {
-  program
+  const command = program
     .command('facts')
     .description('Connect to every host in parallel (one SSH connection, one command each) and print hostname, kernel, CPU, boot_id, GPU driver modules and kernel command line')
     .requiredOption('-i, --inventory <file>', 'Ansible inventory file (YAML or INI)')
@@ -188,4 +189,5 @@ the exit code is ${EXIT.hostsFailed} if any host failed, ${EXIT.badInput} for ba
       process.stdout.write(text)
       if (exitCode !== EXIT.ok) process.exitCode = exitCode
     })
+  addVaultOptions(command)
 }

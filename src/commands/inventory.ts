@@ -4,9 +4,10 @@ import { inventoryGraph } from '../inventory/graph.js'
 import { hostTable } from '../inventory/host-table.js'
 import { loadInventory } from '../inventory/load.js'
 import { selectHosts } from '../inventory/select.js'
+import { addVaultOptions, vaultOptionsFromFlags, type VaultFlags } from './vault-flags.js'
 
 // Options of `gpufleet inventory`.
-export interface InventoryCommandOptions {
+export interface InventoryCommandOptions extends VaultFlags {
   inventory: string
   limit?: string
   json?: boolean
@@ -16,7 +17,7 @@ export interface InventoryCommandOptions {
 // The text `gpufleet inventory` prints: a host table, ansible-inventory --list JSON, or --graph.
 // Reads files only; never connects. Throws InventoryError / UsageError for bad input.
 export async function inventoryCommand(options: InventoryCommandOptions): Promise<string> {
-  const inventory = await loadInventory(options.inventory)
+  const inventory = await loadInventory(options.inventory, { vault: vaultOptionsFromFlags(options) })
   const selected = selectHosts(inventory, options.limit)
   if (options.json) return toAnsibleJsonText(ansibleListJson(inventory, selected)) + '\n'
   if (options.graph) return inventoryGraph(inventory, selected) + '\n'
@@ -25,7 +26,7 @@ export async function inventoryCommand(options: InventoryCommandOptions): Promis
 
 // `gpufleet inventory`: show the resolved inventory the way gpufleet will use it.
 export function registerInventory(program: Command): void {
-  program
+  const command = program
     .command('inventory')
     .description('Show the resolved hosts, groups and merged vars of an Ansible inventory (YAML or INI); connects to nothing')
     .requiredOption('-i, --inventory <file>', 'Ansible inventory: a YAML or INI file (with group_vars/ and host_vars/ beside it), a directory of them, or host1,host2,')
@@ -47,4 +48,5 @@ gpufleet's own vars (rack, gpus, vms) are documented in inventory/README.md.`,
     .action(async (options: InventoryCommandOptions) => {
       process.stdout.write(await inventoryCommand(options))
     })
+  addVaultOptions(command)
 }

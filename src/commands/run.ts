@@ -5,11 +5,12 @@ import { runDemo } from '../runner/demo.js'
 import { executeRun, loadRunSpec, type RunSpec } from '../runner/execute.js'
 import { DEFAULT_RUNS_DIR } from '../runner/journal.js'
 import { DEFAULT_ROLL, parseBatches, parseDuration, parseLimit, parsePositiveInt } from '../runner/options.js'
+import { addVaultOptions, vaultOptionsFromFlags, type VaultFlags } from './vault-flags.js'
 
 // `gpufleet run`, `plan`, `resume` and `demo`: the runner's commands. Flags are parsed here into a
 // RunSpec; src/runner/execute.ts does the rest.
 
-interface RunFlags {
+interface RunFlags extends VaultFlags {
   inventory: string
   limit?: string
   check?: boolean
@@ -49,7 +50,7 @@ Exit codes: 0 every host ok or changed; 1 a host failed, was unreachable or was 
 2 bad usage, inventory or playbook (nothing was touched); 130 interrupted.`
 
 function addRunFlags(cmd: Command): Command {
-  return cmd
+  return addVaultOptions(cmd)
     .requiredOption('-i, --inventory <file>', 'Ansible inventory (YAML or INI)')
     .option('-l, --limit <pattern>', "hosts to run on (Ansible patterns: 'rack-a:!p9-07', '@file')")
     .option('--forks <n>', 'hosts staged in parallel', '50')
@@ -98,6 +99,7 @@ export function specFromFlags(playbook: string, flags: RunFlags, check: boolean,
     commandTimeoutMs: parseDuration(flags.commandTimeout, '--command-timeout'),
     lockTtlMs: parseDuration(flags.lockTtl, '--lock-ttl'),
     runsDir: resolve(flags.runDir ?? DEFAULT_RUNS_DIR),
+    ...(vaultOptionsFromFlags(flags) ? { vault: vaultOptionsFromFlags(flags) } : {}),
   }
 }
 

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js'
 import type { FleetEvent, HostOutcome } from '../events.js'
 import { EXIT } from '../exit-codes.js'
 import { loadInventory } from '../inventory/load.js'
+import type { VaultOptions } from '../inventory/vault-secrets.js'
 import { selectHosts } from '../inventory/select.js'
 import type { InventoryHost } from '../inventory/types.js'
 import { loadPlaybook } from '../playbook/load.js'
@@ -46,6 +47,7 @@ export interface RunSpec {
   commandTimeoutMs: number
   lockTtlMs: number
   runsDir: string // absolute; runs live in <runsDir>/<run id>/
+  vault?: VaultOptions // where vault passwords come from (paths only, never a password)
 }
 
 // Where output goes; tests capture it.
@@ -69,8 +71,8 @@ export interface RunResult {
 }
 
 // Loads and validates the inputs; throws InventoryError/PlaybookError/UsageError before connecting.
-export async function loadInputs(spec: Pick<RunSpec, 'inventory' | 'playbook' | 'limit'>): Promise<{ hosts: InventoryHost[]; playbook: RunnablePlaybook }> {
-  const inventory = await loadInventory(spec.inventory)
+export async function loadInputs(spec: Pick<RunSpec, 'inventory' | 'playbook' | 'limit' | 'vault'>): Promise<{ hosts: InventoryHost[]; playbook: RunnablePlaybook }> {
+  const inventory = await loadInventory(spec.inventory, { vault: spec.vault })
   const hosts = selectHosts(inventory, spec.limit)
   const playbook = await loadPlaybook(spec.playbook)
   if (hosts.length === 0) throw new UsageError(`no hosts in ${spec.inventory}${spec.limit ? ` match --limit ${spec.limit}` : ''}`)
