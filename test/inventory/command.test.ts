@@ -65,7 +65,7 @@ describe('gpufleet inventory (table)', () => {
     expect(lines[0].split(/\s{2,}/)).toEqual(['HOST', 'ADDRESS', 'USER', 'RACK', 'GPUS', 'VMS', 'GROUPS', 'SOURCE', 'NOTES'])
     expect(lines[1].split(/\s{2,}/).slice(0, 7)).toEqual(['p9-a01.gpu.example.com', 'p9-a01.gpu.example.com', 'admin', 'r1', '4', 'train-0(2) train-1(2)', 'rack_a,ac922,vm_hosts'])
     expect(lines[1]).toContain('become=root via=admin@bastion.gpu.example.com')
-    expect(lines[1].split(/\s{2,}/)[7]).toBe(`${example}:31`) // where the host was defined
+    expect(lines[1].split(/\s{2,}/)[7]).toBe(`${example}:17`) // where the host was first named (the range p9-a[01:04])
     expect(lines[2].split(/\s{2,}/).slice(0, 5)).toEqual(['p9-b04.gpu.example.com', 'p9-b04.gpu.example.com:2222', 'admin', 'r2', '2'])
     expect(lines.at(-1)).toBe(`2 of 8 hosts in 2 racks (${example})`)
   })
