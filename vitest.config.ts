@@ -9,6 +9,7 @@ const integration = [
   'test/commands/**/*.test.ts',
   'test/runner/rack.test.ts',
   'test/inventory/ansible-compat.test.ts',
+  'test/inventory/ansible-*.test.ts',
   'test/e2e/**/*.test.ts',
 ]
 
