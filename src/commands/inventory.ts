@@ -29,7 +29,7 @@ export function registerInventory(program: Command): void {
   const command = program
     .command('inventory')
     .description('Show the resolved hosts, groups and merged vars of an Ansible inventory (YAML or INI); connects to nothing')
-    .requiredOption('-i, --inventory <file>', 'Ansible inventory: a YAML or INI file (with group_vars/ and host_vars/ beside it), a directory of them, or host1,host2,')
+    .requiredOption('-i, --inventory <file>', 'Ansible inventory: a YAML or INI file (with group_vars/ and host_vars/ beside it), an executable inventory script, a plugin: YAML file (read through ansible-inventory), a directory of them, or host1,host2,')
     .option('-l, --limit <pattern>', "only hosts matching an Ansible pattern: host, group, glob, 'a:b', 'a:!b', 'a:&b', @file")
     .addOption(new Option('--json', 'print what `ansible-inventory --list` prints (_meta.hostvars, groups), secrets redacted').conflicts('graph'))
     .addOption(new Option('--graph', 'print the group tree like `ansible-inventory --graph`').conflicts('json'))
@@ -41,8 +41,11 @@ Examples:
   $ gpufleet inventory -i hosts.ini --limit 'rack_a:!p9-a07' --json
   $ gpufleet inventory -i hosts.yaml --graph
   $ diff <(gpufleet inventory -i hosts.yaml --json) <(ansible-inventory -i hosts.yaml --list)
+  $ gpufleet inventory -i cmdb.py --vault-password-file ~/.vault.txt     # a script, vaulted group_vars
+  $ gpufleet inventory -i inventories/prod/ --vault-id prod@prompt       # with a plugin: constructed file
 
-Vars named like *pass*, *secret*, *token* are printed as <redacted>.
+Vars named like *pass*, *secret*, *token* are printed as <redacted>; !vault values stay encrypted.
+The SOURCE column says which file:line, script or ansible-inventory run each host came from.
 gpufleet's own vars (rack, gpus, vms) are documented in inventory/README.md.`,
     )
     .action(async (options: InventoryCommandOptions) => {
