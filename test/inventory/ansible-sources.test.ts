@@ -65,6 +65,9 @@ describe('dynamic inventories, compared with ansible-inventory', () => {
   })
 
   it('a plugin: ansible.builtin.constructed inventory with keyed groups from a var, group_vars beside it, and a vaulted host_vars file', async () => {
+    await write('pw.txt', 'constructed-pw\n')
+    // An inline !vault connection var: ansible-inventory prints it encrypted, gpufleet decrypts it.
+    const vaultedUser = await execa('ansible-vault', ['encrypt_string', '--vault-id', `site@${join(dir, 'pw.txt')}`, '--stdin-name', 'ansible_user'], { input: 'b-admin', env })
     await write(
       'constructed/01-hosts.yaml',
       `
@@ -76,8 +79,10 @@ describe('dynamic inventories, compared with ansible-inventory', () => {
               p9-a02: {gpu_model: v100, gpu_count: 2}
           rack_b:
             hosts:
-              p9-b01: {gpu_model: a100, gpu_count: 4}
-      `,
+              p9-b01:
+                gpu_model: a100
+                gpu_count: 4
+      `.trimEnd() + '\n' + vaultedUser.stdout.split('\n').map((line) => `                ${line}`).join('\n') + '\n',
     )
     await write(
       'constructed/02-constructed.yml',
@@ -96,7 +101,6 @@ describe('dynamic inventories, compared with ansible-inventory', () => {
     // group_vars of a constructed group apply, as in Ansible.
     await write('constructed/group_vars/gpu_v100.yml', 'ansible_user: v100admin\n')
     // A whole host_vars file under Vault: ansible-inventory gets gpufleet's password without a prompt.
-    await write('pw.txt', 'constructed-pw\n')
     const hostVars = await write('constructed/host_vars/p9-b01.yml', 'ansible_host: 10.2.0.1\n')
     await execa('ansible-vault', ['encrypt', '--vault-id', `site@${join(dir, 'pw.txt')}`, hostVars], { env })
 
@@ -113,7 +117,7 @@ describe('dynamic inventories, compared with ansible-inventory', () => {
     expect(inventory.hosts.map((h) => [h.name, h.ssh.hostname, h.ssh.user, h.ssh.port]).sort()).toEqual([
       ['p9-a01', 'p9-a01', 'v100admin', 2204],
       ['p9-a02', 'p9-a02', 'v100admin', 2202],
-      ['p9-b01', '10.2.0.1', undefined, 2204],
+      ['p9-b01', '10.2.0.1', 'b-admin', 2204],
     ])
     // Which source each host came from: the table's SOURCE column.
     const table = await inventoryCommand({ inventory: source, ...vault })
