@@ -19,8 +19,16 @@ export function addVaultOptions(command: Command): Command {
     .option('-J, --ask-vault-pass', 'ask once for the Ansible Vault password (never shown or logged)')
 }
 
-// The loader's VaultOptions from the flags: paths made absolute (a saved run resumes from anywhere).
-export function vaultOptionsFromFlags(flags: VaultFlags): VaultOptions | undefined {
+// ansible.cfg's vault settings ([defaults] vault_password_file, vault_identity_list), with
+// relative paths already resolved against the cfg file's directory, as Ansible does.
+export interface VaultConfig {
+  vaultPasswordFile?: string
+  vaultIdentityList?: string[]
+}
+
+// The loader's VaultOptions from the flags (and ansible.cfg): paths made absolute, so a saved run
+// resumes from anywhere. The environment (ANSIBLE_VAULT_PASSWORD_FILE, ...) is read by the loader.
+export function vaultOptionsFromFlags(flags: VaultFlags, config: VaultConfig = {}): VaultOptions | undefined {
   const absolute = (slug: string) => {
     const at = slug.indexOf('@')
     const source = at < 0 ? slug : slug.slice(at + 1)
@@ -31,6 +39,8 @@ export function vaultOptionsFromFlags(flags: VaultFlags): VaultOptions | undefin
     ...(flags.vaultId?.length ? { vaultIds: flags.vaultId.map(absolute) } : {}),
     ...(flags.vaultPasswordFile?.length ? { passwordFiles: flags.vaultPasswordFile.map((f) => (f.startsWith('~') ? f : resolve(f))) } : {}),
     ...(flags.askVaultPass ? { askVaultPass: true } : {}),
+    ...(config.vaultPasswordFile ? { defaultPasswordFile: resolve(config.vaultPasswordFile) } : {}),
+    ...(config.vaultIdentityList?.length ? { defaultIdentityList: config.vaultIdentityList } : {}),
   }
   return Object.keys(options).length > 0 ? options : undefined
 }

@@ -3,6 +3,7 @@ import { homedir } from 'node:os'
 import { basename, extname, resolve } from 'node:path'
 import { execa } from 'execa'
 import { UsageError } from '../errors.js'
+import { promptSecret } from '../transport/prompt.js'
 import { Secret } from './secret.js'
 import type { VaultSecret } from './vault.js'
 
@@ -51,7 +52,7 @@ export async function loadVaultSecrets(options: VaultOptions = {}, io: VaultIo =
     const source = at < 0 ? slug : slug.slice(at + 1)
     if (source === '') throw new UsageError(`${flag} '${slug}': no password source after the '@' (a file, an executable or 'prompt')`)
     if (source === 'prompt' || source === 'prompt_ask_vault_pass') {
-      const ask = io.prompt ?? (await import('../transport/prompt.js')).promptSecret
+      const ask = io.prompt ?? promptSecret
       const typed = (await ask(source === 'prompt' ? `Vault password (${label}): ` : 'Vault password: ')).trim()
       if (typed === '') throw new UsageError(`${flag}: an empty vault password was given at the prompt`)
       secrets.push({ label, source: flag === '--ask-vault-pass' ? '--ask-vault-pass' : `${flag} ${slug}`, password: new Secret(Buffer.from(typed, 'utf8')) })
