@@ -25,13 +25,14 @@ export async function readVaultedFile(file: string, text: string, secrets: reado
 // file:line of the first value that failed, before anything connects. Without passwords the
 // values stay encrypted (printable as Ansible prints them, unusable as connection settings).
 export async function decryptVaultValues(layers: Iterable<VarLayer>, secrets: readonly VaultSecret[]): Promise<void> {
-  const found: Array<{ value: VaultedValue; where: string; name: string }> = []
+  const found: Array<{ value: VaultedValue; where: string; name: string; file: string; line: number }> = []
   for (const layer of layers) {
     for (const [key, value] of layer.values) {
       const origin = layer.origins.get(key)
       const replaced = collect(value, [], (vaulted, path) => {
         const where = origin ? formatOrigin(origin, path) : '<inventory>:0'
-        found.push({ value: vaulted, where, name: [key, ...path].join('.') })
+        const at = /^(.*):(\d+)$/.exec(where)
+        found.push({ value: vaulted, where, name: [key, ...path].join('.'), file: at?.[1] ?? where, line: Number(at?.[2] ?? 0) })
       })
       if (replaced !== value) layer.values.set(key, replaced)
     }
@@ -39,7 +40,9 @@ export async function decryptVaultValues(layers: Iterable<VarLayer>, secrets: re
   if (secrets.length === 0) return
   // Values are decrypted in parallel (PBKDF2 runs on libuv's threads); the first failure in
   // file order is the one reported.
-  const todo = found.filter((f) => !f.value.decrypted)
+  // In file order: files as first met, lines ascending within a file.
+  const files = [...new Set(found.map((f) => f.file))]
+  const todo = found.filter((f) => !f.value.decrypted).sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line)
   const results = await Promise.allSettled(todo.map(async (f) => f.value.setPlaintext((await decryptVault(f.value.ciphertext, secrets)).plaintext.toString('utf8'))))
   const failed = results.findIndex((r) => r.status === 'rejected')
   if (failed >= 0) {

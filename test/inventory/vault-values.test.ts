@@ -61,3 +61,19 @@ describe('vault values in inventories', () => {
     expect(error).not.toContain('hello vault')
   })
 })
+
+describe('a wrong vault password', () => {
+  it('names the first value in the file that failed, whatever the group/host order', async () => {
+    const v = await ciphertexts()
+    const dir = await writeTree({
+      'pw.txt': 'pw-prod\n',
+      // Line 4 (a host var) fails before line 8 (a group var); b (vault id prod) decrypts.
+      'hosts.yaml': `all:\n  hosts:\n    p9-01:\n      token: !vault |\n${indent(v.a, '        ')}\n  vars:\n    fine: !vault |\n${indent(v.b, '      ')}\n    other: !vault |\n${indent(v.c, '      ')}\n`,
+    })
+    const lines = (await readFile(join(dir, 'hosts.yaml'), 'utf8')).split('\n')
+    expect(lines[3]).toBe('      token: !vault |')
+    await expect(loadInventory(join(dir, 'hosts.yaml'), { vault: { vaultIds: [`prod@${join(dir, 'pw.txt')}`] }, env: {} })).rejects.toThrow(
+      `${join(dir, 'hosts.yaml')}:4: cannot decrypt the !vault value of 'token': no vault password given decrypts it (tried 'prod' (--vault-id ${join(dir, 'pw.txt')}))`,
+    )
+  })
+})
