@@ -165,7 +165,7 @@ export function registerFacts(program: Command): void {
   const command = program
     .command('facts')
     .description('Connect to every host in parallel (one SSH connection, one command each) and print hostname, kernel, CPU, boot_id, GPU driver modules and kernel command line')
-    .requiredOption('-i, --inventory <file>', 'Ansible inventory file (YAML or INI)')
+    .requiredOption('-i, --inventory <file>', 'Ansible inventory: a YAML or INI file, an executable inventory script, a plugin: file, or a directory')
     .option('-l, --limit <pattern>', "only hosts matching an Ansible pattern: host, group, glob, 'a:b', 'a:!b', 'a:&b', @file")
     .option('--json', 'print every gathered fact as JSON')
     .option('-f, --forks <n>', 'hosts contacted at once (default 50)')

@@ -51,7 +51,7 @@ Exit codes: 0 every host ok or changed; 1 a host failed, was unreachable or was 
 
 function addRunFlags(cmd: Command): Command {
   return addVaultOptions(cmd)
-    .requiredOption('-i, --inventory <file>', 'Ansible inventory (YAML or INI)')
+    .requiredOption('-i, --inventory <file>', 'Ansible inventory: a YAML or INI file, an executable inventory script, a plugin: file, or a directory')
     .option('-l, --limit <pattern>', "hosts to run on (Ansible patterns: 'rack-a:!p9-07', '@file')")
     .option('--forks <n>', 'hosts staged in parallel', '50')
     .option('--known-hosts <file>', 'known_hosts file (default ~/.ssh/known_hosts)')
