@@ -12,6 +12,7 @@ const integration = [
   'test/config/ansible-cfg-compat.test.ts',
   'test/cli.test.ts',
   'test/inventory/extra-vars-compat.test.ts',
+  'test/inventory/ansible-*.test.ts',
   'test/e2e/**/*.test.ts',
   'test/real/**/*.test.ts',
 ]

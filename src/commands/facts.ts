@@ -16,10 +16,11 @@ import { createConnector, type Connector, type ConnectorOptions } from '../trans
 import { checkOpenFileLimit } from '../transport/fd-limit.js'
 import { promptSecret } from '../transport/prompt.js'
 import { parseDurationFlag } from '../runner/options.js'
+import { addVaultOptions, vaultOptionsFromFlags, type VaultFlags } from './vault-flags.js'
 import { addConnectionOptions, addInventoryOption, formatHostList, hostSettings, NO_ANSIBLE_CONFIG, printConfigWarnings, type HostFlags } from './ansible-options.js'
 
 // Options of `gpufleet facts` (commander's parsed flags).
-export interface FactsCommandOptions extends Omit<HostFlags, 'forks'> {
+export interface FactsCommandOptions extends Omit<HostFlags, 'forks'>, VaultFlags {
   limit?: string
   json?: boolean
   forks?: string | number
@@ -140,7 +141,8 @@ export async function factsCommand(options: FactsCommandOptions, deps: FactsComm
   const forks = settings.forks
   const connectTimeoutMs = parseDurationFlag(options.connectTimeout ?? '10s', '--connect-timeout')
   if (connectTimeoutMs <= 0) throw new UsageError('--connect-timeout must be more than 0s')
-  const inventory = await loadInventory(settings.inventory, settings.extraVars.length > 0 ? { extraVars: await loadExtraVars(settings.extraVars) } : {})
+  const vault = vaultOptionsFromFlags(options, { vaultPasswordFile: (deps.ansibleConfig ?? NO_ANSIBLE_CONFIG).settings.vaultPasswordFile })
+  const inventory = await loadInventory(settings.inventory, { ...(vault ? { vault } : {}), ...(settings.extraVars.length > 0 ? { extraVars: await loadExtraVars(settings.extraVars) } : {}) })
   const hosts = applyConnectionDefaults(selectHosts(inventory, options.limit), settings.connection)
   if (options.listHosts) return { text: formatHostList(hosts.map((h) => h.name)), exitCode: EXIT.ok, results: [] }
   // facts reads no gpufleet_* var: a malformed one is a warning here, not a refusal.
@@ -198,4 +200,5 @@ the exit code is ${EXIT.hostsFailed} if any host failed, ${EXIT.badInput} for ba
       process.stdout.write(text)
       if (exitCode !== EXIT.ok) process.exitCode = exitCode
     })
+  addVaultOptions(cmd)
 }

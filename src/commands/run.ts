@@ -10,11 +10,12 @@ import { executeRun, loadInputs, loadRunSpec, type RunSpec } from '../runner/exe
 import { DEFAULT_RUNS_DIR } from '../runner/journal.js'
 import { DEFAULT_ROLL, parseBatches, parseDurationFlag, parseLimit, parsePositiveInt } from '../runner/options.js'
 import { addConnectionOptions, addInventoryOption, formatHostList, hostSettings, NO_ANSIBLE_CONFIG, printConfigWarnings, type HostFlags } from './ansible-options.js'
+import { addVaultOptions, vaultOptionsFromFlags, type VaultFlags } from './vault-flags.js'
 
 // `gpufleet run`, `plan`, `resume` and `demo`: the runner's commands. Flags are parsed here into a
 // RunSpec; src/runner/execute.ts does the rest.
 
-interface RunFlags extends HostFlags {
+interface RunFlags extends HostFlags, VaultFlags {
   limit?: string
   check?: boolean
   knownHosts?: string
@@ -76,7 +77,7 @@ As in Ansible, -u, --private-key, -b and host_key_checking fill in only what a h
 vars leave unset, and -e vars beat every inventory var (ansible_user included).`
 
 function addRunFlags(cmd: Command): Command {
-  addInventoryOption(cmd).option('-l, --limit <pattern>', "hosts to run on (Ansible patterns: 'rack-a:!p9-07', '@file')")
+  addInventoryOption(addVaultOptions(cmd)).option('-l, --limit <pattern>', "hosts to run on (Ansible patterns: 'rack-a:!p9-07', '@file')")
   return addConnectionOptions(cmd, 'hosts staged in parallel (default: ANSIBLE_FORKS, else forks in ansible.cfg, else 50)')
     .option('--known-hosts <file>', 'known_hosts file; beats UserKnownHostsFile from the inventory and ~/.ssh/config (default ~/.ssh/known_hosts; a missing file is warned about)')
     .option('--accept-new-host-keys', 'record unknown host keys instead of refusing (changed keys are always refused)')
@@ -103,6 +104,7 @@ function addRunFlags(cmd: Command): Command {
 // before any connection.
 export function specFromFlags(playbook: string, flags: RunFlags, check: boolean, isTTY: boolean, config: AnsibleConfig = NO_ANSIBLE_CONFIG, warn: (text: string) => void = (t) => void process.stderr.write(t)): RunSpec {
   const hosts = hostSettings(flags, config, warn)
+  const vault = vaultOptionsFromFlags(flags, { vaultPasswordFile: config.settings.vaultPasswordFile })
   if (flags.diff && !check) throw new UsageError('--diff shows the file changes of a check run: add --check (or use gpufleet plan)')
   const verbosity = flags.verbose ?? 0
   const roll = {
@@ -137,6 +139,7 @@ export function specFromFlags(playbook: string, flags: RunFlags, check: boolean,
     ...(hosts.extraVars.length > 0 ? { extraVars: hosts.extraVars } : {}),
     ...(verbosity > 0 ? { verbosity } : {}),
     ...(flags.diff ? { diff: true } : {}),
+    ...(vault ? { vault } : {}),
   }
 }
 

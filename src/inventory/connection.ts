@@ -3,7 +3,9 @@ import { resolve } from 'node:path'
 import type { InventoryHost, SshTarget } from './types.js'
 import { inventoryError, type Origin } from './origin.js'
 import { parseSshArgs, SshArgsError, type SshArgs } from './ssh-args.js'
-import { renderTemplate, TemplateError } from './template.js'
+import { isTemplated, renderTemplate, TemplateError } from './template.js'
+import { Secret } from './secret.js'
+import { VAULT_FLAGS_HINT } from './vault-values.js'
 import { VaultedValue } from './yaml-source.js'
 
 // A host's merged vars with where each winning value came from.
@@ -29,7 +31,7 @@ const CONNECTIONS: Record<string, 'ssh' | 'local'> = {
 }
 
 // The connection settings of one host from its merged vars (Ansible's names, legacy aliases too).
-export function resolveConnection(name: string, vars: MergedVars): Pick<InventoryHost, 'connection' | 'ssh' | 'become' | 'becomeUser'> {
+export function resolveConnection(name: string, vars: MergedVars): Pick<InventoryHost, 'connection' | 'ssh' | 'become' | 'becomeUser' | 'becomePassword'> {
   const read = new VarReader(name, vars)
 
   const connectionVar = read.string('ansible_connection')
@@ -85,7 +87,16 @@ export function resolveConnection(name: string, vars: MergedVars): Pick<Inventor
     ssh,
     become: read.boolean('ansible_become') ?? false,
     becomeUser: read.string('ansible_become_user')?.value ?? 'root',
+    ...becomePassword(read),
   }
+}
+
+// The sudo password from the inventory (usually a !vault value), held as a Secret. As the sudo
+// become plugin, the last of its var names wins: ansible_sudo_pass, ansible_become_pass,
+// ansible_become_password.
+function becomePassword(read: VarReader): { becomePassword?: Secret } {
+  const found = read.string('ansible_sudo_pass', 'ansible_become_pass', 'ansible_become_password')
+  return found ? { becomePassword: new Secret(found.value) } : {}
 }
 
 // The ssh-args var an option came from, for the error's file:line.
@@ -138,7 +149,12 @@ class VarReader {
   string(...keys: string[]): { key: string; value: string } | undefined {
     const found = this.raw(keys)
     if (!found || found.value === null) return undefined
-    if (found.value instanceof VaultedValue) throw this.error(found.key, `${found.key} is encrypted with Ansible Vault, which gpufleet cannot decrypt`)
+    if (found.value instanceof VaultedValue) {
+      // A decrypted vault value is used as it is: a secret is never templated (nor quoted in an error).
+      const plaintext = found.value.reveal()
+      if (plaintext === undefined) throw this.error(found.key, `${found.key} is encrypted with Ansible Vault; ${VAULT_FLAGS_HINT}`)
+      return { key: found.key, value: plaintext }
+    }
     if (typeof found.value === 'number') return { key: found.key, value: String(found.value) }
     if (typeof found.value !== 'string') throw this.error(found.key, `${found.key} must be a string, got ${JSON.stringify(found.value)}`)
     try {
@@ -170,6 +186,15 @@ class VarReader {
   private lookup(name: string): unknown {
     if (name === 'inventory_hostname') return this.host
     if (name === 'inventory_hostname_short') return this.host.split('.')[0]
-    return this.vars.values.get(name)
+    const value = this.vars.values.get(name)
+    if (value instanceof VaultedValue) {
+      // `ansible_become_password: "{{ vault_sudo_pass }}"`: the vaulted var's plaintext, which is
+      // not templated again (an error message would otherwise quote it).
+      const plaintext = value.reveal()
+      if (plaintext === undefined) throw new TemplateError(`'${name}' is encrypted with Ansible Vault; ${VAULT_FLAGS_HINT}`)
+      if (isTemplated(plaintext)) throw new TemplateError(`'${name}' is a vault value that contains Jinja2 markup, which gpufleet does not evaluate`)
+      return plaintext
+    }
+    return value
   }
 }

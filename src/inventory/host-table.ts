@@ -10,9 +10,10 @@ export function hostTable(inventory: Inventory, selected: InventoryHost[]): stri
     gpus(h),
     h.assignments.length > 0 ? h.assignments.map((a) => `${a.domain}(${a.addresses?.length ?? a.count})`).join(' ') : '-',
     h.groups.filter((g) => g !== 'all').join(',') || '-',
+    h.source ?? '-', // file:line, or the script / ansible-inventory output it came from
     notes(h),
   ])
-  const header = ['HOST', 'ADDRESS', 'USER', 'RACK', 'GPUS', 'VMS', 'GROUPS', 'NOTES']
+  const header = ['HOST', 'ADDRESS', 'USER', 'RACK', 'GPUS', 'VMS', 'GROUPS', 'SOURCE', 'NOTES']
   const keep = header.map((_, i) => i < 3 || rows.some((r) => r[i] !== '-'))
   const table = [header, ...rows].map((r) => r.filter((_, i) => keep[i]))
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)))

@@ -9,6 +9,20 @@ import { resolveInventory } from './resolve.js'
 import type { Inventory } from './types.js'
 import { findVarsFiles, listDir, loadVarsFile } from './vars-files.js'
 import { parseYamlInventory } from './yaml-inventory.js'
+import { isPluginConfig, loadThroughAnsible } from './plugin-source.js'
+import { isInventoryScript, loadInventoryScript } from './script-source.js'
+import { loadVaultSecrets, type VaultOptions } from './vault-secrets.js'
+import { decryptVaultValues, readVaultedFile } from './vault-values.js'
+
+// How to read an inventory beyond its path: vault passwords (flags, env, ansible.cfg), and for
+// inventory scripts and ansible-inventory, their environment and time limit.
+export interface LoadInventoryOptions {
+  vault?: VaultOptions
+  extraVars?: VarLayer // -e: the highest-precedence layer of every host, as in Ansible
+  env?: NodeJS.ProcessEnv // default process.env (ANSIBLE_VAULT_PASSWORD_FILE, PATH for ansible-inventory)
+  prompt?: (question: string) => Promise<string> // --ask-vault-pass; default: the terminal
+  timeoutMs?: number // each inventory script or ansible-inventory call (default 2 min)
+}
 
 const YAML_EXTENSIONS = new Set(['.yml', '.yaml', '.json'])
 // What Ansible skips in an inventory directory (INVENTORY_IGNORE_EXTS and its always-ignored names).
@@ -19,8 +33,9 @@ const IGNORED_NAMES = new Set(['host_vars', 'group_vars', 'vars_plugins'])
 // with the group_vars/ and host_vars/ beside the file or inside the directory.
 // Everything is validated here, so a bad file stops gpufleet before it connects anywhere.
 // Like ansible -i, a comma-separated list that is not a file ('p9-01,p9-02:2222,') is a host list.
-// `options.extraVars` (-e) is the highest-precedence layer of every host, as in Ansible.
-export async function loadInventory(file: string, options: { extraVars?: VarLayer } = {}): Promise<Inventory> {
+// Executable files are inventory scripts (run with --list); a `plugin:` YAML file anywhere in the
+// sources makes the whole inventory go through ansible-inventory. Vault values are decrypted here.
+export async function loadInventory(file: string, options: LoadInventoryOptions = {}): Promise<Inventory> {
   const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT' && file.includes(',')) return undefined
     throw new InventoryError(`${file}: cannot read inventory: ${error.code === 'ENOENT' ? 'no such file' : error.message}`)
@@ -29,13 +44,26 @@ export async function loadInventory(file: string, options: { extraVars?: VarLaye
   const sources = info.isDirectory() ? await listInventoryDir(file) : [file]
   if (sources.length === 0) throw new InventoryError(`${file}: no inventory files in this directory`)
 
+  const secrets = await loadVaultSecrets(options.vault, options)
   const builder = new InventoryBuilder(file)
+  const rawLayers = () => [...[...builder.groups.values()].map((g) => g.vars), ...[...builder.hosts.values()].map((h) => h.vars)]
+  if ((await Promise.all(sources.map((source) => isPluginConfig(source)))).some(Boolean)) {
+    // Ansible has already merged group_vars/ and host_vars/ into what it prints.
+    await loadThroughAnsible(file, builder, { secrets, ...(options.env ? { env: options.env } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) })
+    builder.reconcile()
+    await decryptVaultValues(rawLayers(), secrets)
+    return resolveInventory(builder, { groups: new Map(), hosts: new Map() })
+  }
   const defined = new Set<string>()
   const referenced = new Map<string, Origin>()
   for (const source of sources) {
-    const text = await readFile(source, 'utf8')
+    if (await isInventoryScript(source)) {
+      for (const g of (await loadInventoryScript(source, builder, options.timeoutMs)).defined) defined.add(g)
+      continue
+    }
+    const text = await readVaultedFile(source, await readFile(source, 'utf8'), secrets)
     if (text.startsWith('#!')) {
-      throw new InventoryError(`${source}:1: this is a dynamic inventory script; gpufleet reads static YAML or INI inventories (save the script's --list output as a .json file)`)
+      throw new InventoryError(`${source}:1: this inventory script is not executable; make it executable (chmod +x ${source}) and gpufleet runs it with --list, as Ansible does`)
     }
     if (detectFormat(source, text) === 'yaml') {
       const use = parseYamlInventory(source, text, builder)
@@ -52,7 +80,7 @@ export async function loadInventory(file: string, options: { extraVars?: VarLaye
   const groupVarsNames = await listDir(join(dir, 'group_vars'))
   for (const name of builder.groups.keys()) {
     const found = await findVarsFiles(join(dir, 'group_vars'), name, groupVarsNames)
-    if (found.length > 0) groupFiles.set(name, await Promise.all(found.map(loadVarsFile)))
+    if (found.length > 0) groupFiles.set(name, await Promise.all(found.map((f) => loadVarsFile(f, secrets))))
   }
   for (const [name, origin] of referenced) {
     if (!defined.has(name) && !groupFiles.has(name)) {
@@ -63,8 +91,9 @@ export async function loadInventory(file: string, options: { extraVars?: VarLaye
   const hostVarsNames = await listDir(join(dir, 'host_vars'))
   for (const name of builder.hosts.keys()) {
     const found = await findVarsFiles(join(dir, 'host_vars'), name, hostVarsNames)
-    if (found.length > 0) hostFiles.set(name, await Promise.all(found.map(loadVarsFile)))
+    if (found.length > 0) hostFiles.set(name, await Promise.all(found.map((f) => loadVarsFile(f, secrets))))
   }
+  await decryptVaultValues([...rawLayers(), ...[...groupFiles.values()].flat(), ...[...hostFiles.values()].flat()], secrets)
   return resolveInventory(builder, { groups: groupFiles, hosts: hostFiles }, options.extraVars)
 }
 

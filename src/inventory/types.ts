@@ -1,4 +1,5 @@
 // The resolved inventory: what loaders produce and everything else reads.
+import type { Secret } from './secret.js'
 
 // Connection settings from the inventory. A field left undefined was not set there, so the
 // transport falls back to ~/.ssh/config for it, then to OpenSSH's default.
@@ -30,6 +31,7 @@ export interface InventoryHost {
   ssh: SshTarget
   become: boolean // ansible_become
   becomeUser: string // ansible_become_user, default root
+  becomePassword?: Secret // ansible_become_password (a !vault value, decrypted), for sudo; wins over --ask-become-pass
   // gpufleet's own vars (documented in inventory/README.md):
   rack?: string // failure domain for rolling reboots: `gpufleet_rack`, or what --rack-by says (rack-by.ts)
   expectedGpus?: { count?: number; addresses?: string[] } // `gpufleet_gpus` var

@@ -4,6 +4,8 @@ import { isMap, isScalar, type Node } from 'yaml'
 import { InventoryError } from '../errors.js'
 import { emptyLayer, type VarLayer } from './builder.js'
 import { inventoryError } from './origin.js'
+import type { VaultSecret } from './vault.js'
+import { readVaultedFile } from './vault-values.js'
 import { mapEntries, parseYamlSource } from './yaml-source.js'
 
 // The extensions Ansible's host_group_vars plugin looks for; '' (no extension) first.
@@ -44,15 +46,16 @@ async function listVarsDir(dir: string): Promise<string[]> {
   return found
 }
 
-// Read one vars file (YAML or JSON): a mapping of variable names, or empty.
-export async function loadVarsFile(file: string): Promise<VarLayer> {
+// Read one vars file (YAML or JSON): a mapping of variable names, or empty. A file encrypted
+// with Ansible Vault as a whole is decrypted with `secrets` first.
+export async function loadVarsFile(file: string, secrets: readonly VaultSecret[] = []): Promise<VarLayer> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
   } catch (error) {
     throw new InventoryError(`${file}:1: cannot read vars file: ${(error as Error).message}`)
   }
-  const source = parseYamlSource(file, text)
+  const source = parseYamlSource(file, await readVaultedFile(file, text, secrets))
   const root = source.doc.contents as Node | null
   const layer = emptyLayer()
   if (root === null || (isScalar(root) && root.value === null)) return layer

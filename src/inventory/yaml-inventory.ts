@@ -36,7 +36,7 @@ export function parseYamlInventory(file: string, text: string, builder: Inventor
 // The JSON that `ansible-inventory --list` and dynamic inventory scripts print (Ansible's script
 // plugin format): groups with host lists, `children` lists and `vars`, and `_meta.hostvars`.
 // Saving a dynamic inventory's output this way lets gpufleet read it as a static file.
-function parseListOutput(source: YamlSource, root: Node, builder: InventoryBuilder): YamlGroupUse {
+export function parseListOutput(source: YamlSource, root: Node, builder: InventoryBuilder): YamlGroupUse {
   const defined = new Set<string>(['all', 'ungrouped'])
   let hostvars: Node | null = null
   for (const [name, keyNode, value] of mapEntries(root, source.doc)) {

@@ -2,12 +2,25 @@ import { isAlias, isCollection, isMap, isScalar, isSeq, LineCounter, parseDocume
 import { InventoryError } from '../errors.js'
 import type { Origin } from './origin.js'
 
-// An Ansible Vault ciphertext (`!vault |`). gpufleet cannot decrypt it; it prints the way
-// ansible-inventory --list prints it, and is never used as a connection setting.
+// An Ansible Vault ciphertext (`!vault |`). It prints the way ansible-inventory --list prints it
+// (encrypted); once the loader has decrypted it with the vault passwords given (vault-values.ts),
+// reveal() gives the plaintext, kept in a private field that no JSON or object walk reaches.
 export class VaultedValue {
+  #plaintext: string | undefined
   constructor(readonly ciphertext: string) {}
   toJSON(): { __ansible_vault: string } {
     return { __ansible_vault: this.ciphertext }
+  }
+  get decrypted(): boolean {
+    return this.#plaintext !== undefined
+  }
+  // Set by the loader after decryption.
+  setPlaintext(plaintext: string): void {
+    this.#plaintext = plaintext
+  }
+  // The plaintext, or undefined when no vault password was given.
+  reveal(): string | undefined {
+    return this.#plaintext
   }
 }
 

@@ -9,6 +9,7 @@ import { loadExtraVars, redactExtraVars } from '../inventory/extra-vars.js'
 import { requireFleetVars } from '../inventory/fleet-vars.js'
 import { loadInventory } from '../inventory/load.js'
 import { assignRacks, DEFAULT_RACK_BY, formatRackBy, rackWarnings, type RackBy } from '../inventory/rack-by.js'
+import type { VaultOptions } from '../inventory/vault-secrets.js'
 import { selectHosts } from '../inventory/select.js'
 import type { InventoryHost } from '../inventory/types.js'
 import { loadPlaybook } from '../playbook/load.js'
@@ -55,6 +56,7 @@ export interface RunSpec {
   extraVars?: string[] // -e arguments in order (@files absolute); saved with secret-named values redacted
   verbosity?: number // -v: plain output shows each command run; -vv also its output
   diff?: boolean // --diff: plain output shows check-mode file diffs
+  vault?: VaultOptions // where vault passwords come from (paths only, never a password)
 }
 
 // Where output goes; tests capture it.
@@ -78,8 +80,8 @@ export interface RunResult {
 }
 
 // Loads and validates the inputs; throws InventoryError/PlaybookError/UsageError before connecting.
-export async function loadInputs(spec: Pick<RunSpec, 'inventory' | 'playbook' | 'limit' | 'connection' | 'extraVars' | 'rackBy'>): Promise<{ hosts: InventoryHost[]; playbook: RunnablePlaybook }> {
-  const inventory = await loadInventory(spec.inventory, spec.extraVars?.length ? { extraVars: await loadExtraVars(spec.extraVars) } : {})
+export async function loadInputs(spec: Pick<RunSpec, 'inventory' | 'playbook' | 'limit' | 'connection' | 'extraVars' | 'rackBy' | 'vault'>): Promise<{ hosts: InventoryHost[]; playbook: RunnablePlaybook }> {
+  const inventory = await loadInventory(spec.inventory, { ...(spec.vault ? { vault: spec.vault } : {}), ...(spec.extraVars?.length ? { extraVars: await loadExtraVars(spec.extraVars) } : {}) })
   const selected = applyConnectionDefaults(selectHosts(inventory, spec.limit), spec.connection ?? {})
   // gpufleet_* vars are checked on the selected hosts only; a var gpufleet does not own never is.
   requireFleetVars(selected)

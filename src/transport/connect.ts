@@ -492,7 +492,8 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
         host: host.name,
         loginUser: t.user,
         become: { enabled: host.become, user: host.becomeUser },
-        ...(options.becomePassword !== undefined ? { becomePassword: options.becomePassword } : {}),
+        // The inventory's ansible_become_password (e.g. from Vault) wins over --ask-become-pass, as in Ansible.
+        ...(host.becomePassword ? { becomePassword: host.becomePassword.reveal() } : options.becomePassword !== undefined ? { becomePassword: options.becomePassword } : {}),
       })
     },
   }

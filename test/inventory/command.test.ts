@@ -62,9 +62,10 @@ describe('gpufleet inventory (table)', () => {
   it('lists address, user, rack, GPUs, VMs, groups and connection notes', async () => {
     const out = await inventoryCommand({ inventory: example, limit: 'p9-a01.gpu.example.com:p9-b04.gpu.example.com' })
     const lines = out.trimEnd().split('\n')
-    expect(lines[0].split(/\s{2,}/)).toEqual(['HOST', 'ADDRESS', 'USER', 'RACK', 'GPUS', 'VMS', 'GROUPS', 'NOTES'])
+    expect(lines[0].split(/\s{2,}/)).toEqual(['HOST', 'ADDRESS', 'USER', 'RACK', 'GPUS', 'VMS', 'GROUPS', 'SOURCE', 'NOTES'])
     expect(lines[1].split(/\s{2,}/).slice(0, 7)).toEqual(['p9-a01.gpu.example.com', 'p9-a01.gpu.example.com', 'admin', 'r1', '4', 'train-0(2) train-1(2)', 'rack_a,ac922,vm_hosts'])
     expect(lines[1]).toContain('become=root via=admin@bastion.gpu.example.com')
+    expect(lines[1].split(/\s{2,}/)[7]).toBe(`${example}:17`) // where the host was first named (the range p9-a[01:04])
     expect(lines[2].split(/\s{2,}/).slice(0, 5)).toEqual(['p9-b04.gpu.example.com', 'p9-b04.gpu.example.com:2222', 'admin', 'r2', '2'])
     expect(lines.at(-1)).toBe(`2 of 8 hosts in 2 racks (${example})`)
   })
@@ -72,8 +73,8 @@ describe('gpufleet inventory (table)', () => {
   it('shows local connections and leaves out empty columns', async () => {
     const dir = await writeTree({ 'hosts.yaml': 'all:\n  hosts:\n    localhost:\n      ansible_connection: local\n' })
     const out = await inventoryCommand({ inventory: join(dir, 'hosts.yaml') })
-    expect(out.split('\n')[0].split(/\s{2,}/)).toEqual(['HOST', 'ADDRESS', 'USER', 'GROUPS'])
-    expect(out.split('\n')[1].split(/\s{2,}/)).toEqual(['localhost', 'local', '-', 'ungrouped'])
+    expect(out.split('\n')[0].split(/\s{2,}/)).toEqual(['HOST', 'ADDRESS', 'USER', 'GROUPS', 'SOURCE'])
+    expect(out.split('\n')[1].split(/\s{2,}/)).toEqual(['localhost', 'local', '-', 'ungrouped', `${join(dir, 'hosts.yaml')}:3`])
   })
 })
 

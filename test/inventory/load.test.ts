@@ -170,11 +170,11 @@ describe('vars file errors name file:line', () => {
     expect(await failure({ 'hosts.yaml': 'web:\n  hosts:\n    w1:\n', 'host_vars/w1.yml': '- a\n' })).toBe('host_vars/w1.yml:1: a vars file must be a mapping of variable names to values')
   })
 
-  it('a missing inventory, an empty directory, a dynamic inventory script', async () => {
+  it('a missing inventory, an empty directory, an inventory script that is not executable', async () => {
     const dir = await writeTree({ 'empty/.keep': '', 'ec2.py': '#!/usr/bin/env python3\nprint("{}")\n' })
     await expect(loadInventory(join(dir, 'nope.yaml'))).rejects.toThrow(/nope\.yaml: cannot read inventory: no such file/)
     await expect(loadInventory(join(dir, 'empty'))).rejects.toThrow(/empty: no inventory files in this directory/)
-    await expect(loadInventory(join(dir, 'ec2.py'))).rejects.toThrow(/ec2\.py:1: this is a dynamic inventory script/)
+    await expect(loadInventory(join(dir, 'ec2.py'))).rejects.toThrow(/ec2\.py:1: this inventory script is not executable; make it executable \(chmod \+x .*ec2\.py\)/)
   })
 })
 
