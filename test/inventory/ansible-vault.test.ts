@@ -35,7 +35,7 @@ describe('Ansible Vault values made by ansible-vault', () => {
     await writeFile(inventory, `all:\n  vars:\n${motdVault}\n  children:\n    gpu:\n      hosts:\n        p9-01:\n${hostVault.replace(/^ {6}/gm, '          ')}\n        p9-02:\n`)
     // A whole group_vars file encrypted with the labelled password.
     const groupVars = join(dir, 'inv', 'group_vars', 'gpu.yml')
-    await writeFile(groupVars, 'ansible_user: vaulted-admin\nrack: r9\n')
+    await writeFile(groupVars, 'ansible_user: vaulted-admin\ngpufleet_rack: r9\n')
     await execa('ansible-vault', ['encrypt', '--vault-id', `prod@${prodPw()}`, groupVars], { env })
   })
 

@@ -85,7 +85,7 @@ describe('gpufleet inventory: racks and foreign vars', () => {
     const dir = await writeTree({ 'hosts.ini': RACKS })
     const out = await inventoryCommand({ inventory: join(dir, 'hosts.ini'), rackBy: 'group:rack_*' })
     const rows = out.trimEnd().split('\n').map((l) => l.split(/\s{2,}/))
-    expect(rows[0]).toEqual(['HOST', 'ADDRESS', 'USER', 'RACK', 'GROUPS'])
+    expect(rows[0]).toEqual(['HOST', 'ADDRESS', 'USER', 'RACK', 'GROUPS', 'SOURCE'])
     expect(rows.slice(1, 5).map((r) => [r[0], r[3]])).toEqual([
       ['a1', 'rack_a'],
       ['a2', 'rack_a'],
@@ -94,7 +94,7 @@ describe('gpufleet inventory: racks and foreign vars', () => {
     ])
     expect(out.trimEnd().split('\n').at(-1)).toBe(`4 of 4 hosts in 2 racks, 1 without a rack (one shared failure domain) (${join(dir, 'hosts.ini')})`)
     // The admin's own rack/gpus/vms are just vars: no RACK from them by default, no GPUS/VMS columns.
-    expect((await inventoryCommand({ inventory: join(dir, 'hosts.ini') })).split('\n')[0].split(/\s{2,}/)).toEqual(['HOST', 'ADDRESS', 'USER', 'GROUPS'])
+    expect((await inventoryCommand({ inventory: join(dir, 'hosts.ini') })).split('\n')[0].split(/\s{2,}/)).toEqual(['HOST', 'ADDRESS', 'USER', 'GROUPS', 'SOURCE'])
     expect((await inventoryCommand({ inventory: join(dir, 'hosts.ini'), rackBy: 'var:rack' })).split('\n')[1].split(/\s{2,}/).slice(0, 4)).toEqual(['a1', 'a1', '(ssh config)', '12'])
   })
 
