@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { UsageError } from '../errors.js'
 import { runDemo } from '../runner/demo.js'
 import { executeRun, loadRunSpec, type RunSpec } from '../runner/execute.js'
-import { DEFAULT_RUNS_DIR } from '../runner/journal.js'
+import { defaultRunsDir, RUNS_DIR_HELP } from '../runner/runs-dir.js'
 import { DEFAULT_ROLL, parseBatches, parseDuration, parseLimit, parsePositiveInt } from '../runner/options.js'
 
 // `gpufleet run`, `plan`, `resume` and `demo`: the runner's commands. Flags are parsed here into a
@@ -29,6 +29,7 @@ interface RunFlags {
   commandTimeout: string
   lockTtl: string
   runDir?: string
+  verbose?: boolean
 }
 
 const ROLL_HELP = `
@@ -45,8 +46,12 @@ Output: tty (default on a terminal) is a live per-host view with the rolling win
 when stdout is not a terminal, e.g. CI) prints one timestamped line per event; jsonl prints the
 event stream, one JSON object per line. Every run also writes <run dir>/events.jsonl and reports.
 
-Exit codes: 0 every host ok or changed; 1 a host failed, was unreachable or was not started;
-2 bad usage, inventory or playbook (nothing was touched); 130 interrupted.`
+Exit codes: 0 every host ok or changed (check mode: nothing would change); 1 a host failed, was
+unreachable or was not started; 2 bad usage, inventory or playbook (nothing was touched);
+3 check mode only: no host failed and at least one would change (a CI gate); 130 interrupted.
+
+Reports (in the run directory, re-rendered by \`gpufleet report <run-id>\`): summary.md, junit.xml,
+report.html (rack view and timeline), hosts/<host>.json, retry.txt (use as --limit @retry.txt).`
 
 function addRunFlags(cmd: Command): Command {
   return cmd
@@ -67,7 +72,8 @@ function addRunFlags(cmd: Command): Command {
     .option('--reboot-stability <duration>', 'override how long a rebooted host must stay up, e.g. 30s')
     .option('--command-timeout <duration>', 'timeout of one command that names none', '30m')
     .option('--lock-ttl <duration>', 'how long a host lock stays valid if this controller dies', '2h')
-    .option('--run-dir <dir>', `where run directories live (default ${DEFAULT_RUNS_DIR}; this run goes to <dir>/<run id>/)`)
+    .option('--run-dir <dir>', `where run directories live (default ${RUNS_DIR_HELP}; this run goes to <dir>/<run id>/)`)
+    .option('-v, --verbose', 'plan/--check: also show the commands each change would run')
 }
 
 // Turns flags into a RunSpec; every parse error is a UsageError raised before any connection.
@@ -97,7 +103,8 @@ export function specFromFlags(playbook: string, flags: RunFlags, check: boolean,
     ...(flags.rebootStability ? { stabilityMs: parseDuration(flags.rebootStability, '--reboot-stability') } : {}),
     commandTimeoutMs: parseDuration(flags.commandTimeout, '--command-timeout'),
     lockTtlMs: parseDuration(flags.lockTtl, '--lock-ttl'),
-    runsDir: resolve(flags.runDir ?? DEFAULT_RUNS_DIR),
+    runsDir: resolve(flags.runDir ?? defaultRunsDir()),
+    ...(flags.verbose ? { verbose: true } : {}),
   }
 }
 
@@ -146,7 +153,7 @@ ${ROLL_HELP}`,
     .command('resume')
     .description('finish a run whose controller died or was interrupted, with the same options and limits')
     .argument('<run-id>', 'the run id (a directory under the runs directory)')
-    .option('--run-dir <dir>', `where run directories live (default ${DEFAULT_RUNS_DIR})`)
+    .option('--run-dir <dir>', `where run directories live (default ${RUNS_DIR_HELP})`)
     .option('--ask-become-pass', 'prompt once for the sudo password')
     .addOption(new Option('--output <mode>', 'tty | plain | jsonl').choices(['tty', 'plain', 'jsonl']))
     .addHelpText(
@@ -161,7 +168,7 @@ Examples:
 `,
     )
     .action(async (runId: string, flags: { runDir?: string; askBecomePass?: boolean; output?: RunSpec['output'] }) => {
-      const runsDir = resolve(flags.runDir ?? DEFAULT_RUNS_DIR)
+      const runsDir = resolve(flags.runDir ?? defaultRunsDir())
       const saved = loadRunSpec(runsDir, runId)
       const spec: RunSpec = { ...saved, runsDir, askBecomePass: Boolean(flags.askBecomePass ?? saved.askBecomePass), output: flags.output ?? (process.stdout.isTTY ? 'tty' : 'plain') }
       process.exitCode = (await executeRun(spec, io(), runId)).exitCode

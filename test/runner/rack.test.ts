@@ -151,10 +151,13 @@ describe('runner on the simulated rack', () => {
   it('plan (check mode) shows what would change and which hosts would reboot, and changes nothing', async () => {
     const f = await rack('hostsPerRack: 3\nprofile: s822lc\n', { hosts: 3 })
     const r = await runQuiet(f.spec({ check: true, output: 'plain' }))
-    expect(r.exitCode).toBe(0)
+    expect(r.exitCode).toBe(3) // EXIT.wouldChange: a CI gate can tell "something would change"
     expect(Object.values(r.outcomes).every((o) => o === 'changed')).toBe(true)
     expect(r.output).toMatch(/would change kernel\.arg: /)
-    expect(r.output).toMatch(/would reboot: /)
+    // The plan in words, hosts with the same plan grouped: one group of three here.
+    expect(r.output).toMatch(/^3 hosts \(.*\) would change, then reboot:$/m)
+    expect(r.output).toMatch(/would reboot 3 hosts through the rolling window: /)
+    expect(r.output).not.toMatch(/step: /) // the scripts only with -v
     expect(r.output).toContain('Check mode: nothing was changed on any host.')
     const record = f.rack.events()
     expect(record.filter((e) => e.kind === 'down')).toEqual([])
