@@ -10,6 +10,8 @@ const integration = [
   'test/runner/rack.test.ts',
   'test/inventory/ansible-compat.test.ts',
   'test/e2e/**/*.test.ts',
+  'test/report/html.test.ts',
+  'test/render/listr.test.ts',
 ]
 
 export default defineConfig({
