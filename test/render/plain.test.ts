@@ -108,3 +108,28 @@ describe('summary and recap', () => {
     expect(recap).toContain('3 hosts: 0 ok, 1 changed, 1 failed, 0 unreachable, 1 not started')
   })
 })
+
+describe('replay of a recorded resumed run', () => {
+  it('plain: exactly the reviewed transcript (failures once, by step; each host ends when it ends)', async () => {
+    const { resumedRun } = await import('../report/resumed-run.js')
+    const { readFileSync } = await import('node:fs')
+    let out = ''
+    const render = createPlainRenderer((t) => (out += t), ['h1', 'h2', 'h3'])
+    for (const e of resumedRun) render(e)
+    expect(out).toBe(readFileSync(new URL('./resumed-run.plain.txt', import.meta.url), 'utf8'))
+    // The 53-line script never names a failure; each failure is printed once.
+    expect(out).not.toContain('set -u')
+    expect(out.match(/no space left on device/g)).toHaveLength(1)
+  })
+
+  it('jsonl: exactly one JSON object per event, with the schema version first and the counts last', async () => {
+    const { resumedRun } = await import('../report/resumed-run.js')
+    let out = ''
+    const render = createJsonlRenderer((t) => (out += t))
+    for (const e of resumedRun) render(e)
+    expect(out).toBe(resumedRun.map((e) => JSON.stringify(e) + '\n').join(''))
+    const lines = out.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/^\{"t":\d+,"kind":"run-started",.*"schemaVersion":1\}$/)
+    expect(JSON.parse(lines[lines.length - 1]!)).toMatchObject({ kind: 'run-finished', counts: { changed: 2, failed: 1, 'not-started': 0 } })
+  })
+})

@@ -192,6 +192,12 @@ describe('runner on the simulated rack', () => {
     const written = files(r.runDir!)
     expect(written.map((p) => p.slice(r.runDir!.length + 1)).sort()).toEqual(expect.arrayContaining(['events.jsonl', 'journal.jsonl', 'options.json', 'summary.json']))
     for (const file of written) expect(readFileSync(file, 'utf8'), file).not.toContain(secret)
+    expect(written.map((p) => p.slice(r.runDir.length + 1))).toEqual(expect.arrayContaining(['summary.md', 'junit.xml', 'report.html', 'retry.txt']))
+    // The other output modes: a verbose plan in plain text (steps shown), with its run directory.
+    const plan = await runQuiet(f.spec({ inventory, askBecomePass: true, check: true, output: 'plain', verbose: true }), undefined, { becomePassword: secret })
+    expect(plan.output).toContain('PLAN for 1 host')
+    expect(plan.output).not.toContain(secret)
+    for (const file of files(plan.runDir)) expect(readFileSync(file, 'utf8'), file).not.toContain(secret)
   }, 240_000)
 
   it('first Ctrl-C lets the reboot in flight finish, starts nothing new and exits 130', async () => {
