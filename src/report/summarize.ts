@@ -92,6 +92,7 @@ export function summarize(events: Iterable<FleetEvent>): RunSummary {
         s.playbook = e.playbook
         s.check = e.check
         s.startedAt ??= e.t
+        s.interrupted = false // the last part says whether the run as a whole was cut short
         if (typeof e.options.inventory === 'string') s.inventory = e.options.inventory
         if (typeof e.options.limit === 'string') s.limit = e.options.limit
         s.parts.push({ startedAt: e.t, resumed: Boolean(e.resumed) })
