@@ -81,7 +81,9 @@ const FOLD: { [K in FleetEventKind]: Fold<K> } = {
     // Shown as failed now; host-finished follows when its lock is released.
     set(row, e.t, 'failed')
     const tail = e.stderrTail?.[e.stderrTail.length - 1]
-    row.last = e.step ? `${e.step}${e.exitCode !== undefined ? ` (exit ${e.exitCode ?? 'killed'})` : ''}${tail ? `: ${tail}` : ''}` : e.message
+    // What went wrong first (exit code, last stderr line), then where: a narrow terminal keeps the why.
+    const how = e.exitCode !== undefined ? `exit ${e.exitCode ?? 'killed'}` : e.message.split('\n')[0]
+    row.last = e.step ? `${how}${tail ? `: ${tail}` : ''} · step: ${e.step}` : e.message
   },
   'slot-waiting': (_t, e, row) => row && (set(row, e.t, 'waiting for slot'), (row.last = e.reason)),
   'slot-acquired': (t, e, row) => {

@@ -29,7 +29,7 @@ describe('HostTable (the live view model)', () => {
     expect(frame[3]).toBe('tasks: kernel.arg: 2 changed; initramfs.rebuild: 1 failed')
     // Failed first, then hosts at work, then those waiting; the finished b1 is collapsed.
     expect(frame.slice(4).map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual(['b2 b failed', 'a1 a rebooting', 'a2 a waiting'])
-    expect(frame.find((l) => l.startsWith('b2'))).toMatch(/rebuild initramfs \(exit 1\): dracut: no space left on device$/)
+    expect(frame.find((l) => l.startsWith('b2'))).toMatch(/exit 1: dracut: no space left on device · step: rebuild initramfs$/)
     expect(frame.find((l) => l.startsWith('a2'))).toMatch(/rack a full$/)
   })
 

@@ -75,7 +75,7 @@ describe('live view under a pseudo-terminal', () => {
     expect(shownAt - failedAt).toBeLessThanOrEqual(REFRESH_MS)
     const all = chunks.map((c) => c.text).join('')
     // The failing step and its last stderr line, the counts with the failure, the per-task counts.
-    expect(plain(all)).toMatch(/h3\s+r2\s+failed\s+initramfs\.rebuild\s+\d+s\s+rebuild initramfs \(exit 1\): no space left/)
+    expect(plain(all)).toMatch(/h3\s+r2\s+failed\s+initramfs\.rebuild\s+\d+s\s+exit 1: no space left on device/)
     expect(plain(all)).toMatch(/3 hosts: 0 ok, \d changed, 1 failed/)
     expect(plain(all)).toMatch(/initramfs\.rebuild: 2 changed, 1 failed/)
     expect(all).toMatch(/\x1b\[31m/) // red: a failure
