@@ -51,7 +51,10 @@ const STATE_COLOUR: Record<HostState, (c: Colors) => Paint> = {
 type Fold<K extends FleetEventKind> = (table: HostTable, e: EventOf<K>, row: Row | undefined) => void
 const FOLD: { [K in FleetEventKind]: Fold<K> } = {
   'run-started': (t, e) => t.start(e),
-  'phase-started': () => undefined,
+  // The roll begins: hosts done staging queue for the window until they are served.
+  'phase-started': (t, e) => {
+    if (e.phase === 'roll') for (const row of t.hostRows()) if (row.state === 'staging') (set(row, e.t, 'waiting for slot'), (row.last = 'queued for the rolling window'))
+  },
   'connect-retry': (_t, e, row) => row && (row.last = `connect retry ${e.attempt}: ${e.reason}`),
   'host-connected': () => undefined,
   'host-unreachable': (_t, e, row) => row && (set(row, e.t, 'unreachable'), (row.last = e.message)),
@@ -63,7 +66,10 @@ const FOLD: { [K in FleetEventKind]: Fold<K> } = {
   },
   'lock-acquired': () => undefined,
   'lock-released': () => undefined,
-  'task-noop': (t, e) => t.countTask(e.task, 'ok'),
+  'task-noop': (t, e, row) => {
+    t.countTask(e.task, 'ok')
+    if (row) row.last = `${e.task}: ok`
+  },
   'task-planned': (t, e, row) => {
     t.countTask(e.task, 'planned')
     if (row) row.changed = true
@@ -73,7 +79,9 @@ const FOLD: { [K in FleetEventKind]: Fold<K> } = {
   'step-finished': () => undefined,
   'task-changed': (t, e, row) => {
     t.countTask(e.task, 'changed')
-    if (row) row.changed = true
+    if (!row) return
+    row.changed = true
+    row.last = `${e.task}: changed`
   },
   'task-failed': (t, e, row) => {
     t.countTask(e.task, 'failed')
@@ -88,7 +96,7 @@ const FOLD: { [K in FleetEventKind]: Fold<K> } = {
   'slot-waiting': (_t, e, row) => row && (set(row, e.t, 'waiting for slot'), (row.last = e.reason)),
   'slot-acquired': (t, e, row) => {
     t.allowed = e.allowed
-    if (row) set(row, e.t, 'rebooting')
+    if (row) (set(row, e.t, 'rebooting'), (row.last = `slot taken (${e.down}/${e.allowed} down)`))
   },
   'reboot-issued': (_t, e, row) => row && (set(row, e.t, 'rebooting'), (row.last = 'reboot issued')),
   'host-down': (_t, _e, row) => row && (row.last = 'down'),
@@ -150,6 +158,10 @@ export class HostTable {
     const perRack = e.options.perRack
     this.perRack = typeof perRack === 'number' ? perRack : undefined
     for (const h of e.hosts) this.rows.set(h, { host: h, rack: e.racks?.[h] ?? '', state: 'connecting', since: e.t, changed: false })
+  }
+
+  hostRows(): Iterable<Row> {
+    return this.rows.values()
   }
 
   countTask(task: string, kind: keyof TaskCounts): void {

@@ -11,7 +11,7 @@ export function formatRecap(summary: RunSummary, runDir?: string): string {
     const rebooted = h.reboot?.upAt ? ' rebooted' : h.reboot?.skipped ? ' reboot-skipped' : ''
     const wouldReboot = summary.check && tasks.some((t) => t.status === 'planned' && t.reboots) ? ' would-reboot' : ''
     const changed = summary.check ? `would-change=${count('planned')}` : `changed=${count('changed')}`
-    lines.push(`${h.host.padEnd(width)}  ${(h.outcome ?? '?').padEnd(11)} ok=${count('noop')} ${changed} failed=${count('failed')}${rebooted}${wouldReboot}${h.message ? `  ${h.message}` : ''}`)
+    lines.push(`${h.host.padEnd(width)}  ${(h.outcome ?? '?').padEnd(11)} ok=${count('noop')} ${changed} failed=${count('failed')}${rebooted}${wouldReboot}${h.message ? `  ${h.message.split('\n')[0]}` : ''}`)
   }
   const c = summary.counts
   lines.push('')

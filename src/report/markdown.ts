@@ -28,7 +28,7 @@ export function formatMarkdown(summary: RunSummary, paths: { runDir?: string; re
     const tasks = finalTasks(h)
     const n = (s: string) => tasks.filter((t) => t.status === s).length
     const rebooted = h.reboot?.upAt ? `yes (${mins(h.reboot.waitedMs)})` : h.reboot?.skipped ? 'earlier part' : summary.check && tasks.some((t) => t.reboots) ? 'would' : ''
-    out.push(`| ${cell(h.host)} | ${cell(h.rack ?? '')} | ${h.outcome ?? '?'} | ${n('noop')} | ${n(summary.check ? 'planned' : 'changed')} | ${n('failed')} | ${h.outcome === 'not-started' || h.outcome === 'unreachable' ? 1 : 0} | ${rebooted} | ${cell(h.message ?? '')} |`)
+    out.push(`| ${cell(h.host)} | ${cell(h.rack ?? '')} | ${h.outcome ?? '?'} | ${n('noop')} | ${n(summary.check ? 'planned' : 'changed')} | ${n('failed')} | ${h.outcome === 'not-started' || h.outcome === 'unreachable' ? 1 : 0} | ${rebooted} | ${cell((h.message ?? '').split('\n')[0]!)} |`)
   }
   if (summary.check) {
     out.push('')
