@@ -15,6 +15,8 @@ const integration = [
   'test/inventory/ansible-*.test.ts',
   'test/e2e/**/*.test.ts',
   'test/real/**/*.test.ts',
+  'test/report/html.test.ts',
+  'test/render/listr.test.ts',
 ]
 
 export default defineConfig({

@@ -9,6 +9,7 @@ import { registerFacts } from './commands/facts.js'
 import { registerRun } from './commands/run.js'
 import { registerSim } from './commands/sim.js'
 import { registerSchema } from './commands/schema.js'
+import { registerReport } from './commands/report.js'
 
 export function buildProgram(): Command {
   const program = new Command('gpufleet')
@@ -34,6 +35,7 @@ Exit codes:
   ${EXIT.hostsFailed}   one or more hosts failed or were unreachable
   ${EXIT.badInput}   bad usage (unknown command or option, missing or bad argument), bad ansible.cfg,
       inventory or playbook (nothing was touched)
+  ${EXIT.wouldChange}   check mode (plan, run --check): no host failed and something would change
   ${EXIT.interrupted} interrupted (Ctrl-C)
   ${EXIT.internal}  internal error (a gpufleet bug: please report it)`,
     )
@@ -42,6 +44,7 @@ Exit codes:
   registerFacts(program)
   registerSim(program)
   registerSchema(program)
+  registerReport(program)
   return program
 }
 

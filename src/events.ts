@@ -1,10 +1,14 @@
 // The runner's one event stream. Renderers (plain, jsonl, listr) and reports consume only this.
 // Every event carries `t` (ms since the Unix epoch) and, except run-level ones, `host`.
+// The JSONL form is documented in docs/events.md and exported by `gpufleet schema --events`.
+
+// Bumped when a field changes meaning or goes away (adding kinds or optional fields does not).
+export const EVENTS_SCHEMA_VERSION = 1
 
 export type HostOutcome = 'ok' | 'changed' | 'failed' | 'unreachable' | 'skipped' | 'not-started'
 
 export type FleetEvent = { t: number } & (
-  | { kind: 'run-started'; runId: string; playbook: string; hosts: string[]; check: boolean; options: Record<string, unknown>; racks?: Record<string, string>; resumed?: boolean }
+  | { kind: 'run-started'; runId: string; playbook: string; hosts: string[]; check: boolean; options: Record<string, unknown>; racks?: Record<string, string>; resumed?: boolean; schemaVersion?: number }
   | { kind: 'phase-started'; phase: 'stage' | 'roll' }
   | { kind: 'connect-retry'; host: string; attempt: number; reason: string; delayMs: number }
   | { kind: 'host-connected'; host: string; durationMs: number }
@@ -14,12 +18,12 @@ export type FleetEvent = { t: number } & (
   | { kind: 'lock-acquired'; host: string; expiresAt: number; takenOver?: string }
   | { kind: 'lock-released'; host: string }
   | { kind: 'task-noop'; host: string; task: string; reason: string; notes?: string[] }
-  | { kind: 'task-planned'; host: string; task: string; reason: string; steps: string[]; diff?: string } // check mode
+  | { kind: 'task-planned'; host: string; task: string; reason: string; steps: string[]; diff?: string; reboots?: boolean } // check mode
   | { kind: 'step-started'; host: string; task: string; step: string }
   | { kind: 'command-output'; host: string; task: string; stream: 'stdout' | 'stderr'; line: string }
   | { kind: 'step-finished'; host: string; task: string; step: string; command?: string; exitCode: number | null; durationMs: number }
   | { kind: 'task-changed'; host: string; task: string; reason: string; durationMs: number; notes?: string[] }
-  | { kind: 'task-failed'; host: string; task: string; message: string; evidence?: Record<string, unknown> }
+  | { kind: 'task-failed'; host: string; task: string; message: string; evidence?: Record<string, unknown>; step?: string; exitCode?: number | null; stderrTail?: string[] }
   | { kind: 'slot-waiting'; host: string; rack?: string; reason: string }
   | { kind: 'slot-acquired'; host: string; rack?: string; down: number; allowed: number }
   | { kind: 'reboot-issued'; host: string; bootIdBefore: string }
@@ -30,7 +34,7 @@ export type FleetEvent = { t: number } & (
   | { kind: 'host-finished'; host: string; outcome: HostOutcome; message?: string }
   | { kind: 'budget-exhausted'; failed: number; allowed: number; scope: string }
   | { kind: 'interrupted'; second: boolean }
-  | { kind: 'run-finished'; runId: string; durationMs: number; outcomes: Record<string, HostOutcome> }
+  | { kind: 'run-finished'; runId: string; durationMs: number; outcomes: Record<string, HostOutcome>; counts?: Record<HostOutcome, number> }
 )
 
 export type FleetEventKind = FleetEvent['kind']

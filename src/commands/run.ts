@@ -7,7 +7,7 @@ import { bundledPlaybooks } from '../playbook/load.js'
 import { parseRackBy } from '../inventory/rack-by.js'
 import { runDemo } from '../runner/demo.js'
 import { executeRun, loadInputs, loadRunSpec, type RunSpec } from '../runner/execute.js'
-import { DEFAULT_RUNS_DIR } from '../runner/journal.js'
+import { defaultRunsDir, RUNS_DIR_HELP } from '../runner/runs-dir.js'
 import { DEFAULT_ROLL, parseBatches, parseDurationFlag, parseLimit, parsePositiveInt } from '../runner/options.js'
 import { addConnectionOptions, addInventoryOption, formatHostList, hostSettings, NO_ANSIBLE_CONFIG, printConfigWarnings, type HostFlags } from './ansible-options.js'
 import { addVaultOptions, vaultOptionsFromFlags, type VaultFlags } from './vault-flags.js'
@@ -58,8 +58,12 @@ Output: tty (default on a terminal) is a live per-host view with the rolling win
 when stdout is not a terminal, e.g. CI) prints one timestamped line per event; jsonl prints the
 event stream, one JSON object per line. Every run also writes <run dir>/events.jsonl and reports.
 
-Exit codes: 0 every host ok or changed; 1 a host failed, was unreachable or was not started;
-2 bad usage, inventory or playbook (nothing was touched); 130 interrupted.`
+Exit codes: 0 every host ok or changed (check mode: nothing would change); 1 a host failed, was
+unreachable or was not started; 2 bad usage, inventory or playbook (nothing was touched);
+3 check mode only: no host failed and at least one would change (a CI gate); 130 interrupted.
+
+Reports (in the run directory, re-rendered by \`gpufleet report <run-id>\`): summary.md, junit.xml,
+report.html (rack view and timeline), hosts/<host>.json, retry.txt (use as --limit @retry.txt).`
 
 const countVerbose = (_: string, previous: number) => previous + 1
 
@@ -97,7 +101,8 @@ function addRunFlags(cmd: Command): Command {
     .option('--reboot-stability <duration>', 'override how long a rebooted host must stay up, e.g. 30s')
     .option('--command-timeout <duration>', 'timeout of one command that names none', '30m')
     .option('--lock-ttl <duration>', 'how long a host lock stays valid if this controller dies', '2h')
-    .option('--run-dir <dir>', `where run directories live (default ${DEFAULT_RUNS_DIR}; this run goes to <dir>/<run id>/)`)
+    .option('--run-dir <dir>', `where run directories live (default ${RUNS_DIR_HELP}; this run goes to <dir>/<run id>/)`)
+    .option('-v, --verbose', 'plan/--check: also show the commands each change would run')
 }
 
 // Turns flags (over ANSIBLE_* and ansible.cfg) into a RunSpec; every parse error is a UsageError raised
@@ -134,7 +139,7 @@ export function specFromFlags(playbook: string, flags: RunFlags, check: boolean,
     ...(flags.rebootStability ? { stabilityMs: parseDurationFlag(flags.rebootStability, '--reboot-stability') } : {}),
     commandTimeoutMs: parseDurationFlag(flags.commandTimeout, '--command-timeout'),
     lockTtlMs: parseDurationFlag(flags.lockTtl, '--lock-ttl'),
-    runsDir: resolve(flags.runDir ?? DEFAULT_RUNS_DIR),
+    runsDir: resolve(flags.runDir ?? defaultRunsDir()),
     ...(Object.keys(hosts.connection).length > 0 ? { connection: hosts.connection } : {}),
     ...(hosts.extraVars.length > 0 ? { extraVars: hosts.extraVars } : {}),
     ...(verbosity > 0 ? { verbosity } : {}),
@@ -200,7 +205,7 @@ ${ANSIBLE_HELP}`,
     .command('resume')
     .description('finish a run whose controller died or was interrupted, with the same options and limits')
     .argument('<run-id>', 'the run id (a directory under the runs directory)')
-    .option('--run-dir <dir>', `where run directories live (default ${DEFAULT_RUNS_DIR})`)
+    .option('--run-dir <dir>', `where run directories live (default ${RUNS_DIR_HELP})`)
     .option('-K, --ask-become-pass', 'prompt once for the sudo password')
     .option('-e, --extra-vars <vars>', "give again a secret extra var the run was started with (it is not saved)", (v: string, p: string[] | undefined) => [...(p ?? []), v])
     .option('-v, --verbose', 'more output (plain): -v each command run, -vv also its output', countVerbose, 0)
@@ -218,7 +223,7 @@ Examples:
 `,
     )
     .action(async (runId: string, flags: { runDir?: string; askBecomePass?: boolean; rackBy?: string; extraVars?: string[]; verbose?: number; output?: RunSpec['output'] }) => {
-      const runsDir = resolve(flags.runDir ?? DEFAULT_RUNS_DIR)
+      const runsDir = resolve(flags.runDir ?? defaultRunsDir())
       const saved = loadRunSpec(runsDir, runId)
       const extraVars = [...(saved.extraVars ?? []), ...absoluteExtraVars(flags.extraVars ?? [])]
       const given = (await loadExtraVars(absoluteExtraVars(flags.extraVars ?? []))).values

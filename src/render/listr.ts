@@ -1,10 +1,12 @@
 import { Listr } from 'listr2'
-import type { FleetEvent } from '../events.js'
+import pc from 'picocolors'
+import type { FleetEvent, FleetEventKind } from '../events.js'
 import { HostTable } from './host-table.js'
 
 // The TTY renderer (the one home of listr2): one listr2 task for the whole run whose title is the
-// HostTable frame, repainted a few times a second. listr2 owns cursor handling and the final
-// frame; NO_COLOR is honoured by its colour library. The recap is printed after it ends.
+// HostTable frame, repainted a few times a second and at once on events a human must see now (a
+// failure, a host's end, a slot taken). listr2 owns cursor handling and the final frame. Colour
+// follows picocolors (NO_COLOR, FORCE_COLOR, a terminal); width and height follow the terminal.
 
 export interface TtyRenderer {
   onEvent(event: FleetEvent): void
@@ -12,9 +14,15 @@ export interface TtyRenderer {
   done(): Promise<void>
 }
 
+// How often the frame (elapsed times, last output lines) is refreshed.
+export const REFRESH_MS = 200
+
+const URGENT: ReadonlySet<FleetEventKind> = new Set<FleetEventKind>(['task-failed', 'host-finished', 'host-unreachable', 'slot-acquired', 'slot-waiting', 'reboot-issued', 'host-up', 'budget-exhausted', 'interrupted'])
+
 // Starts the live view on process.stdout.
 export function createListrRenderer(stream: NodeJS.WriteStream = process.stdout): TtyRenderer {
   const table = new HostTable()
+  const colour = pc.isColorSupported && Boolean(stream.isTTY)
   let finish: (() => void) | undefined
   const finished = new Promise<void>((resolve) => (finish = resolve))
   let paint: (() => void) | undefined
@@ -25,12 +33,14 @@ export function createListrRenderer(stream: NodeJS.WriteStream = process.stdout)
         task: (_ctx, task) =>
           new Promise<void>((resolve) => {
             paint = () => {
-              const frame = table.frame(Date.now(), Math.max(40, (stream.columns ?? 100) - 4))
+              // listr2 indents the title and adds its spinner; leave room for both.
+              const frame = table.frame(Date.now(), Math.max(40, (stream.columns ?? 100) - 4), { colour, maxRows: Math.max(5, (stream.rows ?? 40) - 8) })
               // The whole frame is the title: listr2 repaints a changed title in place, while
               // task output is an append-only buffer (it would scroll, not refresh).
               task.title = frame.join('\n')
             }
-            const timer = setInterval(() => paint?.(), 200)
+            paint()
+            const timer = setInterval(() => paint?.(), REFRESH_MS)
             void finished.then(() => {
               clearInterval(timer)
               paint?.()
@@ -45,6 +55,7 @@ export function createListrRenderer(stream: NodeJS.WriteStream = process.stdout)
   return {
     onEvent(event) {
       table.apply(event)
+      if (URGENT.has(event.kind)) paint?.()
       if (event.kind === 'run-finished') finish?.()
     },
     async done() {

@@ -1,4 +1,4 @@
-import type { RunSummary } from '../report/summarize.js'
+import { finalTasks, type RunSummary } from '../report/summarize.js'
 
 // The end-of-run recap (Ansible's PLAY RECAP): one row per host, then totals, then what to do next.
 export function formatRecap(summary: RunSummary, runDir?: string): string {
@@ -6,21 +6,18 @@ export function formatRecap(summary: RunSummary, runDir?: string): string {
   const width = Math.max(4, ...hosts.map((h) => h.host.length))
   const lines: string[] = ['', summary.check ? 'CHECK RECAP (nothing was changed)' : 'RECAP']
   for (const h of hosts) {
-    const tasks = h.tasks
+    const tasks = finalTasks(h)
     const count = (s: string) => tasks.filter((t) => t.status === s).length
     const rebooted = h.reboot?.upAt ? ' rebooted' : h.reboot?.skipped ? ' reboot-skipped' : ''
-    const wouldReboot = summary.check && tasks.some((t) => t.status === 'planned' && t.plannedSteps?.some((s) => s.includes('reboot and wait'))) ? ' would-reboot' : ''
+    const wouldReboot = summary.check && tasks.some((t) => t.status === 'planned' && t.reboots) ? ' would-reboot' : ''
     const changed = summary.check ? `would-change=${count('planned')}` : `changed=${count('changed')}`
-    lines.push(`${h.host.padEnd(width)}  ${(h.outcome ?? '?').padEnd(11)} ok=${count('noop')} ${changed} failed=${count('failed')}${rebooted}${wouldReboot}${h.message ? `  ${h.message}` : ''}`)
+    lines.push(`${h.host.padEnd(width)}  ${(h.outcome ?? '?').padEnd(11)} ok=${count('noop')} ${changed} failed=${count('failed')}${rebooted}${wouldReboot}${h.message ? `  ${h.message.split('\n')[0]}` : ''}`)
   }
   const c = summary.counts
   lines.push('')
   lines.push(`${hosts.length} hosts: ${c.ok} ok, ${c.changed} ${summary.check ? 'would change' : 'changed'}, ${c.failed} failed, ${c.unreachable} unreachable, ${c['not-started']} not started`)
-  if (summary.check) {
-    const reboot = hosts.filter((h) => h.tasks.some((t) => t.status === 'planned' && t.plannedSteps?.some((s) => s.includes('reboot and wait')))).map((h) => h.host)
-    lines.push(reboot.length ? `would reboot: ${reboot.join(', ')}` : 'no host would reboot')
-    lines.push('Check mode: nothing was changed on any host.')
-  }
+  // Which hosts would reboot is in the plan printed above (render/plan.ts).
+  if (summary.check) lines.push('Check mode: nothing was changed on any host.')
   if (c['not-started'] > 0 && !summary.check) lines.push(`${c['not-started']} host(s) were not started; fix the failures, then re-run or \`gpufleet resume ${summary.runId ?? '<run-id>'}\` to finish them.`)
   if (runDir) lines.push(`run directory: ${runDir}`)
   return lines.join('\n') + '\n'

@@ -1,32 +1,55 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { formatPlan } from '../render/plan.js'
+import { formatHtml } from './html.js'
+import { formatJunit } from './junit.js'
+import { formatMarkdown } from './markdown.js'
+import { formatRetry } from './retry.js'
 import type { RunSummary } from './summarize.js'
 
-// Writes the run's reports: summary.json (totals and every host) and hosts/<host>.json, one file
-// per host with its tasks, steps, exit codes, facts before/after, reboot and slot timeline.
-export function writeReports(dir: string, summary: RunSummary): string[] {
-  mkdirSync(join(dir, 'hosts'), { recursive: true })
+// The report formats `gpufleet report --format` accepts; a run writes them all.
+export const REPORT_FORMATS = ['json', 'md', 'junit', 'html', 'retry'] as const
+export type ReportFormat = (typeof REPORT_FORMATS)[number]
+
+// Writes the run's reports into `dir` and returns the files written:
+//   json:  summary.json (totals, every host in brief) and hosts/<host>.json (tasks, steps, exit
+//          codes, durations, facts before/after, verify evidence, reboot, slot, timeline windows)
+//   md:    summary.md (recap, what changed, what failed and why, what to do next)
+//   junit: junit.xml (host = suite, task = case)
+//   html:  report.html (rack tiles and timeline, self-contained)
+//   retry: retry.txt (failed and unreachable hosts, for --limit @retry.txt)
+// A check run also gets plan.txt, the plan in words.
+export function writeReports(dir: string, summary: RunSummary, formats: readonly ReportFormat[] = REPORT_FORMATS): string[] {
+  mkdirSync(dir, { recursive: true })
   const files: string[] = []
-  const summaryFile = join(dir, 'summary.json')
-  const brief = {
-    runId: summary.runId,
-    playbook: summary.playbook,
-    check: summary.check,
-    startedAt: summary.startedAt,
-    finishedAt: summary.finishedAt,
-    durationMs: summary.durationMs,
-    interrupted: summary.interrupted,
-    counts: summary.counts,
-    budget: summary.budget,
-    hosts: Object.fromEntries(Object.values(summary.hosts).map((h) => [h.host, { rack: h.rack, outcome: h.outcome, message: h.message, rebooted: Boolean(h.reboot?.upAt) }])),
-  }
-  writeFileSync(summaryFile, JSON.stringify(brief, null, 2) + '\n')
-  files.push(summaryFile)
-  for (const h of Object.values(summary.hosts)) {
-    // Host names come from the inventory; keep the file name inside hosts/ whatever they contain.
-    const file = join(dir, 'hosts', `${h.host.replace(/[^A-Za-z0-9._-]/g, '_')}.json`)
-    writeFileSync(file, JSON.stringify(h, null, 2) + '\n')
+  const put = (name: string, text: string) => {
+    const file = join(dir, name)
+    writeFileSync(file, text)
     files.push(file)
   }
+  if (formats.includes('json')) {
+    const brief = {
+      runId: summary.runId,
+      playbook: summary.playbook,
+      check: summary.check,
+      startedAt: summary.startedAt,
+      finishedAt: summary.finishedAt,
+      durationMs: summary.durationMs,
+      interrupted: summary.interrupted,
+      parts: summary.parts,
+      counts: summary.counts,
+      budget: summary.budget,
+      hosts: Object.fromEntries(Object.values(summary.hosts).map((h) => [h.host, { rack: h.rack, outcome: h.outcome, message: h.message, rebooted: Boolean(h.reboot?.upAt) }])),
+    }
+    put('summary.json', JSON.stringify(brief, null, 2) + '\n')
+    mkdirSync(join(dir, 'hosts'), { recursive: true })
+    // Host names come from the inventory; keep the file name inside hosts/ whatever they contain.
+    for (const h of Object.values(summary.hosts)) put(join('hosts', `${h.host.replace(/[^A-Za-z0-9._-]/g, '_')}.json`), JSON.stringify(h, null, 2) + '\n')
+  }
+  if (formats.includes('retry')) put('retry.txt', formatRetry(summary))
+  if (formats.includes('md')) put('summary.md', formatMarkdown(summary, { runDir: dir, retryFile: join(dir, 'retry.txt') }))
+  if (formats.includes('junit')) put('junit.xml', formatJunit(summary))
+  if (formats.includes('html')) put('report.html', formatHtml(summary))
+  if (summary.check) put('plan.txt', formatPlan(summary, { verbose: true }))
   return files
 }

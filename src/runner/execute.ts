@@ -2,7 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { UsageError } from '../errors.js'
-import type { FleetEvent, HostOutcome } from '../events.js'
+import { EVENTS_SCHEMA_VERSION, type FleetEvent, type HostOutcome } from '../events.js'
 import { EXIT } from '../exit-codes.js'
 import { applyConnectionDefaults, type ConnectionDefaults } from '../inventory/connection-defaults.js'
 import { loadExtraVars, redactExtraVars } from '../inventory/extra-vars.js'
@@ -16,17 +16,20 @@ import { loadPlaybook } from '../playbook/load.js'
 import { createJsonlRenderer } from '../render/jsonl.js'
 import { createListrRenderer } from '../render/listr.js'
 import { createPlainRenderer } from '../render/plain.js'
+import { formatPlan } from '../render/plan.js'
 import { formatRecap } from '../render/recap.js'
-import { summarize, type RunSummary } from '../report/summarize.js'
+import { readEvents } from '../report/read-events.js'
+import { emptyCounts, summarize, type RunSummary } from '../report/summarize.js'
 import { writeReports } from '../report/write.js'
 import { createConnector } from '../transport/connect.js'
 import { promptSecret } from '../transport/prompt.js'
 import { DEFAULT_CONNECT_RETRY, type ConnectFn } from './connect-retry.js'
 import { createEventBus } from './emit.js'
-import { DEFAULT_RUNS_DIR, hostStates, isUnfinished, Journal, listRuns, newRunId, readJournal, readRunFile, writeRunFile, type JournalRecord } from './journal.js'
+import { hostStates, isUnfinished, Journal, listRuns, newRunId, readJournal, readRunFile, writeRunFile, type JournalRecord } from './journal.js'
 import { formatLimit, type RollOptions } from './options.js'
 import { installInterruptHandler } from './interrupt.js'
 import { failureDomain, runFleet } from './run-fleet.js'
+import { defaultRunsDir, mkdirPrivate } from './runs-dir.js'
 import type { RunnablePlaybook } from './types.js'
 
 // The glue between the CLI and the runner: load and validate everything (inventory, playbook,
@@ -74,7 +77,7 @@ export interface RunIo {
 export interface RunResult {
   exitCode: number
   runId: string
-  runDir?: string
+  runDir: string
   summary: RunSummary
   outcomes: Record<string, HostOutcome>
 }
@@ -109,7 +112,8 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   const { hosts, playbook } = await loadInputs(spec)
   const adopted = resumeId ?? (spec.check ? undefined : findUnfinishedRun(spec))
   const runId = adopted ?? newRunId()
-  const runDir = spec.check ? undefined : join(spec.runsDir, runId)
+  // A check run is kept like any run (its plan, reports, events), so it can be read back later.
+  const runDir = join(spec.runsDir, runId)
   const rackUse = spec.roll.perRack !== undefined ? `--per-rack ${spec.roll.perRack}` : spec.roll.rackFailStop ? '--rack-fail-stop' : undefined
   if (rackUse) for (const warning of rackWarnings(hosts, spec.rackBy ?? DEFAULT_RACK_BY, rackUse)) io.stderr(`${warning}\n`)
   if (adopted && !resumeId) io.stderr(`note: continuing unfinished run ${adopted} (same playbook, inventory and --limit); its journal says what already happened\n`)
@@ -118,8 +122,7 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   const connector = io.connect ? undefined : createConnector({ ...(spec.knownHosts ? { knownHostsFile: spec.knownHosts } : {}), acceptNewHostKeys: spec.acceptNewHostKeys, ...(becomePassword ? { becomePassword } : {}) })
   const connect: ConnectFn = io.connect ?? ((host, signal) => connector!.connect(host, signal))
 
-  // Sinks: the renderer, the run's own events.jsonl, and the in-memory list for the reports.
-  const events: FleetEvent[] = []
+  // Sinks: the renderer and the run's own events.jsonl (the reports are folded from that file).
   // The live listr2 view only on a real terminal; piped or captured output gets plain lines.
   // A terminal that reports no width (some pseudo-terminals) cannot hold a live view either.
   const tty = spec.output === 'tty' && io.isTTY && (process.stdout.columns ?? 0) > 0 ? createListrRenderer() : undefined
@@ -127,21 +130,23 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   let journal: Journal | undefined
   let eventsFd = -1
   let previous: ReturnType<typeof hostStates> | undefined
-  if (runDir) {
-    previous = hostStates(readJournal(runDir))
-    writeRunFile(runDir, 'options.json', { ...spec, ...(spec.extraVars ? { extraVars: redactExtraVars(spec.extraVars) } : {}) })
-    journal = new Journal(runDir)
-    eventsFd = openSync(join(runDir, 'events.jsonl'), 'a')
-  }
-  const sinks: Array<(e: FleetEvent) => void> = [renderer, (e) => events.push(e)]
+  // Run directories are private (0700): they hold hosts' facts, commands and the fleet's layout.
+  mkdirPrivate(spec.runsDir)
+  mkdirPrivate(runDir)
+  previous = hostStates(readJournal(runDir))
+  writeRunFile(runDir, 'options.json', { ...spec, ...(spec.extraVars ? { extraVars: redactExtraVars(spec.extraVars) } : {}) })
+  // Check mode changes nothing, so there is nothing to journal (or resume).
+  if (!spec.check) journal = new Journal(runDir)
+  eventsFd = openSync(join(runDir, 'events.jsonl'), 'a')
+  const sinks: Array<(e: FleetEvent) => void> = [renderer]
   if (eventsFd >= 0) sinks.push((e) => writeSync(eventsFd, JSON.stringify(e) + '\n'))
   const emit = createEventBus(sinks)
   const journalAppend = journal ? (r: Omit<JournalRecord, 't'>) => journal!.append({ t: Date.now(), ...r } as JournalRecord) : undefined
 
-  const resumeHint = `gpufleet resume ${runId}${spec.runsDir !== resolve(DEFAULT_RUNS_DIR) ? ` --run-dir ${spec.runsDir}` : ''}`
+  const resumeHint = `gpufleet resume ${runId}${spec.runsDir !== defaultRunsDir() ? ` --run-dir ${spec.runsDir}` : ''}`
   const interrupt = installInterruptHandler(emit, io.installSignals !== false, (code) => {
     // The journal is already consistent (fsynced before every effect); say how to finish.
-    if (runDir) io.stderr(`aborted; hosts may hold this run's lock until it expires. Finish the run with: ${resumeHint}\n`)
+    if (!spec.check) io.stderr(`aborted; hosts may hold this run's lock until it expires. Finish the run with: ${resumeHint}\n`)
     process.exit(code)
   })
   const started = Date.now()
@@ -155,6 +160,7 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
     options: publicOptions(spec),
     racks: Object.fromEntries(hosts.map((h) => [h.name, failureDomain(h)])),
     ...(adopted ? { resumed: true } : {}),
+    schemaVersion: EVENTS_SCHEMA_VERSION,
   })
   let outcomes: Record<string, HostOutcome> = {}
   try {
@@ -181,19 +187,27 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   } finally {
     interrupt.dispose()
   }
-  emit({ kind: 'run-finished', runId, durationMs: Date.now() - started, outcomes })
+  const counts = emptyCounts()
+  for (const o of Object.values(outcomes)) counts[o]++
+  emit({ kind: 'run-finished', runId, durationMs: Date.now() - started, outcomes, counts })
   journalAppend?.({ kind: 'run-finished', outcomes } as Omit<JournalRecord, 't'>)
   journal?.close()
   if (eventsFd >= 0) closeSync(eventsFd)
   await tty?.done()
 
-  const summary = summarize(events)
-  if (runDir) writeReports(runDir, summary)
+  // Reports always cover the whole run: every part of a resumed run is in events.jsonl.
+  const summary = summarize(readEvents(runDir))
+  writeReports(runDir, summary)
   if (spec.reportDir) writeReports(resolve(spec.reportDir), summary)
-  if (spec.output !== 'jsonl') io.stdout(formatRecap(summary, runDir))
+  if (spec.output !== 'jsonl') {
+    if (spec.check) io.stdout(formatPlan(summary, { verbose: (spec.verbosity ?? 0) > 0 }))
+    io.stdout(formatRecap(summary, runDir))
+  }
   const failed = Object.values(outcomes).some((o) => o !== 'ok' && o !== 'changed')
-  const exitCode = interrupt.stop.aborted ? EXIT.interrupted : failed ? EXIT.hostsFailed : EXIT.ok
-  return { exitCode, runId, ...(runDir ? { runDir } : {}), summary, outcomes }
+  // Check mode as a CI gate: 0 when nothing would change, EXIT.wouldChange when something would.
+  const wouldChange = spec.check && Object.values(outcomes).some((o) => o === 'changed')
+  const exitCode = interrupt.stop.aborted ? EXIT.interrupted : failed ? EXIT.hostsFailed : wouldChange ? EXIT.wouldChange : EXIT.ok
+  return { exitCode, runId, runDir, summary, outcomes }
 }
 
 // Loads a saved run's spec for `gpufleet resume <id>`.

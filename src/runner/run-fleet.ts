@@ -91,7 +91,11 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
   // Stage: every host at full fan-out. The barrier before rolling is deliberate: the failure budget
   // sees every staging failure (a dracut that failed on a third of the rack) before the first reboot.
   emit({ kind: 'phase-started', phase: 'stage' })
-  await fanOut(runs, input.forks, (r) => r.stage(), input.stop)
+  // A host that fails here is finished at once (its end reaches the renderers now, not at run end).
+  await fanOut(runs, input.forks, async (r) => {
+    await r.stage()
+    if (r.outcome !== undefined) await r.finish()
+  }, input.stop)
   for (const r of runs) if (r.outcome === undefined && !r.staged) r.notStarted('interrupted before staging')
 
   // Roll: hosts that must reboot queue for slots; the rest run their roll tasks (verify) first,
@@ -105,7 +109,10 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
   await fanOut(
     live.filter((r) => !slotted.has(r)),
     input.forks,
-    (r) => r.roll(false),
+    async (r) => {
+      await r.roll(false)
+      if (r.rolled || r.outcome !== undefined) await r.finish()
+    },
     input.stop,
   )
   const prior = { total: 0, byDomain: new Map<string, number>() }
@@ -120,7 +127,10 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
   let rolled: Awaited<ReturnType<typeof rollHosts>>
   if (input.check) {
     // Check mode: nothing goes down, so no window; every host just shows its plans.
-    await fanOut([...slotted], input.forks, (r) => r.roll(true))
+    await fanOut([...slotted], input.forks, async (r) => {
+      await r.roll(true)
+      await r.finish()
+    })
     rolled = new Map()
   } else {
     rolled = await rollHosts(queue, {
@@ -131,8 +141,10 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
       unit: async (h) => {
         const r = byName.get(h.name)!
         await r.roll(true)
-        if (r.stillDown) return 'lost'
-        return r.outcome === 'failed' || r.outcome === 'unreachable' ? r.outcome : 'ok'
+        const result = r.stillDown ? 'lost' : r.outcome === 'failed' || r.outcome === 'unreachable' ? r.outcome : 'ok'
+        // Its end is reported now; the lock release is one exec, then the slot is freed.
+        await r.finish()
+        return result
       },
     })
   }

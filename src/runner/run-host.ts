@@ -1,4 +1,4 @@
-import { ConnectError, FactParseError, FleetError } from '../errors.js'
+import { CommandError, ConnectError, FactParseError, FleetError } from '../errors.js'
 import type { HostOutcome } from '../events.js'
 import type { Fact } from '../facts/define.js'
 import { buildGatherScript, splitGatherOutput, type RawFact } from '../facts/gather.js'
@@ -171,8 +171,16 @@ export class HostRun {
     }
   }
 
-  // Releases the lock, closes the connection, records the outcome.
-  async finish(): Promise<HostOutcome> {
+  // Releases the lock, closes the connection, records the outcome. Called the moment this host's
+  // part of the run ends (renderers show its end then, not at the end of the run); idempotent.
+  finish(): Promise<HostOutcome> {
+    this.finishing ??= this.doFinish()
+    return this.finishing
+  }
+
+  private finishing: Promise<HostOutcome> | undefined
+
+  private async doFinish(): Promise<HostOutcome> {
     if (this.outcome === undefined) this.outcome = this.changed ? 'changed' : 'ok'
     if (this.lockOwner && this.transport?.connected && !this.shared.abort.aborted) {
       try {
@@ -367,7 +375,7 @@ export class HostRun {
     }
     const reboots = plan.steps.some((s) => s.kind === 'reboot')
     if (this.shared.check) {
-      this.shared.emit({ kind: 'task-planned', host, task, reason: plan.reason, steps: plan.steps.map(describeStep), ...(plan.diff ? { diff: plan.diff } : {}) })
+      this.shared.emit({ kind: 'task-planned', host, task, reason: plan.reason, steps: plan.steps.map(describeStep), ...(plan.diff ? { diff: plan.diff } : {}), reboots })
       this.changed = true
       return
     }
@@ -381,11 +389,17 @@ export class HostRun {
     this.shared.journal({ kind: 'task', host, task })
     // The item's `timeout:` covers its steps from the first one on (see TaskBudget).
     const budget = pt.timeoutMs !== undefined ? new TaskBudget(host, task, pt.timeoutMs, this.shared.now) : undefined
+    let failedStep: string | undefined
     try {
-      for (const step of plan.steps) await this.applyOne(step, task, budget)
+      for (const step of plan.steps) {
+        failedStep = step.description
+        await this.applyOne(step, task, budget)
+      }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
-      this.shared.emit({ kind: 'task-failed', host, task, message })
+      // Renderers name the failure by its step, exit code and stderr tail, never by the script text.
+      const detail = error instanceof CommandError ? { exitCode: error.result.exitCode, stderrTail: error.result.stderr.trim().split('\n').filter(Boolean).slice(-5) } : {}
+      this.shared.emit({ kind: 'task-failed', host, task, message, ...(failedStep ? { step: failedStep } : {}), ...detail })
       throw new HostFailure(`${pt.title}: ${message}`, error instanceof ConnectError ? 'unreachable' : 'failed')
     }
     this.changed = true

@@ -28,13 +28,14 @@ const events: FleetEvent[] = [
   { t: T + 50, kind: 'reboot-issued', host: 'p9-01', bootIdBefore: BOOT1 },
   { t: T + 1050, kind: 'host-down', host: 'p9-01' },
   { t: T + 3050, kind: 'host-up', host: 'p9-01', bootIdAfter: BOOT2, waitedMs: 3000 },
-  { t: T + 3060, kind: 'task-failed', host: 'p9-02', task: 'host.verify', message: 'SMT is on' },
+  { t: T + 3055, kind: 'step-finished', host: 'p9-02', task: 'host.verify', step: 'check smt', command: 'set -u\nppc64_cpu --smt', exitCode: 3, durationMs: 5 },
+  { t: T + 3060, kind: 'task-failed', host: 'p9-02', task: 'host.verify', message: '[p9-02] check smt failed with exit code 3: set -u … (2-line script)\nSMT is on', step: 'check smt', exitCode: 3, stderrTail: ['SMT is on'] },
   { t: T + 3070, kind: 'slot-released', host: 'p9-01', rack: 'r1' },
   { t: T + 3071, kind: 'budget-exhausted', failed: 1, allowed: 0, scope: 'fleet' },
   { t: T + 3080, kind: 'host-finished', host: 'p9-01', outcome: 'changed' },
   { t: T + 3081, kind: 'host-finished', host: 'p9-02', outcome: 'failed', message: 'Verify: SMT is on' },
   { t: T + 3082, kind: 'host-finished', host: 'p9-03', outcome: 'not-started', message: 'failure budget exceeded' },
-  { t: T + 3090, kind: 'run-finished', runId: 'r1', durationMs: 3090, outcomes: { 'p9-01': 'changed', 'p9-02': 'failed', 'p9-03': 'not-started' } },
+  { t: T + 3090, kind: 'run-finished', runId: 'r1', durationMs: 3090, outcomes: { 'p9-01': 'changed', 'p9-02': 'failed', 'p9-03': 'not-started' }, counts: { ok: 0, changed: 1, failed: 1, unreachable: 0, skipped: 0, 'not-started': 1 } },
 ]
 
 describe('plain renderer', () => {
@@ -58,20 +59,22 @@ describe('plain renderer', () => {
         '03:00:00.050 p9-01 reboot issued (boot_id 11111111)',
         '03:00:01.050 p9-01 down',
         '03:00:03.050 p9-01 up after 3.0s (new boot_id aaaaaaaa)',
-        '03:00:03.060 p9-02 FAILED   host.verify: SMT is on',
+        "03:00:03.060 p9-02 FAILED   host.verify: step 'check smt' (exit 3)",
+        '                       SMT is on',
         '03:00:03.071 -     failure budget exceeded: 1 failed, --max-fail allows 0; no new reboots start',
         '03:00:03.080 p9-01 finished: changed',
-        '03:00:03.081 p9-02 finished: failed (Verify: SMT is on)',
+        '03:00:03.081 p9-02 finished: failed',
         '03:00:03.082 p9-03 finished: not-started (failure budget exceeded)',
-        '03:00:03.090 -     run r1 finished in 3.1s',
+        '03:00:03.090 -     run r1 finished in 3.1s: 1 changed, 1 failed, 1 not-started',
         '',
       ].join('\n'),
     )
   })
 
-  it('indents the steps and diff of a check-mode plan under its line', () => {
-    const line = formatPlain({ t: T, kind: 'task-planned', host: 'h', task: 'kernel.arg', reason: 'missing', steps: ['grubby: grubby --args=x'], diff: '-a b\n+a b x\n' })
-    expect(line).toBe(['03:00:00.000 h would change kernel.arg: missing', ' '.repeat(19) + 'step: grubby: grubby --args=x', ' '.repeat(19) + '-a b', ' '.repeat(19) + '+a b x'].join('\n'))
+  it('prints a check-mode plan line in words; its steps only with -v', () => {
+    const e: FleetEvent = { t: T, kind: 'task-planned', host: 'h', task: 'kernel.arg', reason: 'missing', steps: ['grubby: grubby --args=x'], diff: '-a b\n+a b x\n', reboots: true }
+    expect(formatPlain(e)).toBe('03:00:00.000 h would change kernel.arg: missing (reboots)')
+    expect(formatPlain(e, 0, { verbose: true, reported: new Set() })).toBe(['03:00:00.000 h would change kernel.arg: missing (reboots)', ' '.repeat(19) + 'step: grubby: grubby --args=x'].join('\n'))
   })
 })
 
@@ -103,5 +106,30 @@ describe('summary and recap', () => {
     expect(recap).toContain('p9-01  changed     ok=0 changed=1 failed=0 rebooted')
     expect(recap).toContain('p9-02  failed      ok=1 changed=0 failed=1  Verify: SMT is on')
     expect(recap).toContain('3 hosts: 0 ok, 1 changed, 1 failed, 0 unreachable, 1 not started')
+  })
+})
+
+describe('replay of a recorded resumed run', () => {
+  it('plain: exactly the reviewed transcript (failures once, by step; each host ends when it ends)', async () => {
+    const { resumedRun } = await import('../report/resumed-run.js')
+    const { readFileSync } = await import('node:fs')
+    let out = ''
+    const render = createPlainRenderer((t) => (out += t), ['h1', 'h2', 'h3'])
+    for (const e of resumedRun) render(e)
+    expect(out).toBe(readFileSync(new URL('./resumed-run.plain.txt', import.meta.url), 'utf8'))
+    // The 53-line script never names a failure; each failure is printed once.
+    expect(out).not.toContain('set -u')
+    expect(out.match(/no space left on device/g)).toHaveLength(1)
+  })
+
+  it('jsonl: exactly one JSON object per event, with the schema version first and the counts last', async () => {
+    const { resumedRun } = await import('../report/resumed-run.js')
+    let out = ''
+    const render = createJsonlRenderer((t) => (out += t))
+    for (const e of resumedRun) render(e)
+    expect(out).toBe(resumedRun.map((e) => JSON.stringify(e) + '\n').join(''))
+    const lines = out.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/^\{"t":\d+,"kind":"run-started",.*"schemaVersion":1\}$/)
+    expect(JSON.parse(lines[lines.length - 1]!)).toMatchObject({ kind: 'run-finished', counts: { changed: 2, failed: 1, 'not-started': 0 } })
   })
 })

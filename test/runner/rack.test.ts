@@ -152,10 +152,13 @@ describe('runner on the simulated rack', () => {
   it('plan (check mode) shows what would change and which hosts would reboot, and changes nothing', async () => {
     const f = await rack('hostsPerRack: 3\nprofile: s822lc\n', { hosts: 3 })
     const r = await runQuiet(f.spec({ check: true, output: 'plain' }))
-    expect(r.exitCode).toBe(0)
+    expect(r.exitCode).toBe(3) // EXIT.wouldChange: a CI gate can tell "something would change"
     expect(Object.values(r.outcomes).every((o) => o === 'changed')).toBe(true)
     expect(r.output).toMatch(/would change kernel\.arg: /)
-    expect(r.output).toMatch(/would reboot: /)
+    // The plan in words, hosts with the same plan grouped: one group of three here.
+    expect(r.output).toMatch(/^3 hosts \(.*\) would change, then reboot:$/m)
+    expect(r.output).toMatch(/would reboot 3 hosts through the rolling window: /)
+    expect(r.output).not.toMatch(/step: /) // the scripts only with -v
     expect(r.output).toContain('Check mode: nothing was changed on any host.')
     const record = f.rack.events()
     expect(record.filter((e) => e.kind === 'down')).toEqual([])
@@ -190,6 +193,12 @@ describe('runner on the simulated rack', () => {
     const written = files(r.runDir!)
     expect(written.map((p) => p.slice(r.runDir!.length + 1)).sort()).toEqual(expect.arrayContaining(['events.jsonl', 'journal.jsonl', 'options.json', 'summary.json']))
     for (const file of written) expect(readFileSync(file, 'utf8'), file).not.toContain(secret)
+    expect(written.map((p) => p.slice(r.runDir.length + 1))).toEqual(expect.arrayContaining(['summary.md', 'junit.xml', 'report.html', 'retry.txt']))
+    // The other output modes: a verbose plan in plain text (steps shown), with its run directory.
+    const plan = await runQuiet(f.spec({ inventory, askBecomePass: true, check: true, output: 'plain', verbosity: 1 }), undefined, { becomePassword: secret })
+    expect(plan.output).toContain('PLAN for 1 host')
+    expect(plan.output).not.toContain(secret)
+    for (const file of files(plan.runDir)) expect(readFileSync(file, 'utf8'), file).not.toContain(secret)
   }, 240_000)
 
   it('first Ctrl-C lets the reboot in flight finish, starts nothing new and exits 130', async () => {

@@ -59,6 +59,21 @@ describe('runFleet on a fake fleet', () => {
     expect(f.maxDown().total).toBeLessThanOrEqual(2)
   })
 
+  it("emits each host's end when that host ends, not at the end of the run", async () => {
+    // v1 fails verify (no reboot), u1 is unreachable, r1 and r2 reboot one at a time.
+    const f = fleet({ v1: { live: true, broken: true }, u1: { unreachable: true }, r1: { rebootMs: 150 }, r2: { rebootMs: 150 } })
+    const { events } = await run(f, { roll: { maxUnavailable: { kind: 'count', n: 1 } } })
+    const at = (kind: string, host: string) => events.findIndex((e) => e.kind === kind && 'host' in e && e.host === host)
+    const firstReboot = Math.min(at('reboot-issued', 'r1'), at('reboot-issued', 'r2'))
+    const secondReboot = Math.max(at('reboot-issued', 'r1'), at('reboot-issued', 'r2'))
+    const firstHost = at('reboot-issued', 'r1') < at('reboot-issued', 'r2') ? 'r1' : 'r2'
+    // Failures are final before any reboot starts; the first rebooted host ends before the second reboots.
+    expect(at('host-finished', 'u1')).toBeLessThan(firstReboot)
+    expect(at('host-finished', 'v1')).toBeLessThan(firstReboot)
+    expect(at('host-finished', firstHost)).toBeLessThan(secondReboot)
+    expect(events.filter((e) => e.kind === 'host-finished')).toHaveLength(4)
+  })
+
   it('reports an unreachable host separately and still rolls the others', async () => {
     const f = fleet({ ...six({ rebootMs: 20 }), b2: { rack: 'b', unreachable: true } })
     const { result, events } = await run(f)
