@@ -30,7 +30,13 @@ const FORMAT: { [K in FleetEventKind]: Formatter<K> } = {
   'lock-released': () => 'lock released',
   'task-noop': (e) => `ok       ${e.task}: ${e.reason}`,
   // The plan itself is printed grouped at the end (render/plan.ts); -v shows each host's steps here.
-  'task-planned': (e, c) => [`would change ${e.task}: ${e.reason}${e.reboots ? ' (reboots)' : ''}`, ...(c.verbose ? e.steps.map((s) => `    step: ${s}`) : [])].join('\n'),
+  // --diff (an event still carrying its diff) shows it under the line, as ansible-playbook --diff does.
+  'task-planned': (e, c) =>
+    [
+      `would change ${e.task}: ${e.reason}${e.reboots ? ' (reboots)' : ''}`,
+      ...(e.diff ? e.diff.replace(/\n$/, '').split('\n').map((l) => `    ${l}`) : []),
+      ...(c.verbose ? e.steps.map((s) => `    step: ${s}`) : []),
+    ].join('\n'),
   'step-started': (e) => `...      ${e.task}: ${e.step}`,
   'command-output': () => undefined,
   'step-finished': () => undefined, // a failed step is printed once, by task-failed
