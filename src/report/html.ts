@@ -85,7 +85,7 @@ ${tiles}
     details.textContent = '';
     details.setAttribute('data-host', name);
     details.appendChild(el('h3', name + ' — ' + (h.outcome || 'running') + (h.rack ? ' (rack ' + h.rack + ')' : '')));
-    if (h.message) details.appendChild(el('p', h.message.split('\n')[0], h.outcome === 'failed' || h.outcome === 'unreachable' ? 'status-failed' : ''));
+    if (h.message) details.appendChild(el('p', h.message.split('\\n')[0], h.outcome === 'failed' || h.outcome === 'unreachable' ? 'status-failed' : ''));
     var table = el('table'); var head = el('tr');
     ['task', 'phase', 'status', 'why', 'steps', 'time'].forEach(function (c) { head.appendChild(el('th', c)); });
     table.appendChild(head);
