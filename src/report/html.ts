@@ -18,7 +18,9 @@ export function formatHtml(summary: RunSummary): string {
   for (const h of hosts) racks.set(h.rack ?? '-', [...(racks.get(h.rack ?? '-') ?? []), h])
   const c = summary.counts
   const title = `gpufleet ${summary.check ? 'plan' : 'run'} ${summary.runId ?? ''} — ${summary.playbook ?? ''}`
-  const data = Object.fromEntries(hosts.map((h) => [h.host, { ...h, tasks: finalTasks(h) }]))
+  // Steps without their command text: scripts run to dozens of lines per host and would make the
+  // page megabytes for a rack; hosts/<host>.json keeps them.
+  const data = Object.fromEntries(hosts.map((h) => [h.host, { ...h, tasks: finalTasks(h).map((t) => ({ ...t, steps: t.steps.map(({ command: _command, ...rest }) => rest) })) }]))
   // Embedded as JSON text: "<" escaped so no value can close the script element.
   const json = JSON.stringify(data).replace(/</g, '\\u003c')
   const tiles = [...racks]
@@ -83,7 +85,7 @@ ${tiles}
     details.textContent = '';
     details.setAttribute('data-host', name);
     details.appendChild(el('h3', name + ' — ' + (h.outcome || 'running') + (h.rack ? ' (rack ' + h.rack + ')' : '')));
-    if (h.message) details.appendChild(el('p', h.message.split('\n')[0], h.outcome === 'failed' || h.outcome === 'unreachable' ? 'status-failed' : ''));
+    if (h.message) details.appendChild(el('p', h.message.split('\\n')[0], h.outcome === 'failed' || h.outcome === 'unreachable' ? 'status-failed' : ''));
     var table = el('table'); var head = el('tr');
     ['task', 'phase', 'status', 'why', 'steps', 'time'].forEach(function (c) { head.appendChild(el('th', c)); });
     table.appendChild(head);

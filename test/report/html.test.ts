@@ -10,7 +10,7 @@ import { runQuiet, startTestRack, type RackFixture } from '../runner/rack-helper
 // and the timeline drawn; the screenshot is kept in the run directory (CI artifact).
 
 const CLI = join(process.cwd(), 'dist', 'cli.js')
-const CHROMIUM = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--allow-file-access-from-files', '--virtual-time-budget=2000']
+const CHROMIUM = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--allow-file-access-from-files', '--virtual-time-budget=10000']
 let fixture: RackFixture | undefined
 afterAll(async () => {
   await fixture?.rack.stop()
