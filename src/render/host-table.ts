@@ -1,11 +1,12 @@
 import type { FleetEvent, HostOutcome } from '../events.js'
+import { formatHypervisor, isHypervisorEvent } from './hypervisor-lines.js'
 
 // The live view's model: per-host state folded from events, and a frame of lines for a terminal
 // of a given width. Finished ok/changed hosts collapse into counts; active and failed hosts stay
 // visible, so hundreds of hosts remain readable. Pure (the clock is passed in), so it is tested
 // without a terminal; render/listr.ts only paints the frames.
 
-type HostState = 'connecting' | 'staging' | 'waiting for slot' | 'rebooting' | 'verifying' | 'ok' | 'changed' | HostOutcome
+type HostState = 'connecting' | 'staging' | 'waiting for slot' | 'rebooting' | 'verifying' | 'ok' | 'changed' | 'draining' | 'held by blocker' | 'restoring guests' | HostOutcome
 
 interface Row {
   host: string
@@ -46,6 +47,13 @@ export class HostTable {
     const set = (state: HostState) => {
       if (row.state !== state) row.since = e.t
       row.state = state
+    }
+    if (isHypervisorEvent(e)) {
+      row.last = formatHypervisor(e)
+      if (e.kind === 'guest-shutdown') set('draining')
+      if (e.kind === 'blocker-held' && e.retryInMs !== undefined) set('held by blocker')
+      if (e.kind === 'guest-started') set('restoring guests')
+      return
     }
     switch (e.kind) {
       case 'facts-gathered':

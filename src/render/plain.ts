@@ -1,4 +1,5 @@
 import type { EventOf, FleetEvent, FleetEventKind } from '../events.js'
+import { HYPERVISOR_FORMAT } from './hypervisor-lines.js'
 
 // The plain renderer: one timestamped line per event that matters, prefixed by host, never a
 // spinner. The default when stdout is not a TTY (CI logs). Output lines of commands are left to
@@ -42,6 +43,7 @@ const FORMAT: { [K in FleetEventKind]: Formatter<K> } = {
       : `${e.scope} paused after ${e.failed} failure${e.failed === 1 ? '' : 's'} (--rack-fail-stop)`,
   interrupted: (e) => (e.second ? 'second interrupt: aborting now' : 'interrupt: starting nothing new, letting in-flight steps finish (Ctrl-C again to abort)'),
   'run-finished': (e) => `run ${e.runId} finished in ${secs(e.durationMs)}`,
+  ...HYPERVISOR_FORMAT,
 }
 
 // Formats one event, or undefined for events the plain output leaves out.

@@ -15,7 +15,7 @@ export function formatRecap(summary: RunSummary, runDir?: string): string {
   }
   const c = summary.counts
   lines.push('')
-  lines.push(`${hosts.length} hosts: ${c.ok} ok, ${c.changed} ${summary.check ? 'would change' : 'changed'}, ${c.failed} failed, ${c.unreachable} unreachable, ${c['not-started']} not started`)
+  lines.push(`${hosts.length} hosts: ${c.ok} ok, ${c.changed} ${summary.check ? 'would change' : 'changed'}, ${c.failed} failed, ${c.unreachable} unreachable, ${c['not-started']} not started${c['needs-drain'] ? `, ${c['needs-drain']} need drain` : ''}${c.blocked ? `, ${c.blocked} blocked` : ''}`)
   if (summary.check) {
     const reboot = hosts.filter((h) => h.tasks.some((t) => t.status === 'planned' && t.plannedSteps?.some((s) => s.includes('reboot and wait')))).map((h) => h.host)
     lines.push(reboot.length ? `would reboot: ${reboot.join(', ')}` : 'no host would reboot')

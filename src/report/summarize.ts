@@ -1,4 +1,5 @@
 import type { FleetEvent, HostOutcome } from '../events.js'
+import { foldHypervisor, type HypervisorReport } from './hypervisor-report.js'
 
 // Folds the event stream into per-host reports and run totals. Pure: the same events always give
 // the same report, so `gpufleet report` can re-render any past run from its events.jsonl.
@@ -37,6 +38,7 @@ export interface HostReport {
   reboot?: { bootIdBefore: string; issuedAt: number; downAt?: number; upAt?: number; bootIdAfter?: string; waitedMs?: number; skipped?: string }
   slot?: { waitingSince?: number; waitReason?: string; acquiredAt?: number; releasedAt?: number }
   lock?: { acquiredAt: number; expiresAt: number; releasedAt?: number; takenOver?: string }
+  hypervisor?: HypervisorReport // drain, reboot blockers, BMC actions, guest restarts
 }
 
 export interface RunSummary {
@@ -62,6 +64,7 @@ export function summarize(events: Iterable<FleetEvent>): RunSummary {
     return undefined
   }
   for (const e of events) {
+    if (foldHypervisor(host, e)) continue
     switch (e.kind) {
       case 'run-started':
         s.runId = e.runId
@@ -154,5 +157,5 @@ export function summarize(events: Iterable<FleetEvent>): RunSummary {
 }
 
 function emptyCounts(): Record<HostOutcome, number> {
-  return { ok: 0, changed: 0, failed: 0, unreachable: 0, skipped: 0, 'not-started': 0 }
+  return { ok: 0, changed: 0, failed: 0, unreachable: 0, skipped: 0, 'not-started': 0, 'needs-drain': 0, blocked: 0 }
 }
