@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { basename, extname, isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml'
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
 import type { z } from 'zod'
 import { PlaybookError } from '../errors.js'
 import { parseDuration } from '../tasks/duration.js'
@@ -80,9 +80,10 @@ function hypervisorKeys(root: YAMLMap, err: Err): Pick<Playbook, 'drain' | 'drai
   }
   const timeout = root.get('drain_timeout', true) as Node | undefined
   if (timeout !== undefined) {
-    const problem = isScalar(timeout) && typeof timeout.value === 'string' ? durationProblem(timeout.value) : 'not a duration'
-    if (problem) throw err(timeout, `'drain_timeout': ${problem}`)
-    out.drainTimeoutMs = parseOneDuration((timeout as Scalar).value as string)
+    const text = isScalar(timeout) && (typeof timeout.value === 'string' || typeof timeout.value === 'number') ? String(timeout.value) : undefined
+    const problem = text === undefined ? `not a duration (use ${'a duration with a unit, e.g. 90s, 5m'})` : durationProblem(text)
+    if (problem || text === undefined) throw err(timeout, `'drain_timeout': ${problem}`)
+    out.drainTimeoutMs = parseOneDuration(text)
   }
   const blockers = root.get('reboot_blockers', true) as Node | undefined
   if (blockers !== undefined) {

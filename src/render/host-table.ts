@@ -111,7 +111,7 @@ export class HostTable {
     for (const r of rebooting) perRack.set(r.rack, (perRack.get(r.rack) ?? 0) + 1)
     const header = [
       `${this.check ? 'check ' : ''}${this.playbook} ${this.runId}  ${elapsed(now - this.started)}`,
-      `${rows.length} hosts: ${count('ok')} ok, ${count('changed')} ${this.check ? 'would change' : 'changed'}, ${count('failed')} failed, ${count('unreachable')} unreachable, ${count('not-started')} not started, ${rows.length - count('ok', 'changed', 'failed', 'unreachable', 'not-started', 'skipped')} active`,
+      `${rows.length} hosts: ${count('ok')} ok, ${count('changed')} ${this.check ? 'would change' : 'changed'}, ${count('failed')} failed, ${count('unreachable')} unreachable, ${count('not-started')} not started, ${rows.length - count('ok', 'changed', 'failed', 'unreachable', 'not-started', 'skipped', 'needs-drain', 'blocked')} active`,
       `window: ${rebooting.length}/${this.allowed || '-'} down${perRack.size ? ` (${[...perRack].map(([r, n]) => `${r}:${n}`).join(' ')})` : ''}, ${count('waiting for slot')} waiting for a slot`,
       ...this.notes,
     ]

@@ -1,4 +1,5 @@
 import type { EventOf, HypervisorEvent } from '../events.js'
+import type { HypervisorReport } from '../report/hypervisor-report.js'
 
 // One line per hypervisor event (drain, blockers, BMC, guest restarts), shared by the plain output
 // and the live view so both say the same thing.
@@ -40,4 +41,19 @@ export function isHypervisorEvent(e: { kind: string }): e is HypervisorEvent & {
 // The line for one hypervisor event.
 export function formatHypervisor(e: HypervisorEvent): string {
   return (HYPERVISOR_FORMAT[e.kind] as (x: HypervisorEvent) => string)(e)
+}
+
+// A short per-host note for the recap: guests drained/destroyed/restored, blocker checks, BMC.
+export function recapNote(hv: HypervisorReport | undefined): string {
+  if (!hv) return ''
+  const parts: string[] = []
+  const stopped = hv.drained.filter((d) => !d.destroyed).map((d) => d.guest)
+  const destroyed = hv.drained.filter((d) => d.destroyed).map((d) => d.guest)
+  if (stopped.length) parts.push(`drained ${stopped.join(',')}`)
+  if (destroyed.length) parts.push(`destroyed ${destroyed.join(',')}`)
+  const restored = hv.restored.filter((r) => r.how !== 'failed').map((r) => r.guest)
+  if (restored.length) parts.push(`restored ${restored.join(',')}`)
+  if (hv.blockerChecks.length) parts.push(`blocker held ${hv.blockerChecks.length}x`)
+  if (hv.bmc.some((a) => a.action === 'power-cycle')) parts.push('bmc power-cycled')
+  return parts.length ? ` [${parts.join('; ')}]` : ''
 }

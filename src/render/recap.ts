@@ -1,4 +1,5 @@
 import type { RunSummary } from '../report/summarize.js'
+import { recapNote } from './hypervisor-lines.js'
 
 // The end-of-run recap (Ansible's PLAY RECAP): one row per host, then totals, then what to do next.
 export function formatRecap(summary: RunSummary, runDir?: string): string {
@@ -11,7 +12,7 @@ export function formatRecap(summary: RunSummary, runDir?: string): string {
     const rebooted = h.reboot?.upAt ? ' rebooted' : h.reboot?.skipped ? ' reboot-skipped' : ''
     const wouldReboot = summary.check && tasks.some((t) => t.status === 'planned' && t.plannedSteps?.some((s) => s.includes('reboot and wait'))) ? ' would-reboot' : ''
     const changed = summary.check ? `would-change=${count('planned')}` : `changed=${count('changed')}`
-    lines.push(`${h.host.padEnd(width)}  ${(h.outcome ?? '?').padEnd(11)} ok=${count('noop')} ${changed} failed=${count('failed')}${rebooted}${wouldReboot}${h.message ? `  ${h.message}` : ''}`)
+    lines.push(`${h.host.padEnd(width)}  ${(h.outcome ?? '?').padEnd(11)} ok=${count('noop')} ${changed} failed=${count('failed')}${rebooted}${wouldReboot}${recapNote(h.hypervisor)}${h.message ? `  ${h.message}` : ''}`)
   }
   const c = summary.counts
   lines.push('')

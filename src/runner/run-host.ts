@@ -188,7 +188,12 @@ export class HostRun {
   // over the gathered facts; asked before the host queues for a slot.
   drainRefusal(): string[] | undefined {
     if (this.shared.hypervisor.drain !== 'refuse' || this.outcome !== undefined) return undefined
-    const active = this.guests()?.guests.filter((g) => g.active).map((g) => g.name) ?? []
+    let active: string[]
+    try {
+      active = this.guests()?.guests.filter((g) => g.active).map((g) => g.name) ?? []
+    } catch {
+      return undefined // unreadable guests: the host fails in its slot, before any reboot (beforeReboot)
+    }
     return active.length ? active : undefined
   }
 
