@@ -115,6 +115,23 @@ describe('draining guests around the reboot', () => {
     expect(downs(f, h1)).toHaveLength(1)
     expect(await running(f, h1)).toEqual(['vm1'])
   }, 900_000)
+  it('a drained guest that fails to start again fails its host with libvirt\'s message', async () => {
+    // web holds GPU 0003:01:00.0; vm1 (autostart, stopped now) has the same GPU in its config, so
+    // libvirt's autostart gives it to vm1 at boot and web cannot have it back.
+    const f = await rack('hostsPerRack: 2\nprofile: pcie\nrules:\n  - match: "*-r1-01"\n    guests: { vm1: { autostart: true }, web: { running: true } }\n', { hosts: 2 })
+    const [h1, h2] = [0, 1].map((i) => name(f, i)) as [string, string]
+    const gpu = "<hostdev mode='subsystem' type='pci' managed='yes'>\n  <source>\n    <address domain='0x0003' bus='0x01' slot='0x00' function='0x0'/>\n  </source>\n</hostdev>\n"
+    await ssh(f.rack, h1, 'cat > /root/gpu.xml', { input: gpu })
+    const setup = await ssh(f.rack, h1, 'set -e; virsh destroy vm1; virsh attach-device vm1 /root/gpu.xml --config; virsh attach-device web /root/gpu.xml --config; virsh destroy web; virsh start web')
+    expect(setup.code, setup.stderr).toBe(0)
+    expect(await running(f, h1)).toEqual(['web'])
+    const r = await runQuiet(f.spec({ playbook: QUICK, drain: 'shutdown', roll: { maxUnavailable: { kind: 'count', n: 2 } } }), undefined, { hypervisorTiming: FAST })
+    expect(r.outcomes).toEqual({ [h1]: 'failed', [h2]: 'changed' })
+    expect(r.summary.hosts[h1]!.message).toBe('restore: guest web did not start: error: Failed to start domain web error: Requested operation is not valid: PCI device 0003:01:00.0 is in use by driver QEMU, domain vm1')
+    expect(r.summary.hosts[h1]!.tasks.find((t) => t.task === 'host.verify')?.status).toBe('noop') // it verified; only the guest failed
+    expect(r.summary.hosts[h1]!.hypervisor!.restored).toEqual([{ guest: 'web', how: 'failed', message: expect.stringContaining('in use by driver QEMU, domain vm1') }])
+    expect(killed(f)).toEqual([])
+  }, 900_000)
 })
 
 describe('reboot blockers', () => {
