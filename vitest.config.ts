@@ -8,6 +8,7 @@ const integration = [
   'test/transport/**/*.test.ts',
   'test/commands/**/*.test.ts',
   'test/runner/rack.test.ts',
+  'test/runner/rack-hypervisor.test.ts',
   'test/inventory/ansible-compat.test.ts',
   'test/config/ansible-cfg-compat.test.ts',
   'test/cli.test.ts',

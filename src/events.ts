@@ -5,7 +5,25 @@
 // Bumped when a field changes meaning or goes away (adding kinds or optional fields does not).
 export const EVENTS_SCHEMA_VERSION = 1
 
-export type HostOutcome = 'ok' | 'changed' | 'failed' | 'unreachable' | 'skipped' | 'not-started'
+// needs-drain: guests run and --drain refuse kept it from rebooting; blocked: a reboot blocker still
+// held when its limit ran out. Neither host was touched by the roll.
+export type HostOutcome = 'ok' | 'changed' | 'failed' | 'unreachable' | 'skipped' | 'not-started' | 'needs-drain' | 'blocked'
+
+// What happens to a hypervisor around its reboot: guests drained and restored, reboot blockers,
+// BMC (Redfish) actions. Formatted by src/render/hypervisor-lines.ts.
+export type HypervisorEvent =
+  | { kind: 'drain-needed'; host: string; guests: string[] } // --drain refuse: not rebooted
+  | { kind: 'guest-shutdown'; host: string; guest: string; hostdevs: number } // ACPI shutdown requested
+  | { kind: 'guest-stopped'; host: string; guest: string; durationMs: number }
+  | { kind: 'guest-destroyed'; host: string; guest: string; reason: string } // --drain-force
+  | { kind: 'drain-failed'; host: string; running: string[]; timeoutMs: number }
+  | { kind: 'libvirt-guests-note'; host: string; onShutdown: string; shutdownTimeoutS?: number; message: string }
+  | { kind: 'blocker-held'; host: string; command: string; exitCode: number | null; attempt: number; retryInMs?: number; output?: string }
+  | { kind: 'blocker-cleared'; host: string; attempts: number; waitedMs: number }
+  | { kind: 'host-blocked'; host: string; command: string; attempts: number; waitedMs: number }
+  | { kind: 'bmc-action'; host: string; action: 'check' | 'power-cycle' | 'power-on' | 'recovered' | 'failed'; url: string; powerState?: string; message?: string }
+  | { kind: 'guest-started'; host: string; guest: string; how: 'started' | 'autostart'; durationMs: number }
+  | { kind: 'guest-start-failed'; host: string; guest: string; message: string }
 
 export type FleetEvent = { t: number } & (
   | { kind: 'run-started'; runId: string; playbook: string; hosts: string[]; check: boolean; options: Record<string, unknown>; racks?: Record<string, string>; resumed?: boolean; schemaVersion?: number }
@@ -35,6 +53,7 @@ export type FleetEvent = { t: number } & (
   | { kind: 'budget-exhausted'; failed: number; allowed: number; scope: string }
   | { kind: 'interrupted'; second: boolean }
   | { kind: 'run-finished'; runId: string; durationMs: number; outcomes: Record<string, HostOutcome>; counts?: Record<HostOutcome, number> }
+  | HypervisorEvent
 )
 
 export type FleetEventKind = FleetEvent['kind']

@@ -37,7 +37,35 @@ interface RunFlags extends HostFlags, VaultFlags {
   listHosts?: boolean
   diff?: boolean
   verbose?: number
+  drain?: 'refuse' | 'shutdown'
+  drainTimeout?: string
+  drainForce?: boolean
+  rebootBlocker?: string[]
+  rebootBlockerTimeout?: string
+  bmcRecover?: boolean
+  bmcCaFile?: string
 }
+
+const HYPERVISOR_HELP = `
+Hypervisors (before a host reboots, inside its rolling slot):
+  --drain refuse           (default) a host with running guests is NOT rebooted: it is reported
+                           "needs drain" with the guests' names; its staged changes stay pending
+  --drain shutdown         virsh shutdown (ACPI) each running guest, wait up to --drain-timeout
+                           (default 5m), reboot, verify, then start exactly those guests again in
+                           their previous order (autostart guests libvirt already started are left)
+  --drain-force            a guest still running at the timeout is virsh destroy'ed (recorded in the
+                           report); without it the host fails, is not rebooted, guests untouched
+  Live migration is out of scope: guests with VFIO GPUs cannot be migrated.
+  --reboot-blocker CMD     run CMD on the host before its reboot (repeatable; the playbook's
+                           reboot_blockers run too); a non-zero exit holds the reboot: the host gives
+                           its slot back and is re-checked with backoff, until
+                           --reboot-blocker-timeout (default 1h), then it is reported "blocked".
+                           e.g. '! squeue -h -w $(hostname) | grep -q .'  or  '! test -e /etc/maintenance'
+  --bmc-recover            a host that does not come back within the reboot timeout is power-cycled
+                           once through its BMC (Redfish ComputerSystem.Reset ForceRestart), from the
+                           host var gpufleet_bmc: {url: https://..., user, password_file}; the BMC is
+                           checked before the reboot. The password is read from its file, never shown.
+  --bmc-ca-file FILE       CA bundle the BMCs' TLS certificates are verified against (default: system CAs)`
 
 const ROLL_HELP = `
 Rolling (only the roll part of a playbook is limited; staging runs on every host at --forks):
@@ -102,7 +130,13 @@ function addRunFlags(cmd: Command): Command {
     .option('--command-timeout <duration>', 'timeout of one command that names none', '30m')
     .option('--lock-ttl <duration>', 'how long a host lock stays valid if this controller dies', '2h')
     .option('--run-dir <dir>', `where run directories live (default ${RUNS_DIR_HELP}; this run goes to <dir>/<run id>/)`)
-    .option('-v, --verbose', 'plan/--check: also show the commands each change would run')
+    .addOption(new Option('--drain <mode>', 'running guests before a reboot: refuse (default) | shutdown (no live migration: VFIO)').choices(['refuse', 'shutdown']))
+    .option('--drain-timeout <duration>', 'how long guests get to power off after virsh shutdown (default 5m)')
+    .option('--drain-force', 'virsh destroy guests still running at the drain timeout (recorded)')
+    .option('--reboot-blocker <command>', 'shell command run before a reboot; non-zero exit holds it (repeatable)', (v: string, all: string[] = []) => [...all, v])
+    .option('--reboot-blocker-timeout <duration>', 'report a host blocked once its blockers held this long (default 1h)')
+    .option('--bmc-recover', 'power-cycle a host that does not come back, once, through its BMC (Redfish)')
+    .option('--bmc-ca-file <file>', "CA bundle for the BMCs' TLS certificates")
 }
 
 // Turns flags (over ANSIBLE_* and ansible.cfg) into a RunSpec; every parse error is a UsageError raised
@@ -145,6 +179,13 @@ export function specFromFlags(playbook: string, flags: RunFlags, check: boolean,
     ...(verbosity > 0 ? { verbosity } : {}),
     ...(flags.diff ? { diff: true } : {}),
     ...(vault ? { vault } : {}),
+    ...(flags.drain ? { drain: flags.drain } : {}),
+    ...(flags.drainTimeout ? { drainTimeoutMs: parseDurationFlag(flags.drainTimeout, '--drain-timeout') } : {}),
+    ...(flags.drainForce ? { drainForce: true } : {}),
+    ...(flags.rebootBlocker?.length ? { rebootBlockers: flags.rebootBlocker } : {}),
+    ...(flags.rebootBlockerTimeout ? { blockerTimeoutMs: parseDurationFlag(flags.rebootBlockerTimeout, '--reboot-blocker-timeout') } : {}),
+    ...(flags.bmcRecover ? { bmcRecover: true } : {}),
+    ...(flags.bmcCaFile ? { bmcCaFile: resolve(flags.bmcCaFile) } : {}),
   }
 }
 
@@ -187,7 +228,10 @@ Examples:
   $ gpufleet run prep -i hosts.yaml --max-unavailable 4 --per-rack 1 --max-fail 2
   $ gpufleet run prep -i hosts.ini --per-rack 1 --rack-by group:'rack_*'
   $ gpufleet run prep -i hosts.yaml --limit rack-a --batches 1,25% --output jsonl > run.jsonl
+  $ gpufleet run prep -i hosts.yaml --drain shutdown --drain-timeout 10m --reboot-blocker '! squeue -h -w $(hostname) | grep -q .'
+  $ gpufleet run prep-trial -i hosts.yaml --bmc-recover --bmc-ca-file /etc/pki/bmc-ca.pem
 ${ROLL_HELP}
+${HYPERVISOR_HELP}
 ${ANSIBLE_HELP}`,
     )
     .action(async (playbook: string, flags: RunFlags & { check?: boolean }) => runOrList(playbook, flags, Boolean(flags.check)))

@@ -6,6 +6,7 @@ import { hostBasics } from './host-basics.js'
 import { initramfsStatus } from './initramfs-status.js'
 import { iommuGroups } from './iommu-groups.js'
 import { libvirtDomains } from './libvirt-domains.js'
+import { libvirtGuests } from './libvirt-guests.js'
 import { modprobeConfig } from './modprobe-config.js'
 import { pciDevices } from './pci-devices.js'
 import { rebootSentinel } from './reboot-sentinel.js'
@@ -27,6 +28,7 @@ export const facts: Record<string, Fact<any>> = Object.fromEntries(
     iommuGroups,
     vfioStatus,
     libvirtDomains,
+    libvirtGuests,
     rebootSentinel,
     gpufleetBackups,
   ].map((f) => [f.name, f as Fact<any>]),

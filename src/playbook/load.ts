@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
 import type { z } from 'zod'
 import { PlaybookError } from '../errors.js'
-import { DURATION_HINT, parseDuration } from '../duration.js'
+import { DURATION_HINT, durationProblem, parseDuration } from '../duration.js'
 import { tasks } from '../tasks/index.js'
 import { closestName } from './closest-name.js'
 import type { Playbook, PlaybookTask } from './types.js'
@@ -45,7 +45,7 @@ export async function loadPlaybook(nameOrPath: string): Promise<Playbook> {
   return parsePlaybook(text, file)
 }
 
-const TOP_KEYS = ['name', 'description', 'stage', 'roll']
+const TOP_KEYS = ['name', 'description', 'stage', 'roll', 'drain', 'drain_timeout', 'reboot_blockers']
 // The keys an item may have besides its one task.
 const ITEM_KEYS = ['name', 'timeout']
 
@@ -79,7 +79,33 @@ export function parsePlaybook(text: string, file: string): Playbook {
   }
   const name = str('name') ?? basename(file, extname(file))
   const description = str('description') ?? ''
-  return { name, file, description, stage: section(doc, root, 'stage', at, err), roll: section(doc, root, 'roll', at, err) }
+  return { name, file, description, stage: section(doc, root, 'stage', at, err), roll: section(doc, root, 'roll', at, err), ...hypervisorKeys(root, err) }
+}
+
+// `drain:`, `drain_timeout:` and `reboot_blockers:`: the playbook's defaults for the hypervisor flags.
+function hypervisorKeys(root: YAMLMap, err: Err): Pick<Playbook, 'drain' | 'drainTimeoutMs' | 'rebootBlockers'> {
+  const out: Pick<Playbook, 'drain' | 'drainTimeoutMs' | 'rebootBlockers'> = {}
+  const drain = root.get('drain', true) as Node | undefined
+  if (drain !== undefined) {
+    if (!isScalar(drain) || (drain.value !== 'refuse' && drain.value !== 'shutdown')) throw err(drain, "'drain' must be refuse or shutdown (live migration is not supported: VFIO devices block it)")
+    out.drain = drain.value
+  }
+  const timeout = root.get('drain_timeout', true) as Node | undefined
+  if (timeout !== undefined) {
+    const text = isScalar(timeout) && (typeof timeout.value === 'string' || typeof timeout.value === 'number') ? String(timeout.value) : undefined
+    const problem = text === undefined ? `not a duration (use ${DURATION_HINT})` : durationProblem(text)
+    if (problem || text === undefined) throw err(timeout, `'drain_timeout': ${problem}`)
+    out.drainTimeoutMs = parseDuration(text)
+  }
+  const blockers = root.get('reboot_blockers', true) as Node | undefined
+  if (blockers !== undefined) {
+    if (!isSeq(blockers)) throw err(blockers, "'reboot_blockers' must be a list of shell commands")
+    out.rebootBlockers = (blockers.items as Node[]).map((item) => {
+      if (!isScalar(item) || typeof item.value !== 'string' || item.value.trim() === '') throw err(item, 'each reboot blocker is a non-empty shell command (a string)')
+      return item.value
+    })
+  }
+  return out
 }
 
 type At = (node: Node | null | undefined) => string

@@ -1,3 +1,4 @@
+import { DURATION_PATTERN } from '../duration.js'
 import { z } from 'zod'
 import { DURATION_HINT, POSITIVE_DURATION_PATTERN } from '../duration.js'
 import type { Task } from '../tasks/define.js'
@@ -34,6 +35,9 @@ export function playbookSchema(): z.ZodType {
       description: z.string().optional().describe('one paragraph: what it does and when to use it'),
       stage: list('stage').optional().describe('tasks staged on every host in parallel (no reboot)'),
       roll: list('roll').optional().describe('tasks run per host under the rolling-reboot limits (reboot, verify)'),
+      drain: z.enum(['refuse', 'shutdown']).optional().describe('running guests before a reboot: refuse (host reported needs drain, default) or shutdown (virsh shutdown, then reboot); --drain overrides'),
+      drain_timeout: z.string().regex(new RegExp(DURATION_PATTERN)).optional().describe('how long guests get to power off after virsh shutdown (default 5m); --drain-timeout overrides'),
+      reboot_blockers: z.array(z.string().min(1)).optional().describe('shell commands run on a host before its reboot; a non-zero exit holds the reboot (re-checked with backoff); --reboot-blocker adds more'),
     })
     .strict()
     .describe('gpufleet playbook')

@@ -8,6 +8,9 @@ export interface Playbook {
   description: string
   stage: PlaybookTask[]
   roll: PlaybookTask[]
+  drain?: 'refuse' | 'shutdown' // `drain:` the default for --drain
+  drainTimeoutMs?: number // `drain_timeout:`
+  rebootBlockers?: string[] // `reboot_blockers:`
 }
 
 // One item of a playbook section, resolved to its task with validated args.

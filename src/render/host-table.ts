@@ -1,6 +1,7 @@
 import pc from 'picocolors'
 import stringWidth from 'string-width'
 import type { EventOf, FleetEvent, FleetEventKind, HostOutcome } from '../events.js'
+import { formatHypervisor } from './hypervisor-lines.js'
 
 // The live view's model: per-host state folded from events, and a frame of lines for a terminal
 // of a given width. Finished ok/changed hosts collapse into counts; active and failed hosts stay
@@ -10,7 +11,7 @@ import type { EventOf, FleetEvent, FleetEventKind, HostOutcome } from '../events
 
 // 'needs drain' is the generic place for a host held by something outside the run (guests to
 // drain, a blocker); event kinds that mean it set it through `hold` below.
-export type HostState = 'connecting' | 'staging' | 'waiting for slot' | 'rebooting' | 'verifying' | 'needs drain' | HostOutcome
+export type HostState = 'connecting' | 'staging' | 'waiting for slot' | 'rebooting' | 'verifying' | 'needs drain' | 'draining' | 'held by blocker' | 'restoring guests' | HostOutcome
 
 interface Row {
   host: string
@@ -24,7 +25,7 @@ interface Row {
 
 type TaskCounts = { ok: number; changed: number; failed: number; planned: number }
 
-const FINISHED: readonly HostState[] = ['ok', 'changed', 'failed', 'unreachable', 'not-started', 'skipped']
+const FINISHED: readonly HostState[] = ['ok', 'changed', 'failed', 'unreachable', 'not-started', 'skipped', 'needs-drain', 'blocked']
 const PROBLEM: readonly HostState[] = ['failed', 'unreachable']
 
 // Colour by state (picocolors: honours NO_COLOR and FORCE_COLOR).
@@ -37,6 +38,11 @@ const STATE_COLOUR: Record<HostState, (c: Colors) => Paint> = {
   rebooting: (c) => c.blue,
   verifying: (c) => c.magenta,
   'needs drain': (c) => c.yellow,
+  draining: (c) => c.yellow,
+  'held by blocker': (c) => c.yellow,
+  'restoring guests': (c) => c.cyan,
+  'needs-drain': (c) => c.yellow,
+  blocked: (c) => c.yellow,
   ok: (c) => c.green,
   changed: (c) => c.yellow,
   failed: (c) => c.red,
@@ -112,6 +118,19 @@ const FOLD: { [K in FleetEventKind]: Fold<K> } = {
   'budget-exhausted': (t, e) => t.notes.push(e.scope === 'fleet' ? `failure budget exceeded (${e.failed} > ${e.allowed}): no new reboots` : `${e.scope} paused after a failure`),
   interrupted: (t, e) => t.notes.push(e.second ? 'aborting' : 'interrupted: finishing in-flight work (Ctrl-C again to abort)'),
   'run-finished': (t) => (t.finished = true),
+  // Hypervisor safety (drain, blockers, BMC, guest restarts): the line says what happened.
+  'drain-needed': (_t, e, row) => row && hold(row, e.t, 'needs drain', formatHypervisor(e)),
+  'guest-shutdown': (_t, e, row) => row && (set(row, e.t, 'draining'), (row.last = formatHypervisor(e))),
+  'guest-stopped': (_t, e, row) => row && (row.last = formatHypervisor(e)),
+  'guest-destroyed': (_t, e, row) => row && (row.last = formatHypervisor(e)),
+  'drain-failed': (_t, e, row) => row && (row.last = formatHypervisor(e)),
+  'libvirt-guests-note': (_t, e, row) => row && (row.last = formatHypervisor(e)),
+  'blocker-held': (_t, e, row) => row && (e.retryInMs !== undefined && set(row, e.t, 'held by blocker'), (row.last = formatHypervisor(e))),
+  'blocker-cleared': (_t, e, row) => row && (row.last = formatHypervisor(e)),
+  'host-blocked': (_t, e, row) => row && (row.last = formatHypervisor(e)),
+  'bmc-action': (_t, e, row) => row && (row.last = formatHypervisor(e)),
+  'guest-started': (_t, e, row) => row && (set(row, e.t, 'restoring guests'), (row.last = formatHypervisor(e))),
+  'guest-start-failed': (_t, e, row) => row && (row.last = formatHypervisor(e)),
 }
 
 function set(row: Row, t: number, state: HostState): void {

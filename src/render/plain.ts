@@ -1,5 +1,6 @@
 import type { EventOf, FleetEvent, FleetEventKind } from '../events.js'
 import { createVerboseFormatter } from './verbose.js'
+import { HYPERVISOR_FORMAT } from './hypervisor-lines.js'
 
 // The plain renderer: one timestamped line per event that matters, prefixed by host, never a
 // spinner. The default when stdout is not a TTY (CI logs). Output lines of commands are left to
@@ -67,6 +68,7 @@ const FORMAT: { [K in FleetEventKind]: Formatter<K> } = {
     const counts = e.counts ? Object.entries(e.counts).filter(([, n]) => n > 0).map(([o, n]) => `${n} ${o}`) : []
     return `run ${e.runId} finished in ${secs(e.durationMs)}${counts.length ? `: ${counts.join(', ')}` : ''}`
   },
+  ...HYPERVISOR_FORMAT,
 }
 
 // Formats one event, or undefined for events the plain output leaves out.

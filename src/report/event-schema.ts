@@ -7,7 +7,7 @@ import { EVENTS_SCHEMA_VERSION, type FleetEventKind } from '../events.js'
 
 type Field = string
 const HOST: Record<string, Field> = { host: 'string' }
-const OUTCOME = 'ok|changed|failed|unreachable|skipped|not-started'
+const OUTCOME = 'ok|changed|failed|unreachable|skipped|not-started|needs-drain|blocked'
 
 export const EVENT_FIELDS: { [K in FleetEventKind]: { doc: string; fields: Record<string, Field> } } = {
   'run-started': { doc: 'first event of a run or of a resumed part', fields: { runId: 'string', playbook: 'string', hosts: 'string[]', check: 'boolean', options: 'object', racks: 'object?', resumed: 'boolean?', schemaVersion: 'integer?' } },
@@ -37,6 +37,18 @@ export const EVENT_FIELDS: { [K in FleetEventKind]: { doc: string; fields: Recor
   'budget-exhausted': { doc: 'the failure budget (or a rack) stopped new reboots', fields: { failed: 'integer', allowed: 'integer', scope: 'string' } },
   interrupted: { doc: 'Ctrl-C (second: abort in-flight work)', fields: { second: 'boolean' } },
   'run-finished': { doc: 'last event: outcome per host and the counts', fields: { runId: 'string', durationMs: 'number', outcomes: 'object', counts: 'object?' } },
+  'drain-needed': { doc: '--drain refuse: the host runs guests, so it is not rebooted (its changes stay pending)', fields: { ...HOST, guests: 'string[]' } },
+  'guest-shutdown': { doc: 'ACPI shutdown (virsh shutdown) asked of a running guest before the reboot', fields: { ...HOST, guest: 'string', hostdevs: 'integer' } },
+  'guest-stopped': { doc: 'a drained guest reached shut off', fields: { ...HOST, guest: 'string', durationMs: 'number' } },
+  'guest-destroyed': { doc: '--drain-force: a guest still running at the drain timeout was destroyed', fields: { ...HOST, guest: 'string', reason: 'string' } },
+  'drain-failed': { doc: 'guests still running at the drain timeout: the host fails, not rebooted', fields: { ...HOST, running: 'string[]', timeoutMs: 'number' } },
+  'libvirt-guests-note': { doc: 'libvirt-guests.service would suspend guests at shutdown (VFIO guests cannot be saved)', fields: { ...HOST, onShutdown: 'string', shutdownTimeoutS: 'number?', message: 'string' } },
+  'blocker-held': { doc: 'a reboot blocker exited non-zero: the host waits (retryInMs) and gives its slot back', fields: { ...HOST, command: 'string', exitCode: 'number|null', attempt: 'integer', retryInMs: 'number?', output: 'string?' } },
+  'blocker-cleared': { doc: "the host's reboot blockers all passed", fields: { ...HOST, attempts: 'integer', waitedMs: 'number' } },
+  'host-blocked': { doc: 'a reboot blocker held past its limit: the host is reported blocked', fields: { ...HOST, command: 'string', attempts: 'integer', waitedMs: 'number' } },
+  'bmc-action': { doc: "an action on the host's BMC (Redfish): check, power-cycle, power-on, recovered, failed", fields: { ...HOST, action: 'check|power-cycle|power-on|recovered|failed', url: 'string', powerState: 'string?', message: 'string?' } },
+  'guest-started': { doc: 'a guest that ran before the drain runs again (started, or by autostart)', fields: { ...HOST, guest: 'string', how: 'started|autostart', durationMs: 'number' } },
+  'guest-start-failed': { doc: "a drained guest did not start again: libvirt's message", fields: { ...HOST, guest: 'string', message: 'string' } },
 }
 
 function fieldSchema(type: string): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import type { FleetEvent, HostOutcome } from '../events.js'
+import { foldHypervisor, type HypervisorReport } from './hypervisor-report.js'
 
 // Folds the event stream into per-host reports and run totals. Pure: the same events always give
 // the same report, so `gpufleet report` can re-render any past run from its events.jsonl. A resumed
@@ -52,6 +53,7 @@ export interface HostReport {
   lock?: { acquiredAt: number; expiresAt: number; releasedAt?: number; takenOver?: string }
   windows: HostWindow[]
   finishedAt?: number
+  hypervisor?: HypervisorReport // drain, reboot blockers, BMC actions, guest restarts
 }
 
 export interface RunSummary {
@@ -86,6 +88,7 @@ export function summarize(events: Iterable<FleetEvent>): RunSummary {
     return undefined
   }
   for (const e of events) {
+    if (foldHypervisor(host, e)) continue
     switch (e.kind) {
       case 'run-started':
         s.runId = e.runId
@@ -230,5 +233,5 @@ export function finalTasks(h: HostReport): TaskReport[] {
 }
 
 export function emptyCounts(): Record<HostOutcome, number> {
-  return { ok: 0, changed: 0, failed: 0, unreachable: 0, skipped: 0, 'not-started': 0 }
+  return { ok: 0, changed: 0, failed: 0, unreachable: 0, skipped: 0, 'not-started': 0, 'needs-drain': 0, blocked: 0 }
 }

@@ -28,6 +28,9 @@ import { createEventBus } from './emit.js'
 import { hostStates, isUnfinished, Journal, listRuns, newRunId, readJournal, readRunFile, writeRunFile, type JournalRecord } from './journal.js'
 import { formatLimit, type RollOptions } from './options.js'
 import { installInterruptHandler } from './interrupt.js'
+import { bmcConfig } from './bmc-config.js'
+import { DEFAULT_HYPERVISOR, type DrainMode, type HypervisorOptions, type HypervisorTiming } from './hypervisor-options.js'
+import { accessSync, constants as fsConstants } from 'node:fs'
 import { failureDomain, runFleet } from './run-fleet.js'
 import { defaultRunsDir, mkdirPrivate } from './runs-dir.js'
 import type { RunnablePlaybook } from './types.js'
@@ -60,6 +63,14 @@ export interface RunSpec {
   verbosity?: number // -v: plain output shows each command run; -vv also its output
   diff?: boolean // --diff: plain output shows check-mode file diffs
   vault?: VaultOptions // where vault passwords come from (paths only, never a password)
+  // Hypervisor safety (undefined: the playbook's value, else the default)
+  drain?: DrainMode
+  drainTimeoutMs?: number
+  drainForce?: boolean
+  rebootBlockers?: string[] // added to the playbook's reboot_blockers
+  blockerTimeoutMs?: number
+  bmcRecover?: boolean
+  bmcCaFile?: string // absolute
 }
 
 // Where output goes; tests capture it.
@@ -70,6 +81,7 @@ export interface RunIo {
   // Test/embedding hooks: connect differently (a fake fleet), or shrink reboot polling.
   connect?: ConnectFn
   rebootWait?: { pollMinMs?: number; pollMaxMs?: number; probeEveryMs?: number }
+  hypervisorTiming?: Partial<HypervisorTiming> // drain/restore polling, blocker backoff
   installSignals?: boolean
   becomePassword?: string // embedding: the sudo password instead of prompting (--ask-become-pass)
 }
@@ -83,7 +95,7 @@ export interface RunResult {
 }
 
 // Loads and validates the inputs; throws InventoryError/PlaybookError/UsageError before connecting.
-export async function loadInputs(spec: Pick<RunSpec, 'inventory' | 'playbook' | 'limit' | 'connection' | 'extraVars' | 'rackBy' | 'vault'>): Promise<{ hosts: InventoryHost[]; playbook: RunnablePlaybook }> {
+export async function loadInputs(spec: Pick<RunSpec, 'inventory' | 'playbook' | 'limit' | 'connection' | 'extraVars' | 'rackBy' | 'vault' | 'bmcRecover' | 'bmcCaFile'>): Promise<{ hosts: InventoryHost[]; playbook: RunnablePlaybook }> {
   const inventory = await loadInventory(spec.inventory, { ...(spec.vault ? { vault: spec.vault } : {}), ...(spec.extraVars?.length ? { extraVars: await loadExtraVars(spec.extraVars) } : {}) })
   const selected = applyConnectionDefaults(selectHosts(inventory, spec.limit), spec.connection ?? {})
   // gpufleet_* vars are checked on the selected hosts only; a var gpufleet does not own never is.
@@ -91,7 +103,38 @@ export async function loadInputs(spec: Pick<RunSpec, 'inventory' | 'playbook' | 
   const hosts = assignRacks(inventory, selected, spec.rackBy)
   const playbook = await loadPlaybook(spec.playbook)
   if (hosts.length === 0) throw new UsageError(`no hosts in ${spec.inventory}${spec.limit ? ` match --limit ${spec.limit}` : ''}`)
+  checkBmcInputs(hosts, spec)
   return { hosts, playbook }
+}
+
+// gpufleet_bmc vars are well-formed; with --bmc-recover, the CA file and every password file are
+// readable now, not at the moment a hung host needs them.
+function checkBmcInputs(hosts: InventoryHost[], spec: Pick<RunSpec, 'bmcRecover' | 'bmcCaFile'>): void {
+  const readable = (file: string, what: string) => {
+    try {
+      accessSync(file, fsConstants.R_OK)
+    } catch {
+      throw new UsageError(`${what}: cannot read ${file}`)
+    }
+  }
+  if (spec.bmcCaFile) readable(spec.bmcCaFile, '--bmc-ca-file')
+  for (const h of hosts) {
+    const cfg = bmcConfig(h)
+    if (cfg && spec.bmcRecover) readable(cfg.passwordFile, `${h.source ?? h.name}: host '${h.name}': gpufleet_bmc.password_file`)
+  }
+}
+
+// The run's hypervisor options: flags over the playbook's defaults over gpufleet's.
+export function hypervisorOptions(spec: RunSpec, playbook: RunnablePlaybook): HypervisorOptions {
+  return {
+    drain: spec.drain ?? playbook.drain ?? DEFAULT_HYPERVISOR.drain,
+    drainTimeoutMs: spec.drainTimeoutMs ?? playbook.drainTimeoutMs ?? DEFAULT_HYPERVISOR.drainTimeoutMs,
+    drainForce: spec.drainForce ?? DEFAULT_HYPERVISOR.drainForce,
+    rebootBlockers: [...(playbook.rebootBlockers ?? []), ...(spec.rebootBlockers ?? [])],
+    blockerTimeoutMs: spec.blockerTimeoutMs ?? DEFAULT_HYPERVISOR.blockerTimeoutMs,
+    bmcRecover: spec.bmcRecover ?? DEFAULT_HYPERVISOR.bmcRecover,
+    ...(spec.bmcCaFile ? { bmcCaFile: spec.bmcCaFile } : {}),
+  }
 }
 
 // Finds an unfinished run of the same playbook, inventory and --limit (the controller died): a
@@ -179,6 +222,8 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
       commandTimeoutMs: spec.commandTimeoutMs,
       ...(spec.rebootTimeoutMs !== undefined ? { rebootTimeoutMs: spec.rebootTimeoutMs } : {}),
       rebootWait: { ...io.rebootWait, ...(spec.stabilityMs !== undefined ? { stabilityMs: spec.stabilityMs } : {}) },
+      hypervisor: hypervisorOptions(spec, playbook),
+      ...(io.hypervisorTiming ? { hypervisorTiming: io.hypervisorTiming } : {}),
       lock: { ttlMs: spec.lockTtlMs, controller: hostname(), pid: process.pid },
       stop: interrupt.stop,
       abort: interrupt.abort,
@@ -230,5 +275,10 @@ function publicOptions(spec: RunSpec): Record<string, unknown> {
     ...(spec.roll.maxFail ? { maxFail: formatLimit(spec.roll.maxFail) } : {}),
     rackFailStop: spec.roll.rackFailStop,
     ...(spec.rebootTimeoutMs !== undefined ? { rebootTimeoutMs: spec.rebootTimeoutMs } : {}),
+    ...(spec.drain ? { drain: spec.drain } : {}),
+    ...(spec.drainTimeoutMs !== undefined ? { drainTimeoutMs: spec.drainTimeoutMs } : {}),
+    ...(spec.drainForce ? { drainForce: true } : {}),
+    ...(spec.rebootBlockers?.length ? { rebootBlockers: spec.rebootBlockers } : {}),
+    ...(spec.bmcRecover ? { bmcRecover: true } : {}),
   }
 }

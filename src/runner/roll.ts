@@ -1,4 +1,5 @@
 import type { Emit } from './emit.js'
+import { sleep } from './timing.js'
 
 // The rolling window. Each host that must reboot runs its roll part (reboot-and-wait, verify) as
 // one unit inside a slot; a slot is freed the moment that host is back and verified, and the next
@@ -24,7 +25,13 @@ export interface RollPolicy {
 // How a unit ended; anything but ok/changed is a failure. 'lost': failed and still down (it went
 // away and never came back), so it keeps its place in the window: --max-unavailable counts hosts
 // that are down, not hosts we are waiting for.
-export type UnitResult = 'ok' | 'changed' | 'failed' | 'unreachable' | 'lost'
+// 'blocked': not rebooted and not a failure (a reboot blocker held to its limit, or guests must
+// be drained first); it gives its slot back like a success.
+export type UnitResult = 'ok' | 'changed' | 'failed' | 'unreachable' | 'lost' | 'blocked'
+
+// A unit may instead ask to be tried again later (its reboot blockers hold): the slot is freed at
+// once and the host re-enters the queue, in its place, after retryInMs.
+export type UnitRetry = { retryInMs: number }
 
 // Failures before the roll began (staging, unreachable), counted against the same budget.
 export interface PriorFailures {
@@ -37,7 +44,7 @@ export interface RollRunOptions {
   prior: PriorFailures
   emit: Emit
   stop?: AbortSignal // first Ctrl-C: no new units
-  unit: (host: RollHost) => Promise<UnitResult> // must not throw
+  unit: (host: RollHost) => Promise<UnitResult | UnitRetry> // must not throw
 }
 
 // The bookkeeping of the window: who is in, who failed, which racks are paused. Pure.
@@ -150,8 +157,10 @@ export async function rollHosts(queue: readonly RollHost[], options: RollRunOpti
   for (const e of window.newlyExhausted()) options.emit({ kind: 'budget-exhausted', ...e })
 
   const running = new Map<string, Promise<void>>()
+  const order = new Map(queue.map((h, i) => [h.name, i]))
+  let pending: RollHost[] = []
   for (const batch of cutBatches(queue, options.policy.batchSizes)) {
-    const pending = batch.slice()
+    pending = batch.slice()
     while (pending.length > 0 || running.size > 0) {
       // Start every host that may start now, in queue order; a host blocked by its rack does not
       // block hosts of other racks behind it.
@@ -191,8 +200,23 @@ export async function rollHosts(queue: readonly RollHost[], options: RollRunOpti
   await Promise.all(running.values())
   return results
 
-  function finish(host: RollHost, result: UnitResult): void {
+  function finish(host: RollHost, result: UnitResult | UnitRetry): void {
     running.delete(host.name)
+    if (typeof result === 'object') {
+      // Held by a reboot blocker: free the slot now, queue again (in order) once the wait is over.
+      // The wait sits in `running` so the loop wakes for it; Ctrl-C ends it early (then not started).
+      window.release(host, 'blocked')
+      options.emit({ kind: 'slot-released', host: host.name, rack: host.domain })
+      const wake = sleep(result.retryInMs, options.stop)
+        .catch(() => undefined)
+        .then(() => {
+          running.delete(`retry:${host.name}`)
+          pending.push(host)
+          pending.sort((a, b) => order.get(a.name)! - order.get(b.name)!)
+        })
+      running.set(`retry:${host.name}`, wake)
+      return
+    }
     results.set(host.name, { result })
     options.emit({ kind: 'slot-released', host: host.name, rack: host.domain })
     for (const e of window.release(host, result)) options.emit({ kind: 'budget-exhausted', ...e })

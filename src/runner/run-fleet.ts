@@ -5,6 +5,7 @@ import type { InventoryHost } from '../inventory/types.js'
 import type { ConnectRetryOptions, ConnectFn } from './connect-retry.js'
 import type { Emit } from './emit.js'
 import { fanOut } from './fan-out.js'
+import { DEFAULT_HYPERVISOR, DEFAULT_HYPERVISOR_TIMING, type HypervisorOptions, type HypervisorTiming } from './hypervisor-options.js'
 import type { JournalHostState } from './journal.js'
 import type { RollOptions } from './options.js'
 import { resolveLimit } from './options.js'
@@ -33,6 +34,8 @@ export interface FleetRunInput {
   gatherTimeoutMs?: number
   rebootTimeoutMs?: number
   rebootWait?: Partial<RebootWaitOptions>
+  hypervisor?: HypervisorOptions // default: refuse to reboot hosts with running guests
+  hypervisorTiming?: Partial<HypervisorTiming>
   lock: { ttlMs: number; controller: string; pid: number }
   stop: AbortSignal
   abort: AbortSignal
@@ -81,6 +84,8 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
     gatherTimeoutMs: input.gatherTimeoutMs ?? 120_000,
     ...(input.rebootTimeoutMs !== undefined ? { rebootTimeoutMs: input.rebootTimeoutMs } : {}),
     ...(input.rebootWait ? { rebootWait: input.rebootWait } : {}),
+    hypervisor: input.hypervisor ?? DEFAULT_HYPERVISOR,
+    hypervisorTiming: { ...DEFAULT_HYPERVISOR_TIMING, ...input.hypervisorTiming },
     lock: input.lock,
     stop: input.stop,
     abort: input.abort,
@@ -105,6 +110,14 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
   const policy = resolvePolicy(input.roll, input.hosts.length)
   const live = runs.filter((r) => r.outcome === undefined)
   const slotted = new Set(live.filter((r) => r.needsSlot()))
+  // --drain refuse: a host whose guests run is not rebooted and never queues for a slot.
+  for (const r of [...slotted]) {
+    const guests = r.drainRefusal()
+    if (guests) {
+      r.refuseForDrain(guests)
+      slotted.delete(r)
+    }
+  }
   const byName = new Map(runs.map((r) => [r.host.name, r]))
   await fanOut(
     live.filter((r) => !slotted.has(r)),
@@ -141,7 +154,9 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
       unit: async (h) => {
         const r = byName.get(h.name)!
         await r.roll(true)
-        const result = r.stillDown ? 'lost' : r.outcome === 'failed' || r.outcome === 'unreachable' ? r.outcome : 'ok'
+        const retryInMs = r.takeRetry()
+        if (retryInMs !== undefined) return { retryInMs } // a reboot blocker holds: the slot goes back
+        const result = r.outcome === 'blocked' || r.outcome === 'needs-drain' ? 'blocked' : r.stillDown ? 'lost' : r.outcome === 'failed' || r.outcome === 'unreachable' ? r.outcome : 'ok'
         // Its end is reported now; the lock release is one exec, then the slot is freed.
         await r.finish()
         return result

@@ -3,10 +3,16 @@ import type { HostOutcome } from '../events.js'
 import type { Fact } from '../facts/define.js'
 import { buildGatherScript, splitGatherOutput, type RawFact } from '../facts/gather.js'
 import { bootId as bootIdFact } from '../facts/host-basics.js'
+import { libvirtGuests as libvirtGuestsFact, type LibvirtGuests } from '../facts/libvirt-guests.js'
 import type { InventoryHost } from '../inventory/types.js'
 import type { Plan, PlanContext, Step } from '../tasks/define.js'
 import type { Transport } from '../transport/types.js'
 import { applyStep } from './apply.js'
+import { bmcConfig } from './bmc-config.js'
+import { checkBlockers, drainGuests, GuestError, restoreGuests, type GuestContext } from './guests.js'
+import type { HypervisorOptions, HypervisorTiming } from './hypervisor-options.js'
+import { redfishClient, type RedfishClient } from './redfish.js'
+import { backoffMs, sleep } from './timing.js'
 import { connectWithRetry, type ConnectFn, type ConnectRetryOptions } from './connect-retry.js'
 import type { Emit } from './emit.js'
 import type { JournalHostState, JournalRecord } from './journal.js'
@@ -44,6 +50,8 @@ export interface HostRunShared {
   gatherTimeoutMs: number
   rebootTimeoutMs?: number // --reboot-timeout: overrides every reboot step's own timeout
   rebootWait?: Partial<RebootWaitOptions> // test knobs (poll, stability)
+  hypervisor: HypervisorOptions // drain, reboot blockers, BMC recovery
+  hypervisorTiming: HypervisorTiming
   lock: { ttlMs: number; controller: string; pid: number }
   stop: AbortSignal // first Ctrl-C: start nothing new
   abort: AbortSignal // second Ctrl-C: cancel in-flight commands
@@ -54,7 +62,7 @@ export interface HostRunShared {
 class HostFailure extends Error {
   constructor(
     message: string,
-    readonly outcome: 'failed' | 'unreachable' | 'not-started',
+    readonly outcome: 'failed' | 'unreachable' | 'not-started' | 'needs-drain',
   ) {
     super(message)
   }
@@ -66,11 +74,13 @@ type ParsedFact = { ok: true; value: unknown } | { ok: false; error: FactParseEr
 // lock (so checking it costs no exec) and the reboot marker (resume).
 const RUNNER_FACTS: Array<Fact<unknown>> = [bootIdFact, lockFact, rebootMarkerFact]
 
-// Every fact of every task of the playbook, once, plus the runner's own.
+// Every fact of every task of the playbook, once, plus the runner's own. A playbook that can reboot
+// also reads the host's guests (for the drain), in the same exec.
 export function playbookFacts(playbook: RunnablePlaybook): Array<Fact<unknown>> {
   const byName = new Map<string, Fact<unknown>>()
   for (const pt of [...playbook.stage, ...playbook.roll]) for (const fact of Object.values(pt.task.facts) as Array<Fact<unknown>>) byName.set(fact.name, fact)
   for (const fact of RUNNER_FACTS) byName.set(fact.name, fact)
+  if (playbook.roll.some((pt) => pt.task.name === 'host.reboot')) byName.set(libvirtGuestsFact.name, libvirtGuestsFact as Fact<unknown>)
   return [...byName.values()]
 }
 
@@ -89,6 +99,11 @@ export class HostRun {
   private lockOwner: LockOwner | undefined
   private rebootDone = false // this run's reboot already happened (journal + boot_id), resume must not repeat it
   private stepsThisSession = 0
+  private drained: string[] = [] // guests this run shut down before the reboot, in their order
+  private blockerChecks = 0
+  private blockerSince: number | undefined
+  private retryInMs: number | undefined // the blockers held: give the slot back, try again then
+  private bmc: { client: RedfishClient; systemPath: string } | undefined
   private readonly facts: Array<Fact<unknown>>
   private readonly script: string
 
@@ -142,6 +157,7 @@ export class HostRun {
   async roll(holdsSlot: boolean): Promise<void> {
     if (this.outcome !== undefined) return
     try {
+      if (holdsSlot && !this.shared.check && !(await this.blockersClear())) return
       // Refresh the lock before a long reboot wait if it could expire meanwhile (one exec, rarely).
       const needsMs = (this.shared.rebootTimeoutMs ?? 15 * 60_000) + 10 * 60_000
       if (holdsSlot && this.lockOwner && !this.shared.check && this.lockOwner.expiresAt - this.shared.now() < needsMs) await this.takeLock(true)
@@ -157,10 +173,174 @@ export class HostRun {
         const last = this.earlier[this.earlier.length - 1]?.plan
         rebootPlanned = this.shared.check && last?.kind === 'change' && last.steps.some((s) => s.kind === 'reboot')
       }
+      // The host verified: exactly the guests the drain stopped run again.
+      if (this.drained.length) await restoreGuests(this.guestContext(), this.drained)
       this.rolled = true
     } catch (error) {
       this.fail(error)
+      if (this.drained.length && error instanceof HostFailure) this.message += `; guests stopped by the drain (${this.drained.join(', ')}) were not started again`
     }
+  }
+
+  // --- hypervisor: guests, reboot blockers, BMC ------------------------------------------------
+
+  // The running guests that keep this host from rebooting under --drain refuse, or undefined. Pure
+  // over the gathered facts; asked before the host queues for a slot.
+  drainRefusal(): string[] | undefined {
+    if (this.shared.hypervisor.drain !== 'refuse' || this.outcome !== undefined) return undefined
+    let active: string[]
+    try {
+      active = this.guests()?.guests.filter((g) => g.active).map((g) => g.name) ?? []
+    } catch {
+      return undefined // unreadable guests: the host fails in its slot, before any reboot (beforeReboot)
+    }
+    return active.length ? active : undefined
+  }
+
+  // Reports the host as `needs drain`: not rebooted, staged changes left pending.
+  refuseForDrain(guests: string[]): void {
+    this.outcome = 'needs-drain'
+    this.message = `needs drain: guest${guests.length === 1 ? '' : 's'} ${guests.join(', ')} running; not rebooted (--drain refuse), so its staged changes stay pending and verify reports them until it reboots. Stop the guests, or run with --drain shutdown`
+    this.shared.emit({ kind: 'drain-needed', host: this.host.name, guests })
+  }
+
+  // The blockers held: how long until the slot should be tried again (once), else undefined.
+  takeRetry(): number | undefined {
+    const r = this.retryInMs
+    this.retryInMs = undefined
+    return r
+  }
+
+  private guests(): LibvirtGuests | undefined {
+    const entry = this.parsed.get(libvirtGuestsFact.name)
+    if (!entry) return undefined
+    if (!entry.ok) throw new HostFailure(`cannot read the host's guests before its reboot: ${entry.error.message}`, 'failed')
+    return entry.value as LibvirtGuests
+  }
+
+  private guestContext(): GuestContext {
+    return { host: this.host.name, transport: this.conn(), become: this.host.become, emit: this.shared.emit, signal: this.shared.abort, timing: this.shared.hypervisorTiming, commandTimeoutMs: Math.min(this.shared.commandTimeoutMs, 120_000) }
+  }
+
+  // Runs the reboot blockers (one exec) while holding a slot. Held: sets retryInMs (the slot goes
+  // back at once) or, past --reboot-blocker-timeout, reports the host `blocked`. True when clear.
+  private async blockersClear(): Promise<boolean> {
+    const blockers = this.shared.hypervisor.rebootBlockers
+    if (blockers.length === 0 || this.skipReboot()) return true
+    const held = await checkBlockers(this.guestContext(), blockers)
+    this.blockerChecks++
+    const now = Date.now()
+    this.blockerSince ??= now
+    const waitedMs = now - this.blockerSince
+    if (!held) {
+      this.shared.emit({ kind: 'blocker-cleared', host: this.host.name, attempts: this.blockerChecks, waitedMs })
+      return true
+    }
+    const left = this.shared.hypervisor.blockerTimeoutMs - waitedMs
+    const base = { kind: 'blocker-held' as const, host: this.host.name, command: held.command, exitCode: held.exitCode, attempt: this.blockerChecks, ...(held.output ? { output: held.output } : {}) }
+    if (left <= 0) {
+      this.shared.emit(base)
+      this.shared.emit({ kind: 'host-blocked', host: this.host.name, command: held.command, attempts: this.blockerChecks, waitedMs })
+      this.outcome = 'blocked'
+      this.message = `blocked: reboot blocker '${held.command}' still held (exit ${held.exitCode}) after ${this.blockerChecks} checks over ${Math.round(waitedMs / 1000)}s; not rebooted, staged changes stay pending`
+      return false
+    }
+    const t = this.shared.hypervisorTiming
+    this.retryInMs = Math.min(left, backoffMs(this.blockerChecks, t.blockerMinMs, t.blockerMaxMs))
+    this.shared.emit({ ...base, retryInMs: this.retryInMs })
+    return false
+  }
+
+  // Right before the reboot (in the slot): check the BMC when recovery is on, drain the guests,
+  // note a libvirt-guests setting that would kill VFIO guests at shutdown.
+  private async beforeReboot(): Promise<void> {
+    const hv = this.shared.hypervisor
+    const cfg = bmcConfig(this.host)
+    if (hv.bmcRecover && cfg) {
+      try {
+        const client = redfishClient(cfg, hv.bmcCaFile)
+        const systemPath = await client.systemPath()
+        const powerState = await client.powerState(systemPath)
+        this.bmc = { client, systemPath }
+        this.shared.emit({ kind: 'bmc-action', host: this.host.name, action: 'check', url: cfg.url, powerState })
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        this.shared.emit({ kind: 'bmc-action', host: this.host.name, action: 'failed', url: cfg.url, message })
+        throw new HostFailure(`not rebooted: --bmc-recover is on but the BMC check failed: ${message}`, 'failed')
+      }
+    }
+    const facts = this.guests()
+    if (!facts) return
+    const active = facts.guests.filter((g) => g.active)
+    const svc = facts.service
+    if (svc.enabled && svc.onShutdown === 'suspend') {
+      const vfio = active.filter((g) => g.hostdevs > 0).map((g) => g.name)
+      this.shared.emit({
+        kind: 'libvirt-guests-note',
+        host: this.host.name,
+        onShutdown: svc.onShutdown,
+        ...(svc.shutdownTimeoutS !== undefined ? { shutdownTimeoutS: svc.shutdownTimeoutS } : {}),
+        message: `libvirt-guests.service is enabled with ON_SHUTDOWN=suspend${svc.file ? ` (${svc.file})` : ''}: guests with VFIO host devices cannot be saved at shutdown and are killed after SHUTDOWN_TIMEOUT${svc.shutdownTimeoutS !== undefined ? `=${svc.shutdownTimeoutS}s` : ''}; gpufleet drains before the reboot instead${vfio.length ? ` (${vfio.join(', ')} have host devices)` : ''}`,
+      })
+    }
+    if (active.length === 0) return
+    if (hv.drain === 'refuse') {
+      // Guests started after the host queued: still never a silent kill.
+      this.refuseForDrain(active.map((g) => g.name))
+      throw new HostFailure(this.message!, 'needs-drain')
+    }
+    this.shared.journal({ kind: 'step', host: this.host.name, task: 'host.reboot', step: `drain: virsh shutdown ${active.map((g) => g.name).join(' ')}` })
+    this.drained = active.map((g) => g.name)
+    try {
+      await drainGuests(this.guestContext(), active, hv)
+    } catch (error) {
+      if (error instanceof GuestError) {
+        // Nothing was rebooted; guests still running are left alone, the others stay off (say so).
+        this.drained = []
+        throw new HostFailure(error.message, 'failed')
+      }
+      throw error
+    }
+  }
+
+  // The host did not come back: power-cycle it once through its BMC (--bmc-recover) and wait again.
+  private async recoverThroughBmc(error: RebootWaitError, bootIdBefore: string, options: RebootWaitOptions): Promise<Awaited<ReturnType<typeof rebootAndWait>>> {
+    const cfg = bmcConfig(this.host)
+    if (!error.hostDown || !this.bmc || !cfg) {
+      if (error.hostDown && cfg && !this.shared.hypervisor.bmcRecover) throw new RebootWaitError(`${error.message}; it has a BMC (gpufleet_bmc): --bmc-recover would power-cycle it once`, true)
+      throw error
+    }
+    const { client, systemPath } = this.bmc
+    const url = cfg.url
+    try {
+      this.shared.emit({ kind: 'bmc-action', host: this.host.name, action: 'power-cycle', url, message: error.message.replace(/^\[[^\]]*\] /, '') })
+      this.shared.journal({ kind: 'step', host: this.host.name, task: 'host.reboot', step: `bmc: ComputerSystem.Reset ForceRestart via ${url}` })
+      await client.forceRestart(systemPath)
+      const deadline = Date.now() + this.shared.hypervisorTiming.bmcPowerOnTimeoutMs
+      let state = await client.powerState(systemPath)
+      while (state !== 'On') {
+        if (Date.now() > deadline) throw new Error(`PowerState still ${state} after the power cycle`)
+        await sleep(Math.min(1000, this.shared.hypervisorTiming.guestPollMs), this.shared.abort)
+        state = await client.powerState(systemPath)
+      }
+      this.shared.emit({ kind: 'bmc-action', host: this.host.name, action: 'power-on', url, powerState: state })
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e)
+      this.shared.emit({ kind: 'bmc-action', host: this.host.name, action: 'failed', url, message })
+      throw new RebootWaitError(`${error.message}; the BMC power cycle failed: ${message}`, true)
+    }
+    let result: Awaited<ReturnType<typeof rebootAndWait>>
+    try {
+      result = await waitForIssuedReboot(undefined, bootIdBefore, this.rebootContext(), options)
+    } catch (e) {
+      if (e instanceof RebootWaitError) throw new RebootWaitError(`${error.message}; power-cycled once through the BMC (${url}), still not back: ${e.message.replace(/^\[[^\]]*\] /, '')}`, e.hostDown)
+      throw e
+    }
+    // A trial boot entry is one-shot: the boot that hung used it up, so this boot is the default,
+    // known-good entry; verify then shows the argument is not live and nothing gets promoted.
+    const trial = this.shared.playbook.roll.some((pt) => pt.task.name === 'boot.promote')
+    this.shared.emit({ kind: 'bmc-action', host: this.host.name, action: 'recovered', url, message: trial ? 'mode: trial: it came back on its known-good (default) entry, the one-time trial entry was used by the boot that hung' : `new boot_id ${result.bootIdAfter.slice(0, 8)}` })
+    return result
   }
 
   // Marks a host that never got its turn (failure budget, paused rack, Ctrl-C).
@@ -400,6 +580,7 @@ export class HostRun {
       // Renderers name the failure by its step, exit code and stderr tail, never by the script text.
       const detail = error instanceof CommandError ? { exitCode: error.result.exitCode, stderrTail: error.result.stderr.trim().split('\n').filter(Boolean).slice(-5) } : {}
       this.shared.emit({ kind: 'task-failed', host, task, message, ...(failedStep ? { step: failedStep } : {}), ...detail })
+      if (error instanceof HostFailure && error.outcome === 'needs-drain') throw error
       throw new HostFailure(`${pt.title}: ${message}`, error instanceof ConnectError ? 'unreachable' : 'failed')
     }
     this.changed = true
@@ -431,8 +612,17 @@ export class HostRun {
     // A reboot waits under its own timeout, not the task's: its wait is handed back to the budget.
     const waitStarted = this.shared.now()
     try {
-      result = await rebootAndWait(this.conn(), this.fact(bootIdFact), this.rebootContext(), { stabilityMs: step.stabilityMs, ...this.shared.rebootWait, timeoutMs })
+      await this.beforeReboot()
+      const options = { stabilityMs: step.stabilityMs, ...this.shared.rebootWait, timeoutMs }
+      const bootIdBefore = this.fact(bootIdFact)
+      try {
+        result = await rebootAndWait(this.conn(), bootIdBefore, this.rebootContext(), options)
+      } catch (error) {
+        if (!(error instanceof RebootWaitError)) throw error
+        result = await this.recoverThroughBmc(error, bootIdBefore, options)
+      }
     } catch (error) {
+      if (error instanceof HostFailure) throw error
       // Only a host seen back up is available again; an aborted wait leaves it in doubt, so down.
       this.stillDown = !(error instanceof RebootWaitError) || error.hostDown
       throw error

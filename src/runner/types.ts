@@ -1,4 +1,5 @@
 import type { Task } from '../tasks/define.js'
+import type { DrainMode } from './hypervisor-options.js'
 
 // The shape of a loaded playbook the runner needs (src/playbook/types.ts's Playbook satisfies it).
 export interface RunnablePlaybook {
@@ -6,6 +7,9 @@ export interface RunnablePlaybook {
   file?: string
   stage: RunnableTask[]
   roll: RunnableTask[]
+  drain?: DrainMode // the playbook's default for --drain
+  drainTimeoutMs?: number // the playbook's default for --drain-timeout
+  rebootBlockers?: string[] // run before every reboot, with any --reboot-blocker
 }
 
 // One task of a playbook with its validated args.

@@ -192,7 +192,9 @@ BUG_REPORT_URL="https://bugzilla.redhat.com/"
   ],
 }
 
-const domain = (name: string, n: number, running: boolean): DomainTemplate => ({
+// Stock guests are defined but stopped: a host being prepared runs no guests unless a spec says so
+// (rules' `guests:`), so a default `prep` on the rack never has to drain.
+export const domain = (name: string, n: number, running: boolean): DomainTemplate => ({
   name,
   uuid: `6f1c2a${n}0-3b7e-4c1d-9a55-${(0x1000 + n).toString(16).padStart(12, '0')}`,
   memoryKiB: 67108864,
@@ -250,7 +252,7 @@ export const profiles: Record<string, Profile> = {
       gpu('0035:04:00.0', ...V100_SXM2, 10),
     ],
     baseModules: baseEl8,
-    domains: [domain('vm1', 1, true), domain('vm2', 2, false)],
+    domains: [domain('vm1', 1, false), domain('vm2', 2, false)],
     vmGpus: { vm1: ['0004:04:00.0', '0004:05:00.0'], vm2: ['0035:03:00.0', '0035:04:00.0'] },
   },
   s822lc: {
@@ -309,7 +311,7 @@ REDHAT_SUPPORT_PRODUCT_VERSION="7"
       gpu('000a:01:00.0', ...P100_SXM2, 6),
     ],
     baseModules: ['xfs', 'libcrc32c', 'sd_mod', 'sg', 'ahci', 'libahci', 'libata', 'tg3', 'xhci_pci', 'ipmi_powernv', 'ipmi_devintf', 'ipmi_msghandler', 'opal_prd', 'ibmpowernv', 'kvm_hv', 'kvm', 'dm_mirror', 'dm_region_hash', 'dm_log', 'dm_mod'],
-    domains: [domain('vm1', 1, true), domain('vm2', 2, false)],
+    domains: [domain('vm1', 1, false), domain('vm2', 2, false)],
     vmGpus: { vm1: ['0002:01:00.0'], vm2: ['000a:01:00.0'] },
   },
   pcie: {
@@ -341,7 +343,7 @@ REDHAT_SUPPORT_PRODUCT_VERSION="7"
       gpu('0033:01:00.0', ...V100_PCIE, 4),
     ],
     baseModules: baseEl8,
-    domains: [domain('vm1', 1, true)],
+    domains: [domain('vm1', 1, false)],
     vmGpus: { vm1: ['0003:01:00.0', '0033:01:00.0'] },
   },
 }

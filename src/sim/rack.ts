@@ -10,7 +10,10 @@ import YAML from 'yaml'
 import { UsageError } from '../errors.js'
 import { quote } from '../shell.js'
 import { chooseEntry } from './boot.js'
+import { makeBmcCerts } from './bmc-certs.js'
+import { seedGuests } from './guests.js'
 import { buildProfileLayer, buildUsrLayer, seedHostUpper } from './layers.js'
+import { startBmc, type Bmc } from './redfish.js'
 import { NamespaceKeeper } from './namespace.js'
 import { getProfile, type Profile } from './profiles.js'
 import { killInNamespaces, SimHost, type HostState, type SimEvent } from './sim-host.js'
@@ -63,6 +66,8 @@ export interface Rack {
   inventoryFile: string
   knownHostsFile: string
   clientKeyFile: string
+  bmcCaFile: string // the CA that signed every BMC's certificate (--bmc-ca-file)
+  bmcPasswordFile: string // the password the BMCs accept (user root), unless a host's spec says otherwise
   hosts: RackHost[]
   events(): SimEvent[]
   status(name: string): Promise<SimHostStatus>
@@ -202,6 +207,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
     fs.mkdirSync(path.join(upper, 'var/lib/sim-hw'), { recursive: true })
     fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/dracut-time-ms'), `${dracutTimeMs}\n`)
     if (h.faults.dracutNoSpace) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-dracut-enospc'), '1\n')
+    seedGuests(upper, h.profile, h.faults)
   }
 
   debug(`upper dirs seeded in ${Date.now() - t0} ms`)
@@ -282,6 +288,35 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
   }
 
   debug(`booted and listening in ${Date.now() - t0} ms`)
+  // One Redfish endpoint per host, at the host's address on a port of its own.
+  const certs = makeBmcCerts(dir, plan.map((h) => h.address))
+  const bmcPasswordFile = path.join(dir, 'bmc-password')
+  fs.rmSync(bmcPasswordFile, { force: true })
+  const bmcPassword = randomBytes(12).toString('base64url')
+  fs.writeFileSync(bmcPasswordFile, bmcPassword + '\n', { mode: 0o600 })
+  const bmcs = new Map<string, Bmc>()
+  try {
+    for (const h of plan) {
+      const host = hosts.get(h.name)!
+      bmcs.set(
+        h.name,
+        await startBmc({
+          address: h.address,
+          user: 'root',
+          password: h.faults.bmcPassword ?? bmcPassword,
+          key: certs.key,
+          cert: certs.cert,
+          host: { name: h.name, powerState: () => (Date.now() < host.powerOffUntil ? 'Off' : 'On'), forceRestart: () => host.powerCycle() },
+          record: (detail) => emit({ t: Date.now(), host: h.name, kind: 'bmc', detail }),
+        }),
+      )
+    }
+  } catch (e) {
+    for (const b of bmcs.values()) await b.close()
+    for (const h of hosts.values()) await h.stop()
+    await keeper.stop()
+    throw e
+  }
   // reboot requests from inside the hosts (reboot, shutdown -r, systemctl reboot)
   const checks: Array<() => void> = []
   const watchers = plan.map((h) => {
@@ -303,7 +338,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
   // outputs
   const inventoryFile = path.join(dir, 'inventory.yaml')
   const knownHostsFile = path.join(dir, 'known_hosts')
-  writeInventory(inventoryFile, clientKeyFile, knownHostsFile, plan, hosts)
+  writeInventory(inventoryFile, clientKeyFile, knownHostsFile, plan, hosts, (name) => ({ url: bmcs.get(name)!.url, user: 'root', password_file: bmcPasswordFile }))
   const known = plan.map((h) => {
     const host = hosts.get(h.name)!
     const line = h.faults.wrongHostKey ? otherKeyLine() : host.publicKeyLine()
@@ -317,10 +352,12 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
     inventoryFile,
     knownHostsFile,
     clientKeyFile,
+    bmcCaFile: certs.caFile,
+    bmcPasswordFile,
     hosts: plan.map((h) => ({ name: h.name, address: h.address, port: hosts.get(h.name)!.port, profile: h.profile.name, rack: h.rack })),
     events: () => events.slice(),
     status: async (name) => hostStatus(get(name)),
-    powerCycle: (name) => get(name).reboot('power cycle'),
+    powerCycle: (name) => get(name).powerCycle(),
     repair: (name) => get(name).repair(nsView(layer(get(name).cfg.profile.name))),
     processIds: () => [keeper.pid, ...[...hosts.values()].map((h) => h.pid)],
     memory: () => ({
@@ -334,6 +371,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
       const t0 = Date.now()
       clearInterval(poll)
       for (const w of watchers) w.close()
+      for (const b of bmcs.values()) await b.close()
       for (const h of hosts.values()) await h.stop(false)
       // one /proc scan for all hosts' leftover processes (the keeper kills the host processes)
       killInNamespaces(new Set([...hosts.values()].map((h) => h.uts).filter((u): u is string => !!u)), new Set([...hosts.values()].map((h) => h.pid)))
@@ -343,6 +381,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
       fs.closeSync(eventsFd)
       await removeTrees(['ctl', 'fs'].map((d) => path.join(dir, d)))
       debug(`files removed in ${Date.now() - t0} ms`)
+      fs.rmSync(path.join(dir, 'bmc'), { recursive: true, force: true })
       fs.rmSync(lock, { force: true })
     },
   }
@@ -377,7 +416,7 @@ function otherKeyLine(): string {
   return k.public.trim().split(' ').slice(0, 2).join(' ')
 }
 
-function writeInventory(file: string, keyFile: string, knownHosts: string, plan: Array<{ name: string; rack: string; address: string; profile: Profile; faults: Faults }>, hosts: Map<string, SimHost>): void {
+function writeInventory(file: string, keyFile: string, knownHosts: string, plan: Array<{ name: string; rack: string; address: string; profile: Profile; faults: Faults }>, hosts: Map<string, SimHost>, bmc: (name: string) => { url: string; user: string; password_file: string }): void {
   const children: Record<string, { hosts: Record<string, unknown> }> = {}
   for (const h of plan) {
     const gpus = h.profile.devices.filter((d) => d.gpu).map((d) => d.address)
@@ -388,6 +427,7 @@ function writeInventory(file: string, keyFile: string, knownHosts: string, plan:
       gpufleet_rack: h.rack,
       gpufleet_gpus: { addresses: gpus },
       gpufleet_vms: Object.entries(h.profile.vmGpus).map(([domain, addresses]) => ({ domain, addresses })),
+      gpufleet_bmc: bmc(h.name),
     }
   }
   const doc = {

@@ -7,11 +7,12 @@ import path from 'node:path'
 import { timingSafeEqual } from 'node:crypto'
 import ssh2 from 'ssh2'
 import type { Connection, ParsedKey, ServerChannel } from 'ssh2'
-import { bootHost, resolveBoot, type BootOutcome } from './boot.js'
+import { bootHost, chooseEntry, resolveBoot, type BootOutcome } from './boot.js'
 import { parseGrubenv, renderBlsEntry, renderGrubenv, stockArgs } from './boot-config.js'
 import type { Profile } from './profiles.js'
 import type { Faults } from './spec.js'
 import { ADMIN_UID } from './layers.js'
+import { readGuests } from './guests.js'
 import { quote } from '../shell.js'
 
 const { Server, utils } = ssh2
@@ -23,7 +24,9 @@ export type HostState = 'up' | 'rebooting' | 'down' | 'bricked' | 'unreachable'
 export interface SimEvent {
   t: number
   host: string
-  kind: 'down' | 'up' | 'bricked' | 'exec' | 'connect'
+  // guest-killed: a guest still running when the host went down (reboot or power cycle) died with
+  // it; hung: the host hangs in IPL after a reboot; bmc: a request to the host's Redfish endpoint.
+  kind: 'down' | 'up' | 'bricked' | 'exec' | 'connect' | 'guest-killed' | 'hung' | 'bmc'
   detail?: string
 }
 
@@ -62,6 +65,8 @@ export class SimHost {
   private drops = 0
   private rebootTimer?: NodeJS.Timeout
   private utsIno?: string
+  private hung = false // hangsAfterReboot: hung in IPL once, until a power cycle
+  powerOffUntil = 0 // a power cycle shows PowerState Off until then (Redfish)
 
   constructor(cfg: SimHostConfig) {
     this.cfg = cfg
@@ -91,6 +96,14 @@ export class SimHost {
       return
     }
     this.boot(true)
+    // Guests the spec wants running that libvirt would not start on its own (no autostart).
+    for (const g of Object.entries(this.cfg.faults.guests ?? {})) {
+      const [name, spec] = g
+      if (this.state === 'up' && spec.running && !spec.autostart) {
+        const r = await this.runInternal(`virsh start ${quote(name)}`)
+        if (r.code !== 0) throw new Error(`sim: starting guest ${name} on ${this.name} failed: ${r.stdout.trim()}`)
+      }
+    }
     if (this.state === 'up') await this.listen()
   }
 
@@ -287,13 +300,55 @@ export class SimHost {
   reboot(reason = 'reboot'): void {
     if (this.state !== 'up') return
     this.state = 'rebooting'
+    this.recordKilledGuests(reason)
     this.cfg.emit({ t: Date.now(), host: this.name, kind: 'down', detail: reason })
     this.takeDown()
+    this.bootAfterDelay(reason)
+  }
+
+  // The BMC's ForceRestart: works whatever state the host is in (up, hung, rebooting, down).
+  powerCycle(): void {
+    if (this.state === 'unreachable') return
+    if (this.rebootTimer) clearTimeout(this.rebootTimer)
+    this.rebootTimer = undefined
+    if (this.state === 'up') this.recordKilledGuests('power cycle')
+    this.cfg.emit({ t: Date.now(), host: this.name, kind: 'down', detail: 'power cycle' })
+    this.takeDown()
+    this.state = 'rebooting'
+    this.hung = false
+    this.powerOffUntil = Date.now() + 300
+    this.bootAfterDelay('power cycle')
+  }
+
+  // Every guest still running now dies with the host: recorded, so tests can prove none did.
+  private recordKilledGuests(reason: string): void {
+    if (!this.pid) return
+    let lg = ''
+    try {
+      const conf = fs.readFileSync(path.join(this.view, 'etc/sysconfig/libvirt-guests'), 'utf8')
+      // lstat: the link's absolute target only resolves inside the host's root
+      const enabled = fs.lstatSync(path.join(this.view, 'etc/systemd/system/multi-user.target.wants/libvirt-guests.service'), { throwIfNoEntry: false }) !== undefined
+      if (enabled) lg = ` (libvirt-guests ON_SHUTDOWN=${/^ON_SHUTDOWN=(\w+)/m.exec(conf)?.[1] ?? 'suspend'})`
+    } catch {
+      /* not configured */
+    }
+    for (const g of readGuests(this.view, Date.now())) if (g.running) this.cfg.emit({ t: Date.now(), host: this.name, kind: 'guest-killed', detail: `${g.name}: still running at ${reason}${lg}` })
+  }
+
+  private bootAfterDelay(reason: string): void {
     const wait = this.cfg.faults.rebootTime ?? this.cfg.rebootTimeMs
     this.rebootTimer = setTimeout(() => {
       this.rebootTimer = undefined
       if (this.cfg.faults.neverComesBack || reason === 'poweroff') {
         this.state = 'down'
+        return
+      }
+      if (this.cfg.faults.hangsAfterReboot && !this.hung && reason !== 'power cycle') {
+        // Petitboot picked its entry (a one-time next_entry is used up) and the IPL hung.
+        this.hung = true
+        chooseEntry(this.view, true)
+        this.state = 'down'
+        this.cfg.emit({ t: Date.now(), host: this.name, kind: 'hung', detail: 'hangs in IPL until a power cycle' })
         return
       }
       this.boot(false)

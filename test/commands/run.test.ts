@@ -212,3 +212,26 @@ describe('gpufleet run: gpufleet_* vars and --rack-by', () => {
     await expect(resume('--rack-by', 'rack_*')).rejects.toThrow(UsageError)
   })
 })
+
+describe('gpufleet run: hypervisor flags', () => {
+  it('parse into the spec; the playbook supplies defaults and its reboot blockers run too', async () => {
+    const dir = files(GOOD_INVENTORY, "drain: shutdown\ndrain_timeout: 10m\nreboot_blockers: ['! test -e /etc/maintenance']\nroll:\n  - host.reboot: {}\n")
+    const spec = specFromFlags(join(dir, 'book.yaml'), flags(dir, { drainForce: true, rebootBlocker: ['! squeue -h -w $(hostname) | grep -q .'], rebootBlockerTimeout: '30m', bmcRecover: true }) as never, false, false)
+    expect(spec).toMatchObject({ drainForce: true, rebootBlockers: ['! squeue -h -w $(hostname) | grep -q .'], blockerTimeoutMs: 1_800_000, bmcRecover: true })
+    expect(spec.drain).toBeUndefined()
+    const { hypervisorOptions, loadInputs } = await import('../../src/runner/execute.js')
+    const { playbook } = await loadInputs(spec)
+    expect(hypervisorOptions(spec, playbook)).toEqual({ drain: 'shutdown', drainTimeoutMs: 600_000, drainForce: true, rebootBlockers: ['! test -e /etc/maintenance', '! squeue -h -w $(hostname) | grep -q .'], blockerTimeoutMs: 1_800_000, bmcRecover: true })
+    expect(hypervisorOptions({ ...spec, drain: 'refuse' }, playbook).drain).toBe('refuse')
+  })
+
+  it('a bad duration, a bad gpufleet_bmc or an unreadable password file stops the run before any connection', async () => {
+    const dir = files(GOOD_INVENTORY)
+    expect(() => specFromFlags('prep', flags(dir, { drainTimeout: '5' }) as never, false, false)).toThrow(UsageError)
+    const bad = files("all:\n  hosts:\n    p9-01:\n      ansible_host: 127.0.0.1\n      gpufleet_bmc: { url: 'http://10.0.0.1', user: root, password_file: /nope }\n")
+    await expect(runExpectingNoConnection(bad, 'prep')).rejects.toThrow(/gpufleet_bmc\.url must be https:\/\//)
+    const missing = files("all:\n  hosts:\n    p9-01:\n      ansible_host: 127.0.0.1\n      gpufleet_bmc: { url: 'https://10.0.0.1', user: root, password_file: /nonexistent/bmc.pw }\n")
+    await expect(runExpectingNoConnection(missing, 'prep', { bmcRecover: true })).rejects.toThrow(/gpufleet_bmc\.password_file: cannot read \/nonexistent\/bmc\.pw/)
+    await expect(runExpectingNoConnection(missing, 'prep', { bmcRecover: true, bmcCaFile: '/nonexistent/ca.pem' })).rejects.toThrow(/--bmc-ca-file: cannot read/)
+  })
+})

@@ -123,3 +123,19 @@ describe('a task item\'s timeout:', () => {
     expect(() => parsePlaybook('stage:\n  - name: x\n    timeout: 10m\n', '/pb/t.yaml')).toThrow("/pb/t.yaml:2: item has no task (only 'name' and 'timeout')")
   })
 })
+
+describe('hypervisor keys: drain, drain_timeout, reboot_blockers', () => {
+  test('are read as the playbook defaults', () => {
+    const p = parsePlaybook("drain: shutdown\ndrain_timeout: 10m\nreboot_blockers:\n  - '! squeue -h -w $(hostname) | grep -q .'\n  - '! test -e /etc/maintenance'\nroll:\n  - host.reboot: {}\n", 'p.yaml')
+    expect(p).toMatchObject({ drain: 'shutdown', drainTimeoutMs: 600_000, rebootBlockers: ['! squeue -h -w $(hostname) | grep -q .', '! test -e /etc/maintenance'] })
+  })
+
+  test.each([
+    ['drain: migrate\n', "p.yaml:1: 'drain' must be refuse or shutdown (live migration is not supported: VFIO devices block it)"],
+    ['drain_timeout: 300\n', "p.yaml:1: 'drain_timeout': '300' has no unit"],
+    ['reboot_blockers: true\n', "p.yaml:1: 'reboot_blockers' must be a list of shell commands"],
+    ["reboot_blockers:\n  - ''\n", 'p.yaml:2: each reboot blocker is a non-empty shell command (a string)'],
+  ])('%j is refused with file:line', (text, message) => {
+    expect(() => parsePlaybook(text, 'p.yaml')).toThrow(message)
+  })
+})

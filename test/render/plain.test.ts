@@ -35,7 +35,7 @@ const events: FleetEvent[] = [
   { t: T + 3080, kind: 'host-finished', host: 'p9-01', outcome: 'changed' },
   { t: T + 3081, kind: 'host-finished', host: 'p9-02', outcome: 'failed', message: 'Verify: SMT is on' },
   { t: T + 3082, kind: 'host-finished', host: 'p9-03', outcome: 'not-started', message: 'failure budget exceeded' },
-  { t: T + 3090, kind: 'run-finished', runId: 'r1', durationMs: 3090, outcomes: { 'p9-01': 'changed', 'p9-02': 'failed', 'p9-03': 'not-started' }, counts: { ok: 0, changed: 1, failed: 1, unreachable: 0, skipped: 0, 'not-started': 1 } },
+  { t: T + 3090, kind: 'run-finished', runId: 'r1', durationMs: 3090, outcomes: { 'p9-01': 'changed', 'p9-02': 'failed', 'p9-03': 'not-started' }, counts: { ok: 0, changed: 1, failed: 1, unreachable: 0, skipped: 0, 'not-started': 1, 'needs-drain': 0, blocked: 0 } },
 ]
 
 describe('plain renderer', () => {

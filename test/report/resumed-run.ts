@@ -6,7 +6,7 @@ import type { FleetEvent } from '../../src/events.js'
 export const T = Date.UTC(2026, 10, 26, 3, 0, 0)
 const options = { inventory: '/etc/gpufleet/hosts.yaml', forks: 50, maxUnavailable: '1' }
 const racks = { h1: 'r1', h2: 'r1', h3: 'r2' }
-const counts = (c: Partial<Record<string, number>>) => ({ ok: 0, changed: 0, failed: 0, unreachable: 0, skipped: 0, 'not-started': 0, ...c })
+const counts = (c: Partial<Record<string, number>>) => ({ ok: 0, changed: 0, failed: 0, unreachable: 0, skipped: 0, 'not-started': 0, 'needs-drain': 0, blocked: 0, ...c })
 
 export const resumedRun: FleetEvent[] = [
   { t: T, kind: 'run-started', runId: 'run-1', playbook: 'prep', hosts: ['h1', 'h2', 'h3'], check: false, options, racks, schemaVersion: 1 },

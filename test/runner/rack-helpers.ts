@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startRack, type Rack } from '../../src/sim/rack.js'
-import { executeRun, type RunSpec } from '../../src/runner/execute.js'
+import { executeRun, type RunIo, type RunSpec } from '../../src/runner/execute.js'
 import type { RollOptions } from '../../src/runner/options.js'
 import { simRunSpec } from '../../src/runner/sim-run-spec.js'
 
@@ -32,7 +32,7 @@ export async function startTestRack(specYaml: string, options: { hosts?: number;
 }
 
 // Runs in-process with output captured.
-export async function runQuiet(spec: RunSpec, resumeId?: string, extra: { becomePassword?: string } = {}) {
+export async function runQuiet(spec: RunSpec, resumeId?: string, extra: { becomePassword?: string; hypervisorTiming?: RunIo['hypervisorTiming'] } = {}) {
   const out: string[] = []
   const result = await executeRun(spec, { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), isTTY: false, installSignals: false, rebootWait: { pollMinMs: 100, pollMaxMs: 500, probeEveryMs: 500 }, ...extra }, resumeId)
   return { ...result, output: out.join('') }

@@ -133,3 +133,44 @@ describe('rollHosts', () => {
     expect(results.get('h2')).toMatchObject({ result: 'not-started', reason: 'interrupted before its turn' })
   })
 })
+
+describe('rollHosts with units that ask to be retried (reboot blockers)', () => {
+  it('frees the slot at once, lets the queue move, and runs the held host again after its wait', async () => {
+    const events: FleetEvent[] = []
+    const order: string[] = []
+    let heldChecks = 0
+    const results = await rollHosts(
+      ['held', 'b', 'c'].map((name) => ({ name, domain: 'r' })),
+      {
+        policy: { maxUnavailable: 1, rackFailStop: false },
+        prior: { total: 0, byDomain: new Map() },
+        emit: createEventBus([(e) => events.push(e)]),
+        unit: async (h) => {
+          order.push(h.name)
+          if (h.name === 'held' && ++heldChecks < 3) return { retryInMs: 40 }
+          await sleep(20)
+          return 'changed'
+        },
+      },
+    )
+    expect(Object.fromEntries([...results].map(([n, r]) => [n, r.result]))).toEqual({ held: 'changed', b: 'changed', c: 'changed' })
+    // The held host's checks never kept the others out of the one slot.
+    expect(order.slice(0, 3)).toEqual(['held', 'b', 'c'])
+    expect(order.filter((n) => n === 'held')).toHaveLength(3)
+    const acquired = events.filter((e) => e.kind === 'slot-acquired').map((e) => (e as { host: string }).host)
+    expect(acquired.filter((h) => h === 'held')).toHaveLength(3)
+  })
+
+  it('a blocked result is not a failure for the budget', async () => {
+    const events: FleetEvent[] = []
+    const results = await rollHosts([{ name: 'x', domain: 'r' }, { name: 'y', domain: 'r' }], {
+      policy: { maxUnavailable: 1, maxFail: 0, rackFailStop: false },
+      prior: { total: 0, byDomain: new Map() },
+      emit: createEventBus([(e) => events.push(e)]),
+      unit: async (h) => (h.name === 'x' ? 'blocked' : 'changed'),
+    })
+    expect(results.get('x')?.result).toBe('blocked')
+    expect(results.get('y')?.result).toBe('changed')
+    expect(events.some((e) => e.kind === 'budget-exhausted')).toBe(false)
+  })
+})

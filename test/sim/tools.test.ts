@@ -15,7 +15,8 @@ const PCIE = 'p9-r1-03' // pcie: POWER9, one GPU per IOMMU group
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-tools-'))
   const spec = path.join(dir, 'spec.yaml')
-  fs.writeFileSync(spec, 'hosts: 3\nrules:\n  - match: p9-r1-02\n    profile: s822lc\n  - match: p9-r1-03\n    profile: pcie\n')
+  // vm1 runs (autostart), as on a host whose guests are in use
+  fs.writeFileSync(spec, 'hosts: 3\nrules:\n  - match: "*"\n    guests: { vm1: { running: true, autostart: true } }\n  - match: p9-r1-02\n    profile: s822lc\n  - match: p9-r1-03\n    profile: pcie\n')
   rack = await startRack({ dir: path.join(dir, 'rack'), spec, rebootTimeMs: 200 })
 })
 afterAll(async () => {
