@@ -73,8 +73,11 @@ describe('plain renderer', () => {
 
   it('prints a check-mode plan line in words; its steps only with -v', () => {
     const e: FleetEvent = { t: T, kind: 'task-planned', host: 'h', task: 'kernel.arg', reason: 'missing', steps: ['grubby: grubby --args=x'], diff: '-a b\n+a b x\n', reboots: true }
-    expect(formatPlain(e)).toBe('03:00:00.000 h would change kernel.arg: missing (reboots)')
-    expect(formatPlain(e, 0, { verbose: true, reported: new Set() })).toBe(['03:00:00.000 h would change kernel.arg: missing (reboots)', ' '.repeat(19) + 'step: grubby: grubby --args=x'].join('\n'))
+    // The event still carries its diff only with --diff (the renderer strips it otherwise): shown under the line.
+    const diff = [' '.repeat(19) + '-a b', ' '.repeat(19) + '+a b x']
+    expect(formatPlain(e)).toBe(['03:00:00.000 h would change kernel.arg: missing (reboots)', ...diff].join('\n'))
+    expect(formatPlain({ ...e, diff: undefined })).toBe('03:00:00.000 h would change kernel.arg: missing (reboots)')
+    expect(formatPlain(e, 0, { verbose: true, reported: new Set() })).toBe(['03:00:00.000 h would change kernel.arg: missing (reboots)', ...diff, ' '.repeat(19) + 'step: grubby: grubby --args=x'].join('\n'))
   })
 })
 

@@ -104,7 +104,7 @@ describe('a playbook task timeout on the fake fleet', () => {
 
     expect(result.outcomes).toEqual({ a1: 'failed', a2: 'changed', b1: 'changed' })
     expect(result.messages.a1).toBe('slow: [a1] task fake.slow timed out after 700ms (step: slow step 1)')
-    expect(events.filter((e) => e.kind === 'task-failed').map(({ t: _t, ...e }) => e)).toEqual([{ kind: 'task-failed', host: 'a1', task: 'fake.slow', message: '[a1] task fake.slow timed out after 700ms (step: slow step 1)' }])
+    expect(events.filter((e) => e.kind === 'task-failed').map(({ t: _t, ...e }) => e)).toEqual([{ kind: 'task-failed', host: 'a1', task: 'fake.slow', step: 'slow step 1', message: '[a1] task fake.slow timed out after 700ms (step: slow step 1)' }])
     // The 30 s sleep was killed at the budget, not waited out; the command got the budget as its timeout.
     expect(wallMs).toBeLessThan(15_000)
     const hung = execs.find((e) => e.host === 'a1' && stepCommand(1)(e))!
