@@ -187,7 +187,7 @@ describe.sequential('issue 4 end to end on a mixed s822lc/ac922/pcie rack', () =
       // SMT off is persisted by an enabled unit, which is what survives a reboot (next test).
       expect(await sh(host, 'grep -l "ppc64_cpu --smt=off" /etc/systemd/system/*.wants/*.service')).not.toBe('')
     }
-  })
+  }, 240_000) // a whole rolling prep on the simulated rack: minutes on a loaded 2-core machine
 
   it('SMT stays off (and the arg live, nouveau out) across a further power cycle', async () => {
     const before = new Map<string, string | undefined>()
@@ -320,7 +320,7 @@ describe.sequential('issue 4 end to end on a mixed s822lc/ac922/pcie rack', () =
       expect((await sh(host, 'ls /etc/modprobe.d')).split('\n')).not.toContain('blacklist-nouveau.conf')
       expect((await sh(host, 'ls /etc/dracut.conf.d')).split('\n')).not.toContain('gpufleet-omit-nouveau.conf')
     }
-  })
+  }, 240_000)
 
   it('by contrast, the guide alone (ppc64_cpu --smt=off by hand) leaves SMT on after a reboot', async () => {
     const host = names[0]! // the POWER8 s822lc, where SMT off is required for KVM

@@ -36,7 +36,9 @@ describe('report.html in headless Chromium', () => {
     // Tiles grouped per rack: 4 racks of 10.
     const racks = [...dom.matchAll(/<section class="rack" data-rack="([^"]+)">([\s\S]*?)<\/section>/g)]
     expect(racks.map((m) => m[1])).toEqual(['r1', 'r2', 'r3', 'r4'])
-    for (const m of racks) expect(m[2]!.match(/<button class="tile"/g)).toHaveLength(10)
+    // The failed host's tile carries `selected` once the page's script opened its details.
+    for (const m of racks) expect(m[2]!.match(/<button class="tile(?: selected)?"/g)).toHaveLength(10)
+    expect(dom).toMatch(new RegExp(`<button class="tile selected" data-host="${failed}"`))
     // The failed host: a failed tile in its rack, and the script opened its details (the step).
     const r2 = racks.find((m) => m[1] === 'r2')![2]!
     expect(r2).toMatch(new RegExp(`data-host="${failed}" data-outcome="failed"`))

@@ -32,7 +32,8 @@ describe('scale', () => {
     }
     const left = leftovers(dir, pids)
     expect(left).toEqual({ processes: [], mounts: [] })
-    expect(fs.readdirSync(dir).sort()).toEqual(['events.jsonl', 'id_ed25519', 'id_ed25519.pub', 'inventory.yaml', 'known_hosts'])
+    // What a stopped rack leaves: its record, client key, inventory, known_hosts and the BMCs' CA certificate and password.
+    expect(fs.readdirSync(dir).sort()).toEqual(['bmc-ca.pem', 'bmc-password', 'events.jsonl', 'id_ed25519', 'id_ed25519.pub', 'inventory.yaml', 'known_hosts'])
     fs.rmSync(dir, { recursive: true, force: true })
   }, 180_000)
 })
