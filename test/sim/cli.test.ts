@@ -12,7 +12,11 @@ const built = fs.existsSync(cli) && fs.existsSync(path.resolve(import.meta.dirna
 
 const gpufleet = (...args: string[]) => exec(process.execPath, [cli, ...args], { timeout: 120_000 })
 
-describe.skipIf(!built)('gpufleet sim (CLI)', () => {
+describe('gpufleet sim (CLI)', () => {
+  it('runs against the built CLI (npm test builds it first)', () => {
+    expect(built, `${cli} and dist/sim/daemon.js must exist: run npm run build`).toBe(true)
+  })
+
   it('up in the background, status, reboot + status, down leaves nothing running', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-cli-'))
     const up = await gpufleet('sim', 'up', '--hosts', '2', '--dir', dir, '--reboot-time', '300ms', '--dracut-time', '0s')
