@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { readJsonLines } from '../jsonl-file.js'
 import type { HostOutcome } from '../events.js'
 
 // The run's durable memory. Every record is appended and fsynced BEFORE the side effect it names,
@@ -49,18 +50,7 @@ export class Journal {
 
 // Reads a journal, tolerating a torn last line (the controller died mid-write).
 export function readJournal(runDir: string): JournalRecord[] {
-  const file = join(runDir, 'journal.jsonl')
-  if (!existsSync(file)) return []
-  const records: JournalRecord[] = []
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue
-    try {
-      records.push(JSON.parse(line) as JournalRecord)
-    } catch {
-      // Only the very last line can be torn; anything unparsable is ignored, never guessed at.
-    }
-  }
-  return records
+  return readJsonLines<JournalRecord>(join(runDir, 'journal.jsonl'))
 }
 
 // Folds journal records into per-host reconciliation state.

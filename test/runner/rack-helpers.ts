@@ -1,6 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterEach } from 'vitest'
 import { startRack, type Rack } from '../../src/sim/rack.js'
 import { executeRun, type RunIo, type RunSpec } from '../../src/runner/execute.js'
 import type { RollOptions } from '../../src/runner/options.js'
@@ -36,4 +37,22 @@ export async function runQuiet(spec: RunSpec, resumeId?: string, extra: { become
   const out: string[] = []
   const result = await executeRun(spec, { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), isTTY: false, installSignals: false, rebootWait: { pollMinMs: 100, pollMaxMs: 500, probeEveryMs: 500 }, ...extra }, resumeId)
   return { ...result, output: out.join('') }
+}
+
+// A `rack(spec)` for a test file: each rack it starts is stopped and its directory removed after
+// the test that started it, so tests never share simulated hosts.
+export function racksPerTest(): (specYaml: string, options?: { hosts?: number; rebootTimeMs?: number }) => Promise<RackFixture> {
+  let fixtures: RackFixture[] = []
+  afterEach(async () => {
+    for (const f of fixtures) {
+      await f.rack.stop()
+      rmSync(f.dir, { recursive: true, force: true })
+    }
+    fixtures = []
+  })
+  return async (specYaml, options = {}) => {
+    const f = await startTestRack(specYaml, options)
+    fixtures.push(f)
+    return f
+  }
 }

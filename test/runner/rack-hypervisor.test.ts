@@ -1,29 +1,16 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { FleetEvent } from '../../src/events.js'
 import { LOCK_DIR } from '../../src/runner/lock.js'
 import { ssh, waitUp } from '../sim/helpers.js'
-import { runQuiet, startTestRack, type RackFixture } from './rack-helpers.js'
+import { racksPerTest, runQuiet, type RackFixture } from './rack-helpers.js'
 
 // Hypervisor-safe reboots on the simulated rack: drain, restore, reboot blockers, BMC recovery.
 // What happened to hosts and guests is read from the simulator's own record (down, guest-killed,
 // bmc), never from the runner's events.
 
-let fixtures: RackFixture[] = []
-afterEach(async () => {
-  for (const f of fixtures) {
-    await f.rack.stop()
-    rmSync(f.dir, { recursive: true, force: true })
-  }
-  fixtures = []
-})
-
-async function rack(specYaml: string, options: { hosts?: number; rebootTimeMs?: number } = {}) {
-  const f = await startTestRack(specYaml, options)
-  fixtures.push(f)
-  return f
-}
+const rack = racksPerTest()
 
 // A staged kernel argument only: the roll is what these tests are about, not dracut's time.
 const QUICK = join(process.cwd(), 'test/fixtures/playbooks/reboot-with-arg.yaml')

@@ -1,30 +1,17 @@
 import { execa } from 'execa'
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import YAML from 'yaml'
 import type { FleetEvent } from '../../src/events.js'
 import { maxDownFromSim } from '../../src/runner/sim-record.js'
-import { runQuiet, startTestRack, type RackFixture } from './rack-helpers.js'
+import { racksPerTest, runQuiet, type RackFixture } from './rack-helpers.js'
 
 // The runner on the simulated rack, over real SSH. Every limit is measured from the simulator's
 // own record (rack.events()), never from the runner's events.
 
 const CLI = join(process.cwd(), 'dist', 'cli.js')
-let fixtures: RackFixture[] = []
-afterEach(async () => {
-  for (const f of fixtures) {
-    await f.rack.stop()
-    rmSync(f.dir, { recursive: true, force: true })
-  }
-  fixtures = []
-})
-
-async function rack(specYaml: string, options: { hosts?: number; rebootTimeMs?: number } = {}) {
-  const f = await startTestRack(specYaml, options)
-  fixtures.push(f)
-  return f
-}
+const rack = racksPerTest()
 
 const downs = (f: RackFixture, host: string) => f.rack.events().filter((e) => e.host === host && e.kind === 'down').length
 const events = (output: string): FleetEvent[] =>
