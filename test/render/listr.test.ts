@@ -26,9 +26,11 @@ const view = createListrRenderer()
 const t0 = Date.now() + 500
 for (const e of events) {
   await sleep(t0 + (e.t - events[0].t) - Date.now())
-  view.onEvent({ ...e, t: Date.now() })
+  // The hand-over time is taken before onEvent: the renderer may draw synchronously inside it.
+  const handedAt = Date.now()
+  view.onEvent({ ...e, t: handedAt })
   if (e.kind === 'task-failed') {
-    writeFileSync(markFile, String(Date.now()))
+    writeFileSync(markFile, String(handedAt))
     await sleep(1500)
   }
 }

@@ -83,11 +83,16 @@ describe('runner on the simulated rack', () => {
     const batched = await runQuiet(b.spec({ roll: { maxUnavailable: { kind: 'count', n: 2 }, batches: [{ kind: 'count', n: 2 }] } }))
     expect(Object.values(refill.outcomes).every((o) => o === 'changed')).toBe(true)
     expect(Object.values(batched.outcomes).every((o) => o === 'changed')).toBe(true)
-    const rollMs = (r: typeof refill) => {
-      const hosts = Object.values(r.summary.hosts)
-      return Math.max(...hosts.map((h) => h.slot!.releasedAt!)) - Math.min(...hosts.map((h) => h.slot!.acquiredAt!))
-    }
-    expect(rollMs(refill)).toBeLessThan(rollMs(batched) - 2000)
+    // Structure, not wall time (timings belong in the benchmark): with refill the third host takes the
+    // slot a fast host freed while the first slow host still reboots; with barriers it waits for both.
+    const order = (r: typeof refill) =>
+      Object.values(r.summary.hosts)
+        .map((h) => h.slot!)
+        .sort((x, y) => x.acquiredAt! - y.acquiredAt!)
+    const [r1, r2, r3] = order(refill)
+    expect(r3!.acquiredAt!).toBeLessThan(Math.max(r1!.releasedAt!, r2!.releasedAt!))
+    const [b1, b2, b3] = order(batched)
+    expect(b3!.acquiredAt!).toBeGreaterThanOrEqual(Math.max(b1!.releasedAt!, b2!.releasedAt!))
   }, 240_000)
 
   it('after a SIGKILL of the controller mid-roll, resume reboots no host twice and ends with every host verified', async () => {
