@@ -13,10 +13,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { executeRun } from '../src/runner/execute.js'
-import { simRunSpec } from '../src/runner/sim-run-spec.js'
+import { executeRun } from '../src/commands/execute.js'
+import { simRunSpec } from '../src/commands/sim-run-spec.js'
 import { parseDurationFlag, type Limit } from '../src/runner/options.js'
-import { maxDownFromSim } from '../src/runner/sim-record.js'
+import { maxDownFromSim } from '../src/commands/sim-record.js'
 import { startRack } from '../src/sim/rack.js'
 
 interface BenchArgs {

@@ -5,15 +5,15 @@ import { UsageError } from '../errors.js'
 import { absoluteExtraVars, loadExtraVars, redactedExtraVars } from '../inventory/extra-vars.js'
 import { bundledPlaybooks } from '../playbook/load.js'
 import { parseRackBy } from '../inventory/rack-by.js'
-import { runDemo } from '../runner/demo.js'
-import { executeRun, loadInputs, loadRunSpec, type RunSpec } from '../runner/execute.js'
+import { runDemo } from './demo.js'
+import { executeRun, loadInputs, loadRunSpec, type RunSpec } from './execute.js'
 import { defaultRunsDir, RUNS_DIR_HELP } from '../runner/runs-dir.js'
 import { DEFAULT_ROLL, parseBatches, parseDurationFlag, parseLimit, parsePositiveInt } from '../runner/options.js'
 import { addConnectionOptions, addInventoryOption, formatHostList, hostSettings, NO_ANSIBLE_CONFIG, printConfigWarnings, type HostFlags } from './ansible-options.js'
 import { addVaultOptions, vaultOptionsFromFlags, type VaultFlags } from './vault-flags.js'
 
 // `gpufleet run`, `plan`, `resume` and `demo`: the runner's commands. Flags are parsed here into a
-// RunSpec; src/runner/execute.ts does the rest.
+// RunSpec; src/commands/execute.ts does the rest.
 
 interface RunFlags extends HostFlags, VaultFlags {
   limit?: string

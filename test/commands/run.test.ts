@@ -8,7 +8,7 @@ import type { AnsibleConfig } from '../../src/config/ansible-cfg.js'
 import type { InventoryHost } from '../../src/inventory/types.js'
 import { writeRunFile } from '../../src/runner/journal.js'
 import { ConnectError, InventoryError, PlaybookError, UsageError } from '../../src/errors.js'
-import { executeRun } from '../../src/runner/execute.js'
+import { executeRun } from '../../src/commands/execute.js'
 
 const dirs: string[] = []
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })))
@@ -219,7 +219,7 @@ describe('gpufleet run: hypervisor flags', () => {
     const spec = specFromFlags(join(dir, 'book.yaml'), flags(dir, { drainForce: true, rebootBlocker: ['! squeue -h -w $(hostname) | grep -q .'], rebootBlockerTimeout: '30m', bmcRecover: true }) as never, false, false)
     expect(spec).toMatchObject({ drainForce: true, rebootBlockers: ['! squeue -h -w $(hostname) | grep -q .'], blockerTimeoutMs: 1_800_000, bmcRecover: true })
     expect(spec.drain).toBeUndefined()
-    const { hypervisorOptions, loadInputs } = await import('../../src/runner/execute.js')
+    const { hypervisorOptions, loadInputs } = await import('../../src/commands/execute.js')
     const { playbook } = await loadInputs(spec)
     expect(hypervisorOptions(spec, playbook)).toEqual({ drain: 'shutdown', drainTimeoutMs: 600_000, drainForce: true, rebootBlockers: ['! test -e /etc/maintenance', '! squeue -h -w $(hostname) | grep -q .'], blockerTimeoutMs: 1_800_000, bmcRecover: true })
     expect(hypervisorOptions({ ...spec, drain: 'refuse' }, playbook).drain).toBe('refuse')

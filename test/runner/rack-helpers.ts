@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach } from 'vitest'
 import { startRack, type Rack } from '../../src/sim/rack.js'
-import { executeRun, type RunIo, type RunSpec } from '../../src/runner/execute.js'
+import { executeRun, type RunIo, type RunSpec } from '../../src/commands/execute.js'
 import type { RollOptions } from '../../src/runner/options.js'
-import { simRunSpec } from '../../src/runner/sim-run-spec.js'
+import { simRunSpec } from '../../src/commands/sim-run-spec.js'
 
 // Shared set-up for the runner's tests on the simulated rack: a rack with short reboots, and a
 // RunSpec pointing at it with a short stability window.

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import YAML from 'yaml'
 import type { FleetEvent } from '../../src/events.js'
-import { maxDownFromSim } from '../../src/runner/sim-record.js'
+import { maxDownFromSim } from '../../src/commands/sim-record.js'
 import { racksPerTest, runQuiet, type RackFixture } from './rack-helpers.js'
 
 // The runner on the simulated rack, over real SSH. Every limit is measured from the simulator's

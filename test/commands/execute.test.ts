@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { findUnfinishedRun, type RunSpec } from '../../src/runner/execute.js'
+import { findUnfinishedRun, type RunSpec } from '../../src/commands/execute.js'
 import { Journal, writeRunFile } from '../../src/runner/journal.js'
 import { DEFAULT_ROLL } from '../../src/runner/options.js'
 

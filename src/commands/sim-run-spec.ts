@@ -1,5 +1,5 @@
 import type { RunSpec } from './execute.js'
-import { DEFAULT_ROLL, type RollOptions } from './options.js'
+import { DEFAULT_ROLL, type RollOptions } from '../runner/options.js'
 
 // The run settings for `prep` against a simulated rack (demo, benchmark, rack tests): the rack's own
 // inventory and known_hosts, full fan-out, and the given overrides. Simulated reboots take seconds,

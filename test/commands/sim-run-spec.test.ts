@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_ROLL } from '../../src/runner/options.js'
-import { simRunSpec } from '../../src/runner/sim-run-spec.js'
+import { simRunSpec } from '../../src/commands/sim-run-spec.js'
 
 describe('simRunSpec', () => {
   const rack = { inventoryFile: '/r/inventory.yaml', knownHostsFile: '/r/known_hosts' }

@@ -5,7 +5,7 @@ import { EXIT } from '../exit-codes.js'
 import { startRack } from '../sim/rack.js'
 import { executeRun, type RunIo, type RunSpec } from './execute.js'
 import { simRunSpec } from './sim-run-spec.js'
-import type { Limit } from './options.js'
+import type { Limit } from '../runner/options.js'
 import { maxDownFromSim } from './sim-record.js'
 
 // `gpufleet demo`: the README's first command. Starts a simulated rack of mixed POWER hosts on
