@@ -79,6 +79,9 @@ function reportError(error: unknown): number {
 main(process.argv).then(
   (code) => {
     process.exitCode = code
+    // The one process.exit: a second Ctrl-C abandons in-flight work (connections, timers) that would
+    // keep the process alive; the journal is consistent at any instant, so leave now.
+    if (code === EXIT.interrupted) process.exit(code)
   },
   (error) => {
     process.stderr.write(String(error) + '\n')

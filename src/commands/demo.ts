@@ -42,6 +42,7 @@ export async function runDemo(options: DemoOptions, io: Omit<RunIo, 'connect'>):
     io.stderr(`\n== gpufleet run prep (first run: stage on every host, then rolling reboots) ==\n`)
     const t1 = Date.now()
     const first = await executeRun(spec, io)
+    if (first.exitCode === EXIT.interrupted) return EXIT.interrupted
     const firstMs = Date.now() - t1
     const firstRecord = rack.events()
     const down = maxDownFromSim(firstRecord, new Map(rack.hosts.map((h) => [h.name, h.rack])))
@@ -50,6 +51,7 @@ export async function runDemo(options: DemoOptions, io: Omit<RunIo, 'connect'>):
     const mark = firstRecord.length
     const t2 = Date.now()
     const second = await executeRun(spec, io)
+    if (second.exitCode === EXIT.interrupted) return EXIT.interrupted
     const secondMs = Date.now() - t2
     const secondRecord = rack.events().slice(mark)
     const reboots2 = secondRecord.filter((e) => e.kind === 'down').length

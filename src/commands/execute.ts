@@ -187,11 +187,10 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   const journalAppend = journal ? (r: Omit<JournalRecord, 't'>) => journal!.append({ t: Date.now(), ...r } as JournalRecord) : undefined
 
   const resumeHint = `gpufleet resume ${runId}${spec.runsDir !== defaultRunsDir() ? ` --run-dir ${spec.runsDir}` : ''}`
-  const interrupt = installInterruptHandler(emit, io.installSignals !== false, (code) => {
-    // The journal is already consistent (fsynced before every effect); say how to finish.
-    if (!spec.check) io.stderr(`aborted; hosts may hold this run's lock until it expires. Finish the run with: ${resumeHint}\n`)
-    process.exit(code)
-  })
+  const interrupt = installInterruptHandler(emit, io.installSignals !== false)
+  // The second Ctrl-C: stop waiting for in-flight work and return at once (src/cli.ts then exits).
+  // The journal is already consistent (fsynced before every effect); say how to finish.
+  const aborted = new Promise<'aborted'>((settle) => interrupt.abort.addEventListener('abort', () => settle('aborted'), { once: true }))
   const started = Date.now()
   journalAppend?.({ kind: 'run-started', runId, pid: process.pid, controller: hostname(), resumed: Boolean(adopted) } as Omit<JournalRecord, 't'>)
   emit({
@@ -207,7 +206,7 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   })
   let outcomes: Record<string, HostOutcome> = {}
   try {
-    const result = await runFleet({
+    const fleet = runFleet({
       runId,
       playbook,
       hosts,
@@ -228,6 +227,13 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
       stop: interrupt.stop,
       abort: interrupt.abort,
     })
+    const result = await Promise.race([fleet, aborted])
+    if (result === 'aborted') {
+      // Whatever the abandoned work still does, it must not surface as an unhandled rejection.
+      fleet.catch(() => undefined)
+      if (!spec.check) io.stderr(`aborted; hosts may hold this run's lock until it expires. Finish the run with: ${resumeHint}\n`)
+      return { exitCode: EXIT.interrupted, runId, runDir, summary: summarize(readEvents(runDir)), outcomes }
+    }
     outcomes = result.outcomes
   } finally {
     interrupt.dispose()

@@ -1,11 +1,11 @@
-import { EXIT } from '../exit-codes.js'
 import type { Emit } from './emit.js'
 
 // Ctrl-C, the way an admin in the middle of a rolling reboot needs it: the first interrupt stops
 // starting new work (no new host, task or reboot) while in-flight critical steps — a dracut
-// rebuild, a reboot being waited on — finish, and the run reports; the second aborts at once.
-// Exiting at once is safe because every journal record is fsynced before its side effect: the
-// journal is consistent at any instant, and `gpufleet resume` reconciles from the hosts.
+// rebuild, a reboot being waited on — finish, and the run reports; the second aborts at once (the
+// caller stops waiting and src/cli.ts exits, the one place that calls process.exit).
+// Abandoning in-flight work is safe because every journal record is fsynced before its side effect:
+// the journal is consistent at any instant, and `gpufleet resume` reconciles from the hosts.
 
 export interface Interrupt {
   stop: AbortSignal // first interrupt
@@ -14,7 +14,7 @@ export interface Interrupt {
 }
 
 // Installs SIGINT/SIGTERM handlers (when `install`), or just returns the signals (tests, embedding).
-export function installInterruptHandler(emit: Emit, install: boolean, exit: (code: number) => void = (code) => process.exit(code)): Interrupt {
+export function installInterruptHandler(emit: Emit, install: boolean): Interrupt {
   const stop = new AbortController()
   const abort = new AbortController()
   const onSignal = () => {
@@ -25,7 +25,6 @@ export function installInterruptHandler(emit: Emit, install: boolean, exit: (cod
     }
     abort.abort()
     emit({ kind: 'interrupted', second: true })
-    exit(EXIT.interrupted)
   }
   if (install) {
     process.on('SIGINT', onSignal)

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { findUnfinishedRun, type RunSpec } from '../../src/commands/execute.js'
+import { executeRun, findUnfinishedRun, type RunSpec } from '../../src/commands/execute.js'
+import { readEvents } from '../../src/report/read-events.js'
 import { Journal, writeRunFile } from '../../src/runner/journal.js'
 import { DEFAULT_ROLL } from '../../src/runner/options.js'
 
@@ -33,5 +34,34 @@ describe('re-running the same command after a crash', () => {
     expect(findUnfinishedRun(spec(runsDir, { limit: 'r1' }))).toBe('20261126T030000Z-cccccc')
     expect(findUnfinishedRun(spec(runsDir, { playbook: 'verify' }))).toBeUndefined()
     expect(findUnfinishedRun(spec(join(runsDir, 'none')))).toBeUndefined()
+  })
+})
+
+describe('Ctrl-C twice', () => {
+  it('returns exit code 130 at once with the resume command, even while a host hangs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gpufleet-abort-'))
+    dirs.push(dir)
+    const inventory = join(dir, 'hosts.yaml')
+    writeFileSync(inventory, 'all:\n  hosts:\n    p9-01:\n      ansible_host: 127.0.0.1\n      gpufleet_rack: r1\n')
+    const stderr: string[] = []
+    const listeners = process.listenerCount('SIGINT')
+    const result = await executeRun(spec(join(dir, 'runs'), { inventory }), {
+      stdout: () => undefined,
+      stderr: (t) => void stderr.push(t),
+      isTTY: false,
+      installSignals: true,
+      // The connection never completes and ignores its abort signal: only the second Ctrl-C ends the run.
+      connect: () => {
+        process.emit('SIGINT')
+        process.emit('SIGINT')
+        return new Promise(() => undefined)
+      },
+    })
+    expect(result.exitCode).toBe(130)
+    expect(stderr.join('')).toContain(`Finish the run with: gpufleet resume ${result.runId} --run-dir ${join(dir, 'runs')}`)
+    expect(result.summary.interrupted).toBe(true)
+    const interrupts = [...readEvents(result.runDir)].flatMap((e) => (e.kind === 'interrupted' ? [e.second] : []))
+    expect(interrupts).toEqual([false, true])
+    expect(process.listenerCount('SIGINT')).toBe(listeners)
   })
 })
