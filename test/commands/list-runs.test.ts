@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { formatRunList, listRunDetails } from '../../src/report/list-runs.js'
+import { formatRunList, listRunDetails } from '../../src/commands/list-runs.js'
 import { summarize } from '../../src/report/summarize.js'
 import { writeReports } from '../../src/report/write.js'
-import { firstPart, resumedRun, T } from './resumed-run.js'
+import { firstPart, resumedRun, T } from '../report/resumed-run.js'
 
 const base = mkdtempSync(join(tmpdir(), 'gpufleet-list-runs-'))
 afterAll(() => rmSync(base, { recursive: true, force: true }))
