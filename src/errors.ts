@@ -58,9 +58,6 @@ export class FactParseError extends FleetError {
   }
 }
 
-// A gpufleet bug: printed with its stack.
-export class InternalError extends Error {}
-
 export function formatCommandFailure(host: string, r: CommandResult, what?: string): string {
   const how = r.exitCode === null ? `was killed by ${r.signal ?? 'a signal'}` : `failed with exit code ${r.exitCode}`
   const stderr = r.stderr.trim().split('\n').slice(-5).join('\n')
