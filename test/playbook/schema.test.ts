@@ -3,74 +3,23 @@ import { basename, join } from 'node:path'
 import { Command } from 'commander'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { parse } from 'yaml'
+import { Ajv, type ValidateFunction } from 'ajv'
 import { registerSchema } from '../../src/commands/schema.js'
 import { loadPlaybook, parsePlaybook, PLAYBOOK_DIR } from '../../src/playbook/load.js'
 import { tasks } from '../../src/tasks/index.js'
 
 // `gpufleet schema` is what editors check playbooks with, so every shipped playbook must pass it,
-// and playbooks the loader rejects for their content must fail it. A small validator for exactly
-// the JSON Schema keywords the generator emits; any other keyword fails the test, so a schema
-// change cannot slip past it unchecked.
+// and playbooks the loader rejects for their content must fail it. Checked with ajv, a real JSON
+// Schema validator, in strict mode: a keyword it does not know (or a malformed schema) fails the
+// test instead of being ignored.
 type Schema = Record<string, unknown>
-const ANNOTATIONS = new Set(['$schema', 'title', 'description', 'default'])
 
-function validate(schema: Schema, value: unknown, path = '$'): string[] {
-  const errors: string[] = []
-  for (const key of Object.keys(schema)) {
-    if (ANNOTATIONS.has(key)) continue
-    const s = schema[key]
-    switch (key) {
-      case 'type': {
-        const t = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
-        const ok = s === t || (s === 'integer' && Number.isInteger(value)) || (s === 'number' && t === 'number')
-        if (!ok) errors.push(`${path}: ${t}, not ${String(s)}`)
-        break
-      }
-      case 'properties':
-        if (value && typeof value === 'object' && !Array.isArray(value)) {
-          for (const [k, sub] of Object.entries(s as Record<string, Schema>)) if (k in value) errors.push(...validate(sub, (value as Record<string, unknown>)[k], `${path}.${k}`))
-        }
-        break
-      case 'required':
-        if (value && typeof value === 'object') for (const k of s as string[]) if (!(k in value)) errors.push(`${path}: missing ${k}`)
-        break
-      case 'additionalProperties':
-        if (s === false && value && typeof value === 'object' && !Array.isArray(value)) {
-          const known = Object.keys((schema.properties as object | undefined) ?? {})
-          for (const k of Object.keys(value)) if (!known.includes(k)) errors.push(`${path}: unknown key ${k}`)
-        } else if (s !== false) throw new Error(`additionalProperties ${JSON.stringify(s)} not handled`)
-        break
-      case 'items':
-        if (Array.isArray(value)) value.forEach((v, i) => errors.push(...validate(s as Schema, v, `${path}[${i}]`)))
-        break
-      case 'anyOf': {
-        const all = (s as Schema[]).map((sub) => validate(sub, value, path))
-        if (!all.some((e) => e.length === 0)) errors.push(`${path}: matches no alternative (${all.map((e) => e[0]).join(' | ')})`)
-        break
-      }
-      case 'enum':
-        if (!(s as unknown[]).includes(value)) errors.push(`${path}: ${JSON.stringify(value)} not in ${JSON.stringify(s)}`)
-        break
-      case 'pattern':
-        if (typeof value === 'string' && !new RegExp(s as string, 'u').test(value)) errors.push(`${path}: ${JSON.stringify(value)} does not match ${String(s)}`)
-        break
-      case 'minLength':
-        if (typeof value === 'string' && value.length < (s as number)) errors.push(`${path}: shorter than ${String(s)}`)
-        break
-      case 'minItems':
-        if (Array.isArray(value) && value.length < (s as number)) errors.push(`${path}: fewer than ${String(s)} items`)
-        break
-      case 'minimum':
-        if (typeof value === 'number' && value < (s as number)) errors.push(`${path}: below ${String(s)}`)
-        break
-      case 'maximum':
-        if (typeof value === 'number' && value > (s as number)) errors.push(`${path}: above ${String(s)}`)
-        break
-      default:
-        throw new Error(`JSON Schema keyword '${key}' at ${path} is not handled by this test's validator`)
-    }
-  }
-  return errors
+const compiled = new Map<string, ValidateFunction>()
+function validate(schema: Schema, value: unknown): string[] {
+  const key = JSON.stringify(schema)
+  let check = compiled.get(key)
+  if (!check) compiled.set(key, (check = new Ajv({ allErrors: true, strict: true }).compile(schema)))
+  return check(value) ? [] : (check.errors ?? []).map((e) => `${e.instancePath || '$'}: ${e.message ?? e.keyword}`)
 }
 
 // The JSON the real `gpufleet schema` command prints.

@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRack, type Rack } from '../../src/sim/rack.js'
-import { ssh, waitUp } from './helpers.js'
+import { bootOutcome, ssh, waitUp } from './helpers.js'
 
 let rack: Rack
 let dir: string
@@ -138,8 +138,9 @@ describe('boot rules (ac922, BLS)', () => {
   it('a missing initramfs bricks the host until `repair`', async () => {
     const host = 'p9-r1-06'
     await run(host, 'rm /boot/initramfs-4.18.0-240.el8.ppc64le.img')
+    const mark = rack.events().length
     await ssh(rack, host, 'reboot')
-    await new Promise((r) => setTimeout(r, 800))
+    expect(await bootOutcome(rack, host, mark)).toMatchObject({ kind: 'bricked', detail: expect.stringMatching(/cannot load initrd/) })
     const st = await rack.status(host)
     expect(st.state).toBe('bricked')
     expect(st.bricked).toMatch(/cannot load initrd/)
@@ -153,14 +154,16 @@ describe('boot rules (ac922, BLS)', () => {
   it('a truncated initramfs or a default entry pointing at a missing kernel bricks too', async () => {
     const host = 'p9-r1-04'
     await run(host, 'head -c 100 /boot/initramfs-4.18.0-305.el8.ppc64le.img > /tmp/t && cat /tmp/t > /boot/initramfs-4.18.0-305.el8.ppc64le.img; lsinitrd >/dev/null 2>&1; echo $?')
+    let mark = rack.events().length
     await ssh(rack, host, 'reboot')
-    await new Promise((r) => setTimeout(r, 800))
+    expect((await bootOutcome(rack, host, mark)).kind).toBe('bricked')
     expect((await rack.status(host)).state).toBe('bricked')
     await rack.repair(host)
     await waitUp(rack, host)
     await run(host, 'mv /boot/vmlinuz-4.18.0-305.el8.ppc64le /root/')
+    mark = rack.events().length
     await ssh(rack, host, 'reboot')
-    await new Promise((r) => setTimeout(r, 800))
+    expect((await bootOutcome(rack, host, mark)).kind).toBe('bricked')
     expect((await rack.status(host)).bricked).toMatch(/cannot load kernel/)
     await rack.repair(host)
     await waitUp(rack, host)

@@ -44,12 +44,20 @@ describe('gpufleet sim (CLI)', () => {
         ['p9-r1-02', 'up', 'SMT=4'],
       ])
       expect(st.hosts[0].gpuDrivers['0004:04:00.0']).toBe('nouveau')
-      expect(st.memory.simulatorRss).toBeGreaterThan(0)
+      // The daemon's own RSS as the kernel reports it; the figure adds the (small) namespace keeper's.
+      const daemonRss = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024
+      expect(daemonRss).toBeGreaterThan(20 * 2 ** 20) // a node process with a rack in it
+      expect(st.memory.simulatorRss).toBeGreaterThanOrEqual(0.8 * daemonRss)
+      expect(st.memory.simulatorRss).toBeLessThanOrEqual(1.2 * daemonRss + 32 * 2 ** 20)
 
       const port = known[0]!.match(/\]:(\d+)/)![1]!
       const sshArgs = ['-i', path.join(dir, 'id_ed25519'), '-o', `UserKnownHostsFile=${path.join(dir, 'known_hosts')}`, '-o', 'BatchMode=yes', '-p', port, 'root@127.9.1.1']
       await exec('ssh', [...sshArgs, 'rm /boot/initramfs-4.18.0-305.el8.ppc64le.img; reboot']).catch(() => undefined)
-      await new Promise((r) => setTimeout(r, 800))
+      // No fixed sleep: ask the simulator until it says how the boot ended (bricked, or up again).
+      for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 50))) {
+        const h = JSON.parse((await gpufleet('sim', 'status', '--dir', dir, '--json')).stdout).hosts[0] as { state: string; bootCount: number }
+        if (h.state === 'bricked' || (h.state === 'up' && h.bootCount > 1) || Date.now() > deadline) break
+      }
       const table = (await gpufleet('sim', 'status', '--dir', dir)).stdout
       expect(table).toMatch(/^HOST +ADDRESS +STATE +BOOTS/)
       expect(table).toMatch(/p9-r1-01 +127\.9\.1\.1:\d+ +bricked +1 /)

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import type { Rack } from '../../src/sim/rack.js'
+import type { SimEvent } from '../../src/sim/sim-host.js'
 
 export interface SshResult {
   code: number | null
@@ -52,6 +53,19 @@ export async function waitUp(rack: Rack, host: string, timeoutMs = 20_000): Prom
     await new Promise((r) => setTimeout(r, 100))
   }
   throw new Error(`${host} did not come back within ${timeoutMs} ms`)
+}
+
+// Waits for the simulator's own record to say how the host's next boot after `mark` (an index into
+// rack.events(), taken before the reboot) ended: 'up' or 'bricked'. No fixed sleep: the assertion
+// that follows reads what the simulator decided, whenever it decided it.
+export async function bootOutcome(rack: Rack, host: string, mark: number, timeoutMs = 20_000): Promise<SimEvent> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const e = rack.events().slice(mark).find((x) => x.host === host && (x.kind === 'up' || x.kind === 'bricked'))
+    if (e) return e
+    if (Date.now() > deadline) throw new Error(`${host}: no boot outcome in the simulator's record within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
 }
 
 // Processes and mounts a stopped rack could have left behind (mount namespaces are private, so

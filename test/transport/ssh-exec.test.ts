@@ -19,7 +19,8 @@ describe('ssh transport exec against real OpenSSH', () => {
   it('returns stdout, stderr and the exit code as values', async () => {
     const r = await t.exec('echo out; echo err >&2; exit 3')
     expect(r).toMatchObject({ command: 'echo out; echo err >&2; exit 3', exitCode: 3, signal: null, stdout: 'out\n', stderr: 'err\n' })
-    expect(r.durationMs).toBeGreaterThanOrEqual(0)
+    // durationMs is the command's own wall time: a 300 ms sleep cannot take less.
+    expect((await t.exec('sleep 0.3')).durationMs).toBeGreaterThanOrEqual(300)
     expect((await t.exec('id -un')).stdout).toBe('gpufleet-test\n')
   })
 
