@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // gpufleet's entry point: commander wiring and the one place that maps errors to exit codes.
 import { Command, CommanderError } from 'commander'
-import { ConnectError, FleetError, InternalError } from './errors.js'
+import { ConnectError, FleetError } from './errors.js'
 import { EXIT } from './exit-codes.js'
 import { withAnsibleHint } from './commands/ansible-hints.js'
 import { registerInventory } from './commands/inventory.js'
@@ -71,8 +71,7 @@ function reportError(error: unknown): number {
     process.stderr.write(`error: ${error.message}\n`)
     return EXIT.badInput
   }
-  const internal = error instanceof InternalError || !(error instanceof Error) ? error : error
-  process.stderr.write(`internal error (please report it): ${internal instanceof Error ? internal.stack : String(internal)}\n`)
+  process.stderr.write(`internal error (please report it): ${error instanceof Error ? error.stack : String(error)}\n`)
   return EXIT.internal
 }
 

@@ -117,7 +117,7 @@ const FOLD: { [K in FleetEventKind]: Fold<K> } = {
   },
   'budget-exhausted': (t, e) => t.notes.push(e.scope === 'fleet' ? `failure budget exceeded (${e.failed} > ${e.allowed}): no new reboots` : `${e.scope} paused after a failure`),
   interrupted: (t, e) => t.notes.push(e.second ? 'aborting' : 'interrupted: finishing in-flight work (Ctrl-C again to abort)'),
-  'run-finished': (t) => (t.finished = true),
+  'run-finished': () => undefined,
   // Hypervisor safety (drain, blockers, BMC, guest restarts): the line says what happened.
   'drain-needed': (_t, e, row) => row && hold(row, e.t, 'needs drain', formatHypervisor(e)),
   'guest-shutdown': (_t, e, row) => row && (set(row, e.t, 'draining'), (row.last = formatHypervisor(e))),
@@ -157,7 +157,6 @@ export class HostTable {
   private playbook = ''
   private check = false
   private started = 0
-  finished = false
   notes: string[] = []
   private tasks = new Map<string, TaskCounts>()
 
@@ -172,7 +171,6 @@ export class HostTable {
     this.playbook = e.playbook
     this.check = e.check
     this.started = e.t
-    this.finished = false
     this.tasks.clear()
     const perRack = e.options.perRack
     this.perRack = typeof perRack === 'number' ? perRack : undefined
@@ -232,10 +230,6 @@ export class HostTable {
     })
     if (shown.length < visible.length) lines.push(`… ${visible.length - shown.length} more (${visible.slice(shown.length).filter((r) => r.state === 'waiting for slot').length} waiting for a slot)`)
     return [...header.map((l) => cut(l, width)), ...lines]
-  }
-
-  get done(): boolean {
-    return this.finished
   }
 }
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { basename, dirname } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import type { Client, ClientChannel } from 'ssh2'
-import { CommandError, ConnectError } from '../errors.js'
+import { CommandError, ConnectError, summarizeCommand } from '../errors.js'
 import { createLimiter } from '../runner/fan-out.js'
 import { quote } from '../shell.js'
 import { explainSudoFailure, needsBecome, scrubSecret, secretFor, wrapBecome } from './become.js'
@@ -49,10 +49,10 @@ export function createSshTransport(client: Client, options: SshTransportOptions)
     })
 
   const lost = (command: string, cause?: unknown) =>
-    new ConnectError(host, 'unreachable', `connection lost while running \`${brief(command)}\`: the command was interrupted and may or may not have completed`, { cause })
+    new ConnectError(host, 'unreachable', `connection lost while running \`${summarizeCommand(command)}\`: the command was interrupted and may or may not have completed`, { cause })
 
   async function exec(command: string, opts: ExecOptions = {}): Promise<CommandResult> {
-    if (!connected) throw new ConnectError(host, 'unreachable', `not connected (the connection closed earlier); cannot run \`${brief(command)}\``)
+    if (!connected) throw new ConnectError(host, 'unreachable', `not connected (the connection closed earlier); cannot run \`${summarizeCommand(command)}\``)
     const become = opts.become === true && needsBecome({ become: options.become.enabled, becomeUser: options.become.user }, options.loginUser)
     const wrap = become ? wrapBecome(command, options.become.user, password !== undefined) : undefined
     const started = Date.now()
@@ -71,7 +71,7 @@ export function createSshTransport(client: Client, options: SshTransportOptions)
         } catch (error) {
           if (!connected) throw lost(command, error)
           if (attempt >= 20 || !/open failed|administratively prohibited/i.test((error as Error).message)) {
-            throw new ConnectError(host, 'other', `could not open a channel for \`${brief(command)}\`: ${(error as Error).message}`, { cause: error })
+            throw new ConnectError(host, 'other', `could not open a channel for \`${summarizeCommand(command)}\`: ${(error as Error).message}`, { cause: error })
           }
           await new Promise((r) => setTimeout(r, 25 * (attempt + 1)))
         }
@@ -254,13 +254,6 @@ export function atomicWriteScript(path: string, options: { mode?: string; owner?
     'trap - EXIT',
   ]
   return lines.join('\n')
-}
-
-// A command as it fits in one error line (gather scripts run to many lines).
-function brief(command: string): string {
-  const first = command.split('\n')[0]!
-  const more = first.length > 100 || first.length < command.length
-  return more ? `${first.slice(0, 100)} …` : first
 }
 
 // Sends a signal request even after our side sent EOF (ssh2's own signal() refuses once stdin
