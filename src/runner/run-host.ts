@@ -1,4 +1,4 @@
-import { CommandError, ConnectError, FactParseError, FleetError } from '../errors.js'
+import { CommandError, ConnectError, FactParseError, FleetError, formatCommandFailure } from '../errors.js'
 import type { HostOutcome } from '../events.js'
 import type { Fact } from '../facts/define.js'
 import { buildGatherScript, splitGatherOutput, type RawFact } from '../facts/gather.js'
@@ -426,7 +426,7 @@ export class HostRun {
 
   private async execGather(): Promise<string> {
     const r = await this.conn().exec(this.script, { become: this.host.become, timeoutMs: this.shared.gatherTimeoutMs, signal: this.shared.abort })
-    if (r.exitCode !== 0) throw new FleetError(`[${this.host.name}] gathering facts failed with exit code ${r.exitCode}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`)
+    if (r.exitCode !== 0) throw new FleetError(formatCommandFailure(this.host.name, r, 'gathering facts', { command: false, tailLines: 3, oneLine: true }))
     return r.stdout
   }
 
