@@ -16,6 +16,7 @@ import { backoffMs, sleep } from './timing.js'
 import { connectWithRetry, type ConnectFn, type ConnectRetryOptions } from './connect-retry.js'
 import type { Emit } from './emit.js'
 import type { JournalHostState, JournalRecord } from './journal.js'
+import type { Unstamped } from '../unstamped.js'
 import { decideLock, lockCommand, lockFact, rebootMarkerFact, unlockCommand, type LockFact, type LockOwner } from './lock.js'
 import { rebootAndWait, RebootWaitError, waitForIssuedReboot, type RebootWaitOptions } from './reboot-wait.js'
 import { TaskBudget } from './task-budget.js'
@@ -35,7 +36,7 @@ import type { RunnablePlaybook, RunnableTask } from './types.js'
 // clear refusal, naming the holder.
 
 // Journal input: the host fills in `t`.
-export type JournalInput = JournalRecord extends infer R ? (R extends { t: number } ? Omit<R, 't'> : never) : never
+export type JournalInput = Unstamped<JournalRecord>
 
 // What every host of a run shares.
 export interface HostRunShared {
