@@ -1,9 +1,9 @@
 import { bootConfig, type BootConfig } from '../facts/boot-config.js'
-import { kernelCmdline, kernelModules, type CmdlineFact, type LoadedModule } from '../facts/host-basics.js'
+import { kernelCmdline, kernelModules, type CmdlineFact, type LoadedModule } from '../facts/cpu-info.js'
 import { initramfsStatus, type InitramfsStatus } from '../facts/initramfs-status.js'
 import { modprobeConfig, type ModprobeConfig } from '../facts/modprobe-config.js'
 import { rebootSentinel, type RebootSentinel } from '../facts/reboot-sentinel.js'
-import { smtState, type SmtState } from '../facts/smt-state.js'
+import { smtState, type SmtState } from '../facts/cpu-smt.js'
 import { smtUnit, type SmtUnit } from '../facts/smt-unit.js'
 import type { PlanContext } from './define.js'
 
