@@ -3,7 +3,12 @@ import { readAnsibleConfig, type AnsibleConfig } from '../config/ansible-cfg.js'
 import { ConnectError, FactParseError, formatCommandFailure, UsageError } from '../errors.js'
 import { EXIT } from '../exit-codes.js'
 import { buildGatherScript, parseFacts, splitGatherOutput } from '../facts/gather.js'
-import { hostBasics } from '../facts/cpu-info.js'
+import { cpuInfo } from '../facts/cpu-info.js'
+import { hostname } from '../facts/host-hostname.js'
+import { bootId } from '../facts/kernel-boot-id.js'
+import { kernelCmdline } from '../facts/kernel-cmdline.js'
+import { kernelModules } from '../facts/kernel-modules.js'
+import { kernelRelease } from '../facts/kernel-release.js'
 import type { Fact } from '../facts/define.js'
 import type { InventoryHost } from '../inventory/types.js'
 import { applyConnectionDefaults } from '../inventory/connection-defaults.js'
@@ -30,6 +35,9 @@ export interface FactsCommandOptions extends Omit<HostFlags, 'forks'>, VaultFlag
   askBecomePass?: boolean
   connectTimeout?: string // a duration with a unit (10s)
 }
+
+// The facts `gpufleet facts` prints (every run records them too): who the host is and what it booted.
+export const hostBasics = { hostname, kernelRelease, bootId, kernelCmdline, cpuInfo, kernelModules }
 
 type HostBasics = { [K in keyof typeof hostBasics]: (typeof hostBasics)[K] extends Fact<infer T> ? T : never }
 

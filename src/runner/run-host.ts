@@ -2,7 +2,7 @@ import { CommandError, ConnectError, FactParseError, FleetError, formatCommandFa
 import type { HostOutcome } from '../events.js'
 import type { Fact } from '../facts/define.js'
 import { buildGatherScript, splitGatherOutput, type RawFact } from '../facts/gather.js'
-import { bootId as bootIdFact } from '../facts/cpu-info.js'
+import { bootId as bootIdFact } from '../facts/kernel-boot-id.js'
 import { libvirtGuests as libvirtGuestsFact, type LibvirtGuests } from '../facts/libvirt-guests.js'
 import type { InventoryHost } from '../inventory/types.js'
 import type { Plan, PlanContext, Step } from '../tasks/define.js'

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { bootConfig, type BootConfig } from '../facts/boot-config.js'
-import { kernelCmdline, type CmdlineFact } from '../facts/cpu-info.js'
+import { kernelCmdline, type CmdlineFact } from '../facts/kernel-cmdline.js'
 import { command } from '../shell.js'
 import { change, defineTask, noop, type Step } from './define.js'
 import { setGrubCmdlineLinux } from './grub-defaults-edit.js'

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { bootConfig, type BootConfig, type BootEntry } from '../facts/boot-config.js'
-import { kernelCmdline, type CmdlineFact } from '../facts/cpu-info.js'
+import { kernelCmdline, type CmdlineFact } from '../facts/kernel-cmdline.js'
 import { moduleName, modprobeConfig, type ModprobeConfig, type ModprobeOption } from '../facts/modprobe-config.js'
 import { command } from '../shell.js'
 import { backupStep } from './backup-script.js'

@@ -1,5 +1,6 @@
 import { bootConfig, type BootConfig } from '../facts/boot-config.js'
-import { kernelCmdline, kernelModules, type CmdlineFact, type LoadedModule } from '../facts/cpu-info.js'
+import { kernelCmdline, type CmdlineFact } from '../facts/kernel-cmdline.js'
+import { kernelModules, type LoadedModule } from '../facts/kernel-modules.js'
 import { initramfsStatus, type InitramfsStatus } from '../facts/initramfs-status.js'
 import { modprobeConfig, type ModprobeConfig } from '../facts/modprobe-config.js'
 import { rebootSentinel, type RebootSentinel } from '../facts/reboot-sentinel.js'
