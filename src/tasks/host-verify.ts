@@ -8,9 +8,9 @@ import { isNvidiaGpu, pciDevices, type PciDevice } from '../facts/pci-devices.js
 import { smtState, type SmtState } from '../facts/cpu-smt.js'
 import { vfioStatus, type VfioStatus } from '../facts/vfio-status.js'
 import { defineTask, noop, type PlanContext } from './define.js'
-import { argsSatisfied, kernelArgSchema, spellingOf } from './kernel-arg-schema.js'
-import { moduleNameSchema } from './module-name.js'
-import { smtMatches } from './pending-reboot.js'
+import { argsSatisfied, kernelArgSchema, spellingOf } from './lib/kernel-arg-schema.js'
+import { moduleNameSchema } from './lib/module-name.js'
+import { smtMatches } from './lib/pending-reboot.js'
 
 // Read-only health check of a prepared host, with evidence per check. A failed check fails the host.
 //
