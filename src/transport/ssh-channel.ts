@@ -24,6 +24,7 @@ export interface ChannelJob {
 // Wires `stream` to `job`. Called in the same tick the channel opens: output, exit status and close
 // can arrive in the same TCP read as the open confirmation.
 export function attachChannel(stream: ClientChannel, job: ChannelJob): void {
+  // One function on purpose: the handlers share the channel's state (exit, stop, finalize order).
   const { opts, password } = job
   const out: Buffer[] = []
   let err = ''
