@@ -71,7 +71,6 @@ function reportError(error: unknown): number {
     process.stderr.write(`error: ${error.message}\n`)
     return EXIT.badInput
   }
-  // Anything else is a gpufleet bug: printed with its stack.
   process.stderr.write(`internal error (please report it): ${error instanceof Error ? error.stack : String(error)}\n`)
   return EXIT.internal
 }

@@ -50,19 +50,17 @@ export function parseDuration(text: string): number {
   return Math.round(ms)
 }
 
-// The shortest exact text for a number of milliseconds (`90000` → `1m30s`), for help texts and reports.
-export function formatDurationMs(ms: number): string {
+// A number of milliseconds as a playbook would write it, read back by parseDuration to the same
+// value: 600000 → '10m', 90000 → '1m30s', 1500 → '1.5s', 250 → '250ms', 0 → '0s'.
+export function formatDuration(ms: number): string {
+  ms = Math.round(ms)
   if (ms === 0) return '0s'
-  let rest = Math.round(ms)
-  let out = ''
-  for (const unit of ORDER) {
-    const n = Math.floor(rest / UNIT_MS[unit])
-    if (n > 0) {
-      out += `${n}${unit}`
-      rest -= n * UNIT_MS[unit]
-    }
-  }
-  return out
+  if (ms < 1000) return `${ms}ms`
+  if (ms % 1000 !== 0 || ms < 60_000) return `${Number((ms / 1000).toFixed(3))}s`
+  const h = Math.floor(ms / UNIT_MS.h)
+  const m = Math.floor((ms % UNIT_MS.h) / UNIT_MS.m)
+  const s = Math.floor((ms % UNIT_MS.m) / UNIT_MS.s)
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`
 }
 
 // A duration in a zod schema (playbook args, sim specs): a string matching DURATION_PATTERN, so the JSON

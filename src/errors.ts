@@ -58,10 +58,16 @@ export class FactParseError extends FleetError {
   }
 }
 
-export function formatCommandFailure(host: string, r: CommandResult, what?: string): string {
+// The one message for a command that ended badly: `[host] <what> failed with exit code N: <command>`
+// (or `was killed by SIGKILL`), then the last lines of its stderr. `oneLine` joins that tail with
+// `; ` for one-row listings; `command: false` leaves out a script the reader did not write (the
+// fact-gathering script).
+export function formatCommandFailure(host: string, r: CommandResult, what?: string, options: { command?: boolean; tailLines?: number; oneLine?: boolean } = {}): string {
   const how = r.exitCode === null ? `was killed by ${r.signal ?? 'a signal'}` : `failed with exit code ${r.exitCode}`
-  const stderr = r.stderr.trim().split('\n').slice(-5).join('\n')
-  return `[${host}] ${what ?? 'Command'} ${how}: ${summarizeCommand(r.command)}${stderr ? `\n${stderr}` : ''}`
+  const tail = r.stderr.trim().split('\n').slice(-(options.tailLines ?? 5))
+  const head = `[${host}] ${what ?? 'Command'} ${how}${options.command === false ? '' : `: ${summarizeCommand(r.command)}`}`
+  if (tail.join('') === '') return head
+  return options.oneLine ? `${head}${options.command === false ? ':' : ';'} ${tail.join('; ')}` : `${head}\n${tail.join('\n')}`
 }
 
 // A step's command may be a long script (the initramfs rebuild is ~80 lines): a message shows its

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DURATION_PATTERN, durationProblem, formatDurationMs, parseDuration } from '../src/duration.js'
+import { DURATION_PATTERN, durationProblem, formatDuration, parseDuration } from '../src/duration.js'
 
 describe('parseDuration', () => {
   it.each([
@@ -28,8 +28,12 @@ describe('parseDuration', () => {
   })
 
   it('formats milliseconds back to the same text', () => {
-    for (const ms of [500, 90_000, 5_400_000, 3_723_004]) expect(parseDuration(formatDurationMs(ms))).toBe(ms)
-    expect(formatDurationMs(90_000)).toBe('1m30s')
-    expect(formatDurationMs(0)).toBe('0s')
+    for (const ms of [500, 90_000, 5_400_000, 3_723_004, 61_500]) expect(parseDuration(formatDuration(ms))).toBe(ms)
+    expect(formatDuration(90_000)).toBe('1m30s')
+    expect(formatDuration(0)).toBe('0s')
+  })
+
+  it('formats durations the way playbooks write them', () => {
+    expect([250, 1500, 45_000, 60_000, 90_000, 600_000, 3_600_000, 5_400_000, 61_500].map(formatDuration)).toEqual(['250ms', '1.5s', '45s', '1m', '1m30s', '10m', '1h', '1h30m', '61.5s'])
   })
 })

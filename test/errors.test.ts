@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CommandError, summarizeCommand } from '../src/errors.js'
+import { CommandError, formatCommandFailure, summarizeCommand } from '../src/errors.js'
 import type { CommandResult } from '../src/transport/types.js'
 
 const result = (command: string, extra: Partial<CommandResult> = {}): CommandResult => ({
@@ -28,6 +28,15 @@ describe('CommandError', () => {
     const e = new CommandError('h', result(script, { stderr: 'a\nb\nc\nd\ne\nf\ndracut: No space left on device\n' }), 'rebuild initramfs')
     expect(e.message).toBe('[h] rebuild initramfs failed with exit code 1: set -eu … (80-line script)\nc\nd\ne\nf\ndracut: No space left on device')
     expect(e.result.command).toBe(script)
+  })
+})
+
+describe('formatCommandFailure', () => {
+  it('leaves out a script the reader did not write and keeps a one-row tail', () => {
+    const r = result('set -u\nlots of gather script', { exitCode: 2, stderr: 'a\nb\nc\nd\n' })
+    expect(formatCommandFailure('h', r, 'gathering facts', { command: false, tailLines: 3, oneLine: true })).toBe('[h] gathering facts failed with exit code 2: b; c; d')
+    expect(formatCommandFailure('h', result('x', { exitCode: null, signal: 'SIGKILL' }), 'gathering facts', { command: false, oneLine: true })).toBe('[h] gathering facts was killed by SIGKILL')
+    expect(formatCommandFailure('h', result('true', { stderr: 'e\n' }), 'check', { oneLine: true })).toBe('[h] check failed with exit code 1: true; e')
   })
 })
 

@@ -34,6 +34,7 @@ import { accessSync, constants as fsConstants } from 'node:fs'
 import { failureDomain, runFleet } from '../runner/run-fleet.js'
 import { defaultRunsDir, mkdirPrivate } from '../runner/runs-dir.js'
 import type { RunnablePlaybook } from '../runner/types.js'
+import { stamp, type Unstamped } from '../unstamped.js'
 
 // The glue between the CLI and the runner: load and validate everything (inventory, playbook,
 // --limit) before any connection, pick or resume the run directory, wire events to the renderer,
@@ -184,7 +185,7 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   const sinks: Array<(e: FleetEvent) => void> = [renderer]
   if (eventsFd >= 0) sinks.push((e) => writeSync(eventsFd, JSON.stringify(e) + '\n'))
   const emit = createEventBus(sinks)
-  const journalAppend = journal ? (r: Omit<JournalRecord, 't'>) => journal!.append({ t: Date.now(), ...r } as JournalRecord) : undefined
+  const journalAppend = journal ? (r: Unstamped<JournalRecord>) => journal!.append(stamp(Date.now(), r)) : undefined
 
   const resumeHint = `gpufleet resume ${runId}${spec.runsDir !== defaultRunsDir() ? ` --run-dir ${spec.runsDir}` : ''}`
   const interrupt = installInterruptHandler(emit, io.installSignals !== false)
@@ -192,7 +193,7 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   // The journal is already consistent (fsynced before every effect); say how to finish.
   const aborted = new Promise<'aborted'>((settle) => interrupt.abort.addEventListener('abort', () => settle('aborted'), { once: true }))
   const started = Date.now()
-  journalAppend?.({ kind: 'run-started', runId, pid: process.pid, controller: hostname(), resumed: Boolean(adopted) } as Omit<JournalRecord, 't'>)
+  journalAppend?.({ kind: 'run-started', runId, pid: process.pid, controller: hostname(), resumed: Boolean(adopted) })
   emit({
     kind: 'run-started',
     runId,
@@ -215,7 +216,7 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
       roll: spec.roll,
       connect,
       emit,
-      ...(journalAppend ? { journal: journalAppend as never } : {}),
+      ...(journalAppend ? { journal: journalAppend } : {}),
       ...(previous ? { previous } : {}),
       connectRetry: DEFAULT_CONNECT_RETRY,
       commandTimeoutMs: spec.commandTimeoutMs,
@@ -241,7 +242,7 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   const counts = emptyCounts()
   for (const o of Object.values(outcomes)) counts[o]++
   emit({ kind: 'run-finished', runId, durationMs: Date.now() - started, outcomes, counts })
-  journalAppend?.({ kind: 'run-finished', outcomes } as Omit<JournalRecord, 't'>)
+  journalAppend?.({ kind: 'run-finished', outcomes })
   journal?.close()
   if (eventsFd >= 0) closeSync(eventsFd)
   await tty?.done()

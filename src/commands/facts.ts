@@ -1,9 +1,14 @@
 import type { Command } from 'commander'
 import { readAnsibleConfig, type AnsibleConfig } from '../config/ansible-cfg.js'
-import { ConnectError, FactParseError, UsageError } from '../errors.js'
+import { ConnectError, FactParseError, formatCommandFailure, UsageError } from '../errors.js'
 import { EXIT } from '../exit-codes.js'
 import { buildGatherScript, parseFacts, splitGatherOutput } from '../facts/gather.js'
-import { hostBasics } from '../facts/host-basics.js'
+import { cpuInfo } from '../facts/cpu-info.js'
+import { hostname } from '../facts/host-hostname.js'
+import { bootId } from '../facts/kernel-boot-id.js'
+import { kernelCmdline } from '../facts/kernel-cmdline.js'
+import { kernelModules } from '../facts/kernel-modules.js'
+import { kernelRelease } from '../facts/kernel-release.js'
 import type { Fact } from '../facts/define.js'
 import type { InventoryHost } from '../inventory/types.js'
 import { applyConnectionDefaults } from '../inventory/connection-defaults.js'
@@ -31,6 +36,9 @@ export interface FactsCommandOptions extends Omit<HostFlags, 'forks'>, VaultFlag
   connectTimeout?: string // a duration with a unit (10s)
 }
 
+// The facts `gpufleet facts` prints (every run records them too): who the host is and what it booted.
+export const hostBasics = { hostname, kernelRelease, bootId, kernelCmdline, cpuInfo, kernelModules }
+
 type HostBasics = { [K in keyof typeof hostBasics]: (typeof hostBasics)[K] extends Fact<infer T> ? T : never }
 
 // One host's outcome: its facts, or why there are none.
@@ -57,12 +65,7 @@ export async function gatherHostBasics(hosts: readonly InventoryHost[], connecto
       try {
         // Facts run as the become user, as they do in a playbook run.
         const r = await transport.exec(script, { become: true, timeoutMs: 60_000, ...(signal ? { signal } : {}) })
-        if (r.exitCode !== 0) {
-          const how = r.exitCode === null ? `was killed by ${r.signal ?? 'a signal'}` : `exited with ${r.exitCode}`
-          const tail = r.stderr.trim().split('\n').slice(-3).join('; ')
-          const why = tail ? `${how}: ${tail}` : how
-          return failed('command', `[${host.name}] the fact-gathering script failed: ${why}`)
-        }
+        if (r.exitCode !== 0) return failed('command', formatCommandFailure(host.name, r, 'the fact-gathering script', { command: false, tailLines: 3, oneLine: true }))
         const facts = parseFacts<HostBasics>(hostBasics, splitGatherOutput(r.stdout))
         return { host: host.name, ok: true, durationMs: Date.now() - started, facts }
       } catch (error) {

@@ -1,4 +1,4 @@
-import { splitCmdline } from './host-basics.js'
+import { splitCmdline } from './kernel-cmdline.js'
 import { defineFact } from './define.js'
 import { parseBlsEntry, type BlsEntry } from './parse-bls-entry.js'
 import { parseDefaultGrub, type DefaultGrub } from './parse-default-grub.js'

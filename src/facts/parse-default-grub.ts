@@ -1,4 +1,4 @@
-import { splitCmdline } from './host-basics.js'
+import { splitCmdline } from './kernel-cmdline.js'
 
 // /etc/default/grub: a shell fragment of KEY=value lines that grub2-mkconfig sources.
 export interface DefaultGrub {

@@ -1,6 +1,6 @@
 import { InventoryError, UsageError } from '../errors.js'
+import { globToRegExp } from '../glob.js'
 import { FLEET_VARS, rackSchema } from './fleet-vars.js'
-import { globToRegex } from './select.js'
 import type { Inventory, InventoryHost } from './types.js'
 
 // Where a host's failure domain (rack) comes from, as `--rack-by` says:
@@ -51,7 +51,7 @@ export function assignRacks(inventory: Inventory, hosts: readonly InventoryHost[
       return undefined
     }
   } else {
-    const re = new RegExp(`^${globToRegex(rackBy.glob)}$`, 's')
+    const re = globToRegExp(rackBy.glob, { classes: true })
     const candidates = new Set(Object.keys(inventory.groups).filter((g) => g !== 'all' && g !== 'ungrouped' && re.test(g)))
     if (candidates.size === 0) {
       const groups = Object.keys(inventory.groups).filter((g) => g !== 'all' && g !== 'ungrouped')

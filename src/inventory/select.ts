@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { UsageError } from '../errors.js'
+import { globToRegExp } from '../glob.js'
 import { closestName } from '../playbook/closest-name.js'
 import type { Inventory, InventoryHost } from './types.js'
 
@@ -187,29 +188,6 @@ function compile(pattern: string): (name: string) => boolean {
     }
   }
   if (pattern === 'all' || pattern === '*') return () => true
-  const re = new RegExp(`^${globToRegex(pattern)}$`, 's')
+  const re = globToRegExp(pattern, { classes: true })
   return (name) => re.test(name)
-}
-
-// Python's fnmatch.translate: * ? [seq] [!seq].
-export function globToRegex(glob: string): string {
-  let out = ''
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]
-    if (c === '*') out += '.*'
-    else if (c === '?') out += '.'
-    else if (c === '[') {
-      const close = glob.indexOf(']', i + 2)
-      if (close < 0) {
-        out += '\\['
-        continue
-      }
-      let body = glob.slice(i + 1, close)
-      if (body.startsWith('!')) body = '^' + body.slice(1)
-      else if (body.startsWith('^')) body = '\\' + body
-      out += `[${body.replace(/\\/g, '\\\\')}]`
-      i = close
-    } else out += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
-  }
-  return out
 }

@@ -231,7 +231,6 @@ export class HostTable {
     if (shown.length < visible.length) lines.push(`… ${visible.length - shown.length} more (${visible.slice(shown.length).filter((r) => r.state === 'waiting for slot').length} waiting for a slot)`)
     return [...header.map((l) => cut(l, width)), ...lines]
   }
-
 }
 
 function elapsed(ms: number): string {

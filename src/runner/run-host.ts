@@ -1,8 +1,8 @@
-import { CommandError, ConnectError, FactParseError, FleetError } from '../errors.js'
+import { CommandError, ConnectError, FactParseError, FleetError, formatCommandFailure } from '../errors.js'
 import type { HostOutcome } from '../events.js'
 import type { Fact } from '../facts/define.js'
 import { buildGatherScript, splitGatherOutput, type RawFact } from '../facts/gather.js'
-import { bootId as bootIdFact } from '../facts/host-basics.js'
+import { bootId as bootIdFact } from '../facts/kernel-boot-id.js'
 import { libvirtGuests as libvirtGuestsFact, type LibvirtGuests } from '../facts/libvirt-guests.js'
 import type { InventoryHost } from '../inventory/types.js'
 import type { Plan, PlanContext, Step } from '../tasks/define.js'
@@ -16,6 +16,7 @@ import { backoffMs, sleep } from './timing.js'
 import { connectWithRetry, type ConnectFn, type ConnectRetryOptions } from './connect-retry.js'
 import type { Emit } from './emit.js'
 import type { JournalHostState, JournalRecord } from './journal.js'
+import type { Unstamped } from '../unstamped.js'
 import { decideLock, lockCommand, lockFact, rebootMarkerFact, unlockCommand, type LockFact, type LockOwner } from './lock.js'
 import { rebootAndWait, RebootWaitError, waitForIssuedReboot, type RebootWaitOptions } from './reboot-wait.js'
 import { TaskBudget } from './task-budget.js'
@@ -35,7 +36,7 @@ import type { RunnablePlaybook, RunnableTask } from './types.js'
 // clear refusal, naming the holder.
 
 // Journal input: the host fills in `t`.
-export type JournalInput = JournalRecord extends infer R ? (R extends { t: number } ? Omit<R, 't'> : never) : never
+export type JournalInput = Unstamped<JournalRecord>
 
 // What every host of a run shares.
 export interface HostRunShared {
@@ -426,7 +427,7 @@ export class HostRun {
 
   private async execGather(): Promise<string> {
     const r = await this.conn().exec(this.script, { become: this.host.become, timeoutMs: this.shared.gatherTimeoutMs, signal: this.shared.abort })
-    if (r.exitCode !== 0) throw new FleetError(`[${this.host.name}] gathering facts failed with exit code ${r.exitCode}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`)
+    if (r.exitCode !== 0) throw new FleetError(formatCommandFailure(this.host.name, r, 'gathering facts', { command: false, tailLines: 3, oneLine: true }))
     return r.stdout
   }
 

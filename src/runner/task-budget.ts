@@ -1,3 +1,4 @@
+import { formatDuration } from '../duration.js'
 import { FleetError } from '../errors.js'
 
 // A playbook item's `timeout:` at run time. The clock starts at the task's first step (planning and
@@ -45,14 +46,4 @@ export class TaskTimeoutError extends FleetError {
   ) {
     super(`[${host}] task ${task} timed out after ${formatDuration(timeoutMs)} (${started ? 'step' : 'before step'}: ${step})`)
   }
-}
-
-// 600000 → '10m', 90000 → '1m30s', 1500 → '1.5s', 250 → '250ms': the playbook's own duration style.
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`
-  if (ms % 1000 !== 0 || ms < 60_000) return `${Number((ms / 1000).toFixed(3))}s`
-  const h = Math.floor(ms / 3_600_000)
-  const m = Math.floor((ms % 3_600_000) / 60_000)
-  const s = Math.floor((ms % 60_000) / 1000)
-  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import YAML from 'yaml'
 import { z } from 'zod'
 import { UsageError } from '../errors.js'
+import { globToRegExp } from '../glob.js'
 import { durationSchema as duration } from '../duration.js'
 
 // Faults a host can carry; see README.md "Faults".
@@ -69,31 +70,12 @@ export function loadSpec(file: string): RackSpec {
   return r.data
 }
 
-// Shell-style glob (* ? [..]) to an anchored RegExp.
-export function globToRegExp(glob: string): RegExp {
-  let re = ''
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!
-    if (c === '*') re += '.*'
-    else if (c === '?') re += '.'
-    else if (c === '[') {
-      const j = glob.indexOf(']', i + 1)
-      if (j < 0) re += '\\['
-      else {
-        re += '[' + glob.slice(i + 1, j).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']'
-        i = j
-      }
-    } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&')
-  }
-  return new RegExp(`^${re}$`)
-}
-
 // The profile and merged faults of one host (later rules win).
 export function resolveHost(spec: RackSpec, name: string, defaultProfile: string): { profile: string; faults: Faults } {
   let profile = spec.profile ?? defaultProfile
   let faults: Faults = {}
   for (const rule of spec.rules ?? []) {
-    if (!globToRegExp(rule.match).test(name)) continue
+    if (!globToRegExp(rule.match, { classes: true }).test(name)) continue
     const { match: _m, profile: p, ...f } = rule
     if (p) profile = p
     faults = { ...faults, ...f }

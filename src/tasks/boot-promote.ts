@@ -1,12 +1,12 @@
 import { z } from 'zod'
 import { bootConfig, type BootConfig } from '../facts/boot-config.js'
-import { kernelCmdline, type CmdlineFact } from '../facts/host-basics.js'
+import { kernelCmdline, type CmdlineFact } from '../facts/kernel-cmdline.js'
 import { command } from '../shell.js'
 import { change, defineTask, noop, type Step } from './define.js'
-import { setGrubCmdlineLinux } from './grub-defaults-edit.js'
-import { applyArgEdits, argEdits } from './kernel-arg-schema.js'
+import { setGrubCmdlineLinux } from './lib/grub-defaults-edit.js'
+import { applyArgEdits, argEdits } from './lib/kernel-arg-schema.js'
 import { bootConfigFiles, entryName, TRIAL_SUFFIX } from './kernel-arg.js'
-import { backupStep } from './backup-script.js'
+import { backupStep } from './lib/backup-script.js'
 
 // Makes the '<title> - gpufleet' trial entry the default once it has booted and verify passed
 // (place it after host.verify in `roll`: a failed verify stops the host before this task).

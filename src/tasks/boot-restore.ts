@@ -4,7 +4,7 @@ import { BACKUP_DIR, BACKUP_SUM_SUFFIX, gpufleetBackups, type BackupFile } from 
 import { command, quote } from '../shell.js'
 import { change, defineTask, noop, type Step } from './define.js'
 import { TRIAL_SUFFIX } from './kernel-arg.js'
-import { markRebootStep } from './reboot-marker.js'
+import { markRebootStep } from './lib/reboot-marker.js'
 
 // Puts the boot configuration back as it was before gpufleet first touched it, from the orig/
 // backups (/etc/default/grub, grub.cfg, grubenv, BLS entries), and removes '… - gpufleet' entries.

@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { cpuInfo, type CpuInfo } from '../facts/host-basics.js'
-import { smtState, type SmtState } from '../facts/smt-state.js'
+import { cpuInfo, type CpuInfo } from '../facts/cpu-info.js'
+import { smtState, type SmtState } from '../facts/cpu-smt.js'
 import { SMT_UNIT_NAME, SMT_UNIT_PATH, smtUnit, type SmtUnit } from '../facts/smt-unit.js'
 import { command } from '../shell.js'
 import { change, defineTask, noop, type Step } from './define.js'

@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import { change, defineTask, noop, type Step } from './define.js'
-import { allocateGroups, domainHostdevs, domainNameSchema, gpuFacts, gpuGroups, pciAddressSchema, type GpuFacts, type GpuGroup } from './gpu-groups.js'
-import { pickGuestAddresses } from './hostdev-xml.js'
-import { hostdevScript, type HostdevChange } from './hostdev-script.js'
+import { allocateGroups, domainHostdevs, domainNameSchema, gpuFacts, gpuGroups, pciAddressSchema, type GpuFacts, type GpuGroup } from './lib/gpu-groups.js'
+import { pickGuestAddresses } from './lib/hostdev-xml.js'
+import { hostdevScript, type HostdevChange } from './lib/hostdev-script.js'
 
 // Gives GPUs to libvirt domains as <hostdev managed='yes'>, per the inventory's `gpufleet_vms` var: a whole
 // IOMMU group (NVLink bridges included) to one domain, never split.

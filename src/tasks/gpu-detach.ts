@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { change, defineTask, noop, type Step } from './define.js'
-import { domainHostdevs, domainNameSchema, gpuFacts, gpuGroups, pciAddressSchema, type GpuFacts, type GpuGroup } from './gpu-groups.js'
-import { hostdevScript, type HostdevChange } from './hostdev-script.js'
+import { domainHostdevs, domainNameSchema, gpuFacts, gpuGroups, pciAddressSchema, type GpuFacts, type GpuGroup } from './lib/gpu-groups.js'
+import { hostdevScript, type HostdevChange } from './lib/hostdev-script.js'
 
 // Takes GPUs (whole IOMMU groups) back from libvirt domains; managed='yes' returns them to the host.
 //

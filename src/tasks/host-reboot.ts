@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { change, defineTask, noop } from './define.js'
 import { durationSchema } from '../duration.js'
-import { pendingFacts, pendingReboot, type PendingFacts } from './pending-reboot.js'
+import { pendingFacts, pendingReboot, type PendingFacts } from './lib/pending-reboot.js'
 
 // Reboots the host and waits for it, only when a reboot is pending. The runner issues the reboot
 // detached, requires the host to go away AND a new boot_id, waits `stability`, then re-gathers.

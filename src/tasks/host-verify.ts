@@ -1,13 +1,16 @@
 import { z } from 'zod'
-import { cpuInfo, kernelCmdline, kernelModules, kernelRelease, type CmdlineFact, type CpuInfo, type LoadedModule } from '../facts/host-basics.js'
+import { cpuInfo, type CpuInfo } from '../facts/cpu-info.js'
+import { kernelCmdline, type CmdlineFact } from '../facts/kernel-cmdline.js'
+import { kernelModules, type LoadedModule } from '../facts/kernel-modules.js'
+import { kernelRelease } from '../facts/kernel-release.js'
 import { iommuGroups, type IommuGroups } from '../facts/iommu-groups.js'
 import { isNvidiaGpu, pciDevices, type PciDevice } from '../facts/pci-devices.js'
-import { smtState, type SmtState } from '../facts/smt-state.js'
+import { smtState, type SmtState } from '../facts/cpu-smt.js'
 import { vfioStatus, type VfioStatus } from '../facts/vfio-status.js'
 import { defineTask, noop, type PlanContext } from './define.js'
-import { argsSatisfied, kernelArgSchema, spellingOf } from './kernel-arg-schema.js'
-import { moduleNameSchema } from './module-name.js'
-import { smtMatches } from './pending-reboot.js'
+import { argsSatisfied, kernelArgSchema, spellingOf } from './lib/kernel-arg-schema.js'
+import { moduleNameSchema } from './lib/module-name.js'
+import { smtMatches } from './lib/pending-reboot.js'
 
 // Read-only health check of a prepared host, with evidence per check. A failed check fails the host.
 //

@@ -5,9 +5,9 @@ import { initramfsStatus, type InitramfsStatus } from '../facts/initramfs-status
 import { modprobeConfig, type ModprobeConfig } from '../facts/modprobe-config.js'
 import { command } from '../shell.js'
 import { change, defineTask, noop, type PlanContext, type Step } from './define.js'
-import { DRACUT_OMIT_CONF, dracutOmitContent, omittedDrivers, sameDracutSettings } from './dracut-omit-conf.js'
-import { initramfsRebuildScript } from './initramfs-script.js'
-import { moduleNameSchema } from './module-name.js'
+import { DRACUT_OMIT_CONF, dracutOmitContent, omittedDrivers, sameDracutSettings } from './lib/dracut-omit-conf.js'
+import { initramfsRebuildScript } from './lib/initramfs-script.js'
+import { moduleNameSchema } from './lib/module-name.js'
 
 // Rebuilds the initramfs of the kernel that boots NEXT (not `uname -r`: plain `dracut -f` targets the
 // running kernel) without nouveau, only when needed; backs up and restores on failure. With dracut it

@@ -3,8 +3,8 @@ import { dracutConfig, type DracutConfig } from '../facts/dracut-config.js'
 import { gpufleetBackups, type BackupFile } from '../facts/gpufleet-backups.js'
 import { command, quote } from '../shell.js'
 import { change, defineTask, noop, type Step } from './define.js'
-import { DRACUT_OMIT_CONF } from './dracut-omit-conf.js'
-import { markRebootScript } from './reboot-marker.js'
+import { DRACUT_OMIT_CONF } from './lib/dracut-omit-conf.js'
+import { markRebootScript } from './lib/reboot-marker.js'
 
 // Puts back every initramfs image gpufleet rebuilt, from the orig/ copy taken before its first
 // rebuild, verifying the sha256 of the restored image, and removes gpufleet's dracut drop-in (the

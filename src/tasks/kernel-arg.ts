@@ -1,13 +1,13 @@
 import { z } from 'zod'
 import { bootConfig, type BootConfig, type BootEntry } from '../facts/boot-config.js'
-import { kernelCmdline, type CmdlineFact } from '../facts/host-basics.js'
+import { kernelCmdline, type CmdlineFact } from '../facts/kernel-cmdline.js'
 import { moduleName, modprobeConfig, type ModprobeConfig, type ModprobeOption } from '../facts/modprobe-config.js'
 import { command } from '../shell.js'
-import { backupStep } from './backup-script.js'
+import { backupStep } from './lib/backup-script.js'
 import { change, defineTask, noop, type Plan, type Step } from './define.js'
-import { setGrubCmdlineLinux } from './grub-defaults-edit.js'
-import { applyArgEdits, argEdits, argKey, argsSatisfied, kernelArgSchema, sameArg, spellingOf } from './kernel-arg-schema.js'
-import { markRebootStep } from './reboot-marker.js'
+import { setGrubCmdlineLinux } from './lib/grub-defaults-edit.js'
+import { applyArgEdits, argEdits, argKey, argsSatisfied, kernelArgSchema, sameArg, spellingOf } from './lib/kernel-arg-schema.js'
+import { markRebootStep } from './lib/reboot-marker.js'
 
 // Ensures kernel arguments are present/absent on the boot entry that boots next (as petitboot picks
 // it), and in GRUB_CMDLINE_LINUX so a later grub2-mkconfig keeps them.

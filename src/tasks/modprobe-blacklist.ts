@@ -2,8 +2,8 @@ import { z } from 'zod'
 import { modprobeConfig, type ModprobeConfig } from '../facts/modprobe-config.js'
 import { command } from '../shell.js'
 import { change, defineTask, noop } from './define.js'
-import { moduleNameSchema } from './module-name.js'
-import { markRebootStep } from './reboot-marker.js'
+import { moduleNameSchema } from './lib/module-name.js'
+import { markRebootStep } from './lib/reboot-marker.js'
 
 // Writes /etc/modprobe.d/blacklist-nouveau.conf with the guide's four lines (or the same for other
 // modules). dracut copies modprobe.d into the image, so a change here makes the initramfs stale;

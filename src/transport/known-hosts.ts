@@ -5,7 +5,7 @@ import { createHash, createHmac } from 'node:crypto'
 import { constants } from 'node:fs'
 import { appendFile, mkdir, open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { matchPatternList } from './host-pattern.js'
+import { matchPatternList } from './ssh-patterns.js'
 
 export interface KnownHostEntry {
   file: string

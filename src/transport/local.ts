@@ -1,8 +1,8 @@
 // The Transport for `ansible_connection: local`: the same result shape, run with execa under `sh -c`.
-import { StringDecoder } from 'node:string_decoder'
 import { execa } from 'execa'
-import { CommandError } from '../errors.js'
-import { atomicWriteScript } from './ssh.js'
+import { writeFileAtomically } from './atomic-write.js'
+import { abortedBeforeStart, watchForStop, withStopNote } from './exec-stop.js'
+import { lineSplitter } from './line-splitter.js'
 import type { CommandResult, ExecOptions, Transport } from './types.js'
 
 // Runs commands on this machine as the current user (become is a no-op: gpufleet runs as root
@@ -11,9 +11,7 @@ export function createLocalTransport(host: string): Transport {
   let closed = false
   async function exec(command: string, opts: ExecOptions = {}): Promise<CommandResult> {
     const started = Date.now()
-    if (opts.signal?.aborted) {
-      return { command, exitCode: null, signal: null, stdout: '', stderr: 'gpufleet: aborted before the command started', durationMs: 0 }
-    }
+    if (opts.signal?.aborted) return abortedBeforeStart(command)
     // Its own process group, so a timeout or abort kills the command's children too (a `sleep`
     // holding our pipes open would otherwise keep us waiting).
     const child = execa('sh', ['-c', command], {
@@ -34,33 +32,19 @@ export function createLocalTransport(host: string): Transport {
         // Already exited.
       }
     }
-    const timer = opts.timeoutMs ? setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs) : undefined
-    const onAbort = () => stop('aborted')
-    opts.signal?.addEventListener('abort', onAbort, { once: true })
+    const unwatch = watchForStop(opts, started, stop)
     if (opts.onLine) {
       for (const name of ['stdout', 'stderr'] as const) {
-        let buf = ''
-        // A decoder of our own: execa reads the same stream for the result, so leave its encoding.
-        const decoder = new StringDecoder('utf8')
-        child[name]?.on('data', (chunk: Buffer) => {
-          buf += decoder.write(chunk)
-          let nl: number
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            opts.onLine!(name, buf.slice(0, nl).replace(/\r$/, ''))
-            buf = buf.slice(nl + 1)
-          }
-        })
-        child[name]?.on('end', () => {
-          buf += decoder.end()
-          if (buf) opts.onLine!(name, buf)
-        })
+        // A splitter (and decoder) of our own: execa reads the same stream for the result, so leave its encoding.
+        const lines = lineSplitter(name, opts.onLine)
+        child[name]?.on('data', (chunk: Buffer) => lines.push(chunk))
+        child[name]?.on('end', () => lines.end())
       }
     }
     const r = await child
-    clearTimeout(timer)
-    opts.signal?.removeEventListener('abort', onAbort)
+    unwatch()
     let stderr = typeof r.stderr === 'string' ? r.stderr : ''
-    if (stopped) stderr += `${stderr && !stderr.endsWith('\n') ? '\n' : ''}gpufleet: command ${stopped}; the process was killed\n`
+    if (stopped) stderr = withStopNote(stderr, stopped, 'the process was killed')
     return {
       command,
       exitCode: stopped ? null : (r.exitCode ?? null),
@@ -73,11 +57,7 @@ export function createLocalTransport(host: string): Transport {
   return {
     host,
     exec,
-    async writeFile(path, content, options = {}) {
-      if (options.mode !== undefined && !/^[0-7]{3,4}$/.test(options.mode)) throw new Error(`bad file mode ${JSON.stringify(options.mode)} for ${path}`)
-      const result = await exec(atomicWriteScript(path, options), { stdin: typeof content === 'string' ? Buffer.from(content) : content })
-      if (result.exitCode !== 0) throw new CommandError(host, result, `Writing ${path}`)
-    },
+    writeFile: (path, content, options) => writeFileAtomically(exec, host, path, content, options),
     get connected() {
       return !closed
     },

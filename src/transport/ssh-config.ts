@@ -13,7 +13,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { dirname, isAbsolute, join } from 'node:path'
 import { quote } from '../shell.js'
-import { globMatch, matchPatternList } from './host-pattern.js'
+import { globMatch, matchPatternList } from './ssh-patterns.js'
 import { evaluateMatch, localAddresses, parseMatch, runExec, type MatchCriterion } from './ssh-match.js'
 import { expandTilde, expandTokens, localIdentity, TokenError, type LocalIdentity, type TokenValues } from './ssh-tokens.js'
 

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import { BlockList, isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { quote } from '../shell.js'
-import { matchPatternList } from './host-pattern.js'
+import { matchPatternList } from './ssh-patterns.js'
 import { expandTokens, type TokenValues } from './ssh-tokens.js'
 
 export type MatchAttribute = 'all' | 'canonical' | 'final' | 'exec' | 'host' | 'originalhost' | 'user' | 'localuser' | 'localnetwork'

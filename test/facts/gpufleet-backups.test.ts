@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, beforeEach, expect, test } from 'vitest'
 import { BACKUP_DIR, gpufleetBackups, gpufleetBackupsCommand } from '../../src/facts/gpufleet-backups.js'
-import { backupFilesScript } from '../../src/tasks/backup-script.js'
+import { backupFilesScript } from '../../src/tasks/lib/backup-script.js'
 import { restoreFileScript } from '../../src/tasks/initramfs-restore.js'
 
 // The gpufleet.backups command run for real against a temp root: the backup's checksum comes from

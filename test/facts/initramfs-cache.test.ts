@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { initramfsStatus, initramfsStatusCommand } from '../../src/facts/initramfs-status.js'
-import { initramfsRebuildScript } from '../../src/tasks/initramfs-script.js'
+import { initramfsRebuildScript } from '../../src/tasks/lib/initramfs-script.js'
 
 // The initramfs.status command run for real (bash and dash) against a temp /boot, with fake
 // dracut/lsinitrd/grubby that log every call: a no-op gather must not decompress (list) an image

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { buildGatherScript, parseFacts, splitGatherOutput } from '../../src/facts/gather.js'
-import { kernelCmdline } from '../../src/facts/host-basics.js'
+import { kernelCmdline } from '../../src/facts/kernel-cmdline.js'
 import { libvirtDomains } from '../../src/facts/libvirt-domains.js'
 
 // A VM's <description> is free text from whoever defined the VM. Lines in it that look like this

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { bootConfig } from '../../src/facts/boot-config.js'
-import { smtState } from '../../src/facts/smt-state.js'
+import { smtState } from '../../src/facts/cpu-smt.js'
 
 // Tools (and grubenv, a 1024-byte block) may end their output without a newline; a section marker
 // printed after them must still start its own line. Runs the real fact commands with fake tools

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { initramfsStatus, initramfsStatusCommand, INITRAMFS_STATE_DIR } from '../../src/facts/initramfs-status.js'
-import { dracutOmitContent } from '../../src/tasks/dracut-omit-conf.js'
-import { initramfsRebuildScript } from '../../src/tasks/initramfs-script.js'
+import { dracutOmitContent } from '../../src/tasks/lib/dracut-omit-conf.js'
+import { initramfsRebuildScript } from '../../src/tasks/lib/initramfs-script.js'
 import { dracutWrapper, pathWith, run, runOk, sh, STUB_KVER, stubKernelTree } from '../helpers/real-tools.js'
 
 let dir: string

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { libvirtDomains } from '../../src/facts/libvirt-domains.js'
 import { parseDomainXml } from '../../src/facts/parse-domain-xml.js'
 import { splitSections } from '../../src/facts/sections.js'
-import { sourcePattern } from '../../src/tasks/hostdev-xml.js'
+import { sourcePattern } from '../../src/tasks/lib/hostdev-xml.js'
 import { factStdout, planFixture, readTaskFixture } from '../helpers/plan-fixture.js'
 import { pathWith, run, runOk, sh } from '../helpers/real-tools.js'
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
 import { DRACUT_CONF_DIR, dracutConfig } from '../../src/facts/dracut-config.js'
-import { DRACUT_OMIT_CONF, dracutOmitContent, omittedDrivers, sameDracutSettings } from '../../src/tasks/dracut-omit-conf.js'
+import { DRACUT_OMIT_CONF, dracutOmitContent, omittedDrivers, sameDracutSettings } from '../../src/tasks/lib/dracut-omit-conf.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'gpufleet-dracut-conf-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))

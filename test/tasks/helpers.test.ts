@@ -3,9 +3,9 @@ import { describe, expect, test } from 'vitest'
 import { versionCompare } from '../../src/facts/boot-config.js'
 import { parseDefaultGrub } from '../../src/facts/parse-default-grub.js'
 import { closestName } from '../../src/playbook/closest-name.js'
-import { setGrubCmdlineLinux } from '../../src/tasks/grub-defaults-edit.js'
-import { pickGuestAddresses } from '../../src/tasks/hostdev-xml.js'
-import { argEdits } from '../../src/tasks/kernel-arg-schema.js'
+import { setGrubCmdlineLinux } from '../../src/tasks/lib/grub-defaults-edit.js'
+import { pickGuestAddresses } from '../../src/tasks/lib/hostdev-xml.js'
+import { argEdits } from '../../src/tasks/lib/kernel-arg-schema.js'
 
 describe('argEdits', () => {
   test('module parameter names fold dashes and underscores, as the kernel does', () => {

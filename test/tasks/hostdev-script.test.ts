@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { hostdevScript, type HostdevChange } from '../../src/tasks/hostdev-script.js'
+import { hostdevScript, type HostdevChange } from '../../src/tasks/lib/hostdev-script.js'
 
 // The attach/detach step scripts run for real under bash against a fake `virsh` that keeps each
 // domain's hostdevs in a file and prints them back from dumpxml in libvirt's formatting.

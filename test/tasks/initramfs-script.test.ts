@@ -3,9 +3,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { INITRAMFS_EXIT, initramfsRebuildScript } from '../../src/tasks/initramfs-script.js'
+import { INITRAMFS_EXIT, initramfsRebuildScript } from '../../src/tasks/lib/initramfs-script.js'
 import { restoreFileScript } from '../../src/tasks/initramfs-restore.js'
-import { backupFilesScript } from '../../src/tasks/backup-script.js'
+import { backupFilesScript } from '../../src/tasks/lib/backup-script.js'
 import { createHash } from 'node:crypto'
 
 // The initramfs step script run for real under bash, in a temp root, with fake dracut/lsinitrd (and

@@ -2,19 +2,12 @@
 // `!pattern` negation. known_hosts names and `Match host` compare case-insensitively (OpenSSH
 // lowercases host names there); `Host` lines and `Match user` compare case-sensitively, as ssh does.
 
+import { globToRegExp } from '../glob.js'
+
 // True when one glob (no negation) matches the whole name.
 export function globMatch(pattern: string, name: string, options: { caseSensitive?: boolean } = {}): boolean {
   const fold = (s: string) => (options.caseSensitive ? s : s.toLowerCase())
-  const re = new RegExp(
-    '^' +
-      fold(pattern)
-        .split('')
-        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-        .join('') +
-      '$',
-    's',
-  )
-  return re.test(fold(name))
+  return globToRegExp(fold(pattern)).test(fold(name))
 }
 
 // OpenSSH's match_pattern_list: a negated match vetoes the list; otherwise any positive match wins.

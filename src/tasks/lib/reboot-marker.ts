@@ -1,6 +1,6 @@
-import { REBOOT_SENTINEL } from '../facts/reboot-sentinel.js'
-import { quote } from '../shell.js'
-import type { Step } from './define.js'
+import { REBOOT_SENTINEL } from '../../facts/reboot-sentinel.js'
+import { quote } from '../../shell.js'
+import type { Step } from '../define.js'
 
 // Shell text that appends "<boot_id> <reason>" to the reboot sentinel (root prefixes the path in
 // tests); the boot_id lets the fact tell this boot's lines from stale ones.

@@ -1,4 +1,4 @@
-import type { DefaultGrub } from '../facts/parse-default-grub.js'
+import type { DefaultGrub } from '../../facts/parse-default-grub.js'
 
 // Rewrites GRUB_CMDLINE_LINUX in /etc/default/grub to `words`, keeping every other line as it is
 // (the last assignment wins in shell, so that is the one replaced; none → one appended).

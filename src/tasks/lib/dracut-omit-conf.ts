@@ -1,4 +1,4 @@
-import { DRACUT_CONF_DIR } from '../facts/dracut-config.js'
+import { DRACUT_CONF_DIR } from '../../facts/dracut-config.js'
 
 // gpufleet's dracut drop-in: `--omit-drivers` on the command line only shapes the image gpufleet
 // rebuilds; this file makes every later dracut run (a kernel update's new image included) omit the

@@ -1,4 +1,4 @@
-import { parseHostAddress, type PciTuple } from '../facts/parse-domain-xml.js'
+import { parseHostAddress, type PciTuple } from '../../facts/parse-domain-xml.js'
 
 const hex = (v: number, w: number) => '0x' + v.toString(16).padStart(w, '0')
 

@@ -1,6 +1,6 @@
-import { BACKUP_DIR } from '../facts/gpufleet-backups.js'
-import { INITRAMFS_LISTING_FILTER, INITRAMFS_LISTING_SUFFIX, INITRAMFS_STATE_DIR, initramfsKeyCommand } from '../facts/initramfs-status.js'
-import { quote } from '../shell.js'
+import { BACKUP_DIR } from '../../facts/gpufleet-backups.js'
+import { INITRAMFS_LISTING_FILTER, INITRAMFS_LISTING_SUFFIX, INITRAMFS_STATE_DIR, initramfsKeyCommand } from '../../facts/initramfs-status.js'
+import { quote } from '../../shell.js'
 import { KEEP_BACKUP_FUNCTION } from './backup-script.js'
 import { markRebootScript } from './reboot-marker.js'
 

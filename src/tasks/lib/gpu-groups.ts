@@ -1,8 +1,8 @@
 import { z } from 'zod'
-import { iommuGroups, type IommuGroups } from '../facts/iommu-groups.js'
-import { libvirtDomains, type LibvirtDomain, type LibvirtDomains } from '../facts/libvirt-domains.js'
-import { isNvidiaGpu, pciDevices, type PciDevice } from '../facts/pci-devices.js'
-import type { GpuAssignment } from '../inventory/types.js'
+import { iommuGroups, type IommuGroups } from '../../facts/iommu-groups.js'
+import { libvirtDomains, type LibvirtDomain, type LibvirtDomains } from '../../facts/libvirt-domains.js'
+import { isNvidiaGpu, pciDevices, type PciDevice } from '../../facts/pci-devices.js'
+import type { GpuAssignment } from '../../inventory/types.js'
 
 // The facts gpu.attach and gpu.detach read, by key (gathered in the one fact exec).
 export interface GpuFacts extends Record<string, unknown> {

@@ -1,6 +1,6 @@
-import { BACKUP_DIR, BACKUP_SUM_SUFFIX } from '../facts/gpufleet-backups.js'
-import { quote } from '../shell.js'
-import type { Step } from './define.js'
+import { BACKUP_DIR, BACKUP_SUM_SUFFIX } from '../../facts/gpufleet-backups.js'
+import { quote } from '../../shell.js'
+import type { Step } from '../define.js'
 
 // Shell function `keep <verified temp copy> <backup> <sha256>`: renames the copy into place with its
 // sidecar <backup>.sha256 (sha256sum format, so `sha256sum -c` checks it; the gpufleet.backups fact

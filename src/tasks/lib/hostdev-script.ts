@@ -1,6 +1,6 @@
-import { quote } from '../shell.js'
+import { quote } from '../../shell.js'
 import { hostdevXml, sourcePattern } from './hostdev-xml.js'
-import type { PciTuple } from '../facts/parse-domain-xml.js'
+import type { PciTuple } from '../../facts/parse-domain-xml.js'
 
 // One device to attach or detach and in which XMLs (config, live).
 export interface HostdevChange {

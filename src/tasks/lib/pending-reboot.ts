@@ -1,11 +1,12 @@
-import { bootConfig, type BootConfig } from '../facts/boot-config.js'
-import { kernelCmdline, kernelModules, type CmdlineFact, type LoadedModule } from '../facts/host-basics.js'
-import { initramfsStatus, type InitramfsStatus } from '../facts/initramfs-status.js'
-import { modprobeConfig, type ModprobeConfig } from '../facts/modprobe-config.js'
-import { rebootSentinel, type RebootSentinel } from '../facts/reboot-sentinel.js'
-import { smtState, type SmtState } from '../facts/smt-state.js'
-import { smtUnit, type SmtUnit } from '../facts/smt-unit.js'
-import type { PlanContext } from './define.js'
+import { bootConfig, type BootConfig } from '../../facts/boot-config.js'
+import { kernelCmdline, type CmdlineFact } from '../../facts/kernel-cmdline.js'
+import { kernelModules, type LoadedModule } from '../../facts/kernel-modules.js'
+import { initramfsStatus, type InitramfsStatus } from '../../facts/initramfs-status.js'
+import { modprobeConfig, type ModprobeConfig } from '../../facts/modprobe-config.js'
+import { rebootSentinel, type RebootSentinel } from '../../facts/reboot-sentinel.js'
+import { smtState, type SmtState } from '../../facts/cpu-smt.js'
+import { smtUnit, type SmtUnit } from '../../facts/smt-unit.js'
+import type { PlanContext } from '../define.js'
 
 // Everything that can show a staged change is not live yet.
 export interface PendingFacts {
