@@ -66,6 +66,7 @@ export const cpuSmt = defineTask<CpuSmtArgs, CpuSmtFacts>({
   summary: 'SMT off|on|N live via ppc64_cpu, persisted with an enabled gpufleet-smt.service ordered before libvirtd',
   phase: 'stage',
   facts: { smt: smtState, cpu: cpuInfo, unit: smtUnit },
+  writes: [smtState, smtUnit, cpuInfo],
   args: cpuSmtArgs,
   plan(args, { smt, cpu, unit }) {
     const notes = generationNote(cpu.generation)

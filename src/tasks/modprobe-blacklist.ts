@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { modprobeConfig, type ModprobeConfig } from '../facts/modprobe-config.js'
+import { rebootSentinel } from '../facts/reboot-sentinel.js'
 import { command } from '../shell.js'
 import { change, defineTask, noop } from './define.js'
 import { moduleNameSchema } from './module-name.js'
@@ -49,6 +50,7 @@ export const modprobeBlacklist = defineTask<ModprobeBlacklistArgs, ModprobeBlack
   summary: 'blacklist GPU drivers (nouveau) in /etc/modprobe.d, the guide\'s four lines; marks the initramfs stale',
   phase: 'stage',
   facts: { modprobe: modprobeConfig },
+  writes: [modprobeConfig, rebootSentinel],
   args: modprobeBlacklistArgs,
   plan(args, { modprobe }) {
     const current = modprobe.files.find((f) => f.path === args.file)
