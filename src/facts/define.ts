@@ -1,5 +1,5 @@
 // A fact is a read-only shell command plus a pure parser. All facts a playbook needs for a host are
-// gathered in one exec (see gather-script.ts); parse() never does I/O.
+// gathered in one exec (see gather.ts); parse() never does I/O.
 
 export interface Fact<T> {
   name: string // 'kernel.cmdline'; also the fixture folder under test/facts/
