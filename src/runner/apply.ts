@@ -72,8 +72,9 @@ export async function applyGroup(steps: BatchStep[], ctx: ApplyContext, extras: 
   const started = out.parts.length - offset
   if (started < steps.length || (extras.confirm && out.confirm === undefined)) {
     // The script stopped between parts (sudo refused, connection cut): name the step it did not reach.
-    const next = steps[Math.max(0, started)]!
-    throw new CommandError(host, { ...result, command: next.kind === 'run' ? next.command : `write ${next.path}` }, started < steps.length ? next.description : 'confirming the changes')
+    const next = steps[Math.min(Math.max(0, started), steps.length - 1)]!
+    const what = started < steps.length ? next.description : `confirming ${next.description}`
+    throw new CommandError(host, { ...result, command: next.kind === 'run' ? next.command : `write ${next.path}` }, what)
   }
   return out.confirm !== undefined ? { confirm: out.confirm } : {}
 }
