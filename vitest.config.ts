@@ -9,6 +9,8 @@ const integration = [
   'test/commands/**/*.test.ts',
   'test/runner/rack.test.ts',
   'test/runner/rack-hypervisor.test.ts',
+  'test/runner/rack-execs.test.ts',
+  'test/tasks/predict-sim.test.ts',
   'test/inventory/ansible-compat.test.ts',
   'test/config/ansible-cfg-compat.test.ts',
   'test/cli.test.ts',

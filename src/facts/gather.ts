@@ -49,23 +49,30 @@ export function splitGatherOutput(stdout: string): Record<string, RawFact> {
   return out
 }
 
-// Parses every requested fact from the split output. A fact the script did not report (connection
-// dropped mid-script) or whose parser throws becomes a FactParseError naming that fact.
+// One fact's parse result: its value, or the FactParseError naming it.
+export type ParsedFact = { ok: true; value: unknown } | { ok: false; error: FactParseError }
+
+// Parses one fact from the split output. A fact the script did not report (connection dropped
+// mid-script) or whose parser throws becomes a FactParseError naming that fact.
+export function parseFact(fact: Fact<unknown>, raw: RawFact | undefined): ParsedFact {
+  if (!raw) return { ok: false, error: new FactParseError(fact.name, '', 'no output (the gather script did not reach it)') }
+  try {
+    return { ok: true, value: fact.parse(raw.stdout, raw.exitCode) }
+  } catch (error) {
+    return { ok: false, error: error instanceof FactParseError ? error : new FactParseError(fact.name, raw.stdout, error instanceof Error ? error.message : String(error)) }
+  }
+}
+
+// Parses every requested fact from the split output; throws the first fact's FactParseError.
 export function parseFacts<T extends Record<string, unknown>>(
   facts: { [K in keyof T]: Fact<T[K]> },
   raw: Record<string, RawFact>,
 ): T {
   const result = {} as T
   for (const key of Object.keys(facts) as Array<keyof T>) {
-    const fact = facts[key]
-    const got = raw[fact.name]
-    if (!got) throw new FactParseError(fact.name, '', 'no output (the gather script did not reach it)')
-    try {
-      result[key] = fact.parse(got.stdout, got.exitCode)
-    } catch (error) {
-      if (error instanceof FactParseError) throw error
-      throw new FactParseError(fact.name, got.stdout, error instanceof Error ? error.message : String(error))
-    }
+    const parsed = parseFact(facts[key] as Fact<unknown>, raw[facts[key].name])
+    if (!parsed.ok) throw parsed.error
+    result[key] = parsed.value as T[keyof T]
   }
   return result
 }

@@ -6,7 +6,7 @@ export interface LibvirtGuest {
   name: string
   active: boolean // running or paused: it dies if the host reboots under it
   autostart: boolean // libvirt starts it itself at boot
-  hostdevs: number // <hostdev> entries in its persistent XML (VFIO devices: no live migration, no managed save)
+  hostdevs: number // <hostdev> entries in its persistent XML (VFIO devices: no live migration, no managed save); read for active guests only, 0 for the others (the drain never touches them)
 }
 
 // libvirt-guests.service, which acts on guests at host shutdown.
@@ -24,16 +24,18 @@ export interface LibvirtGuests {
   service: LibvirtGuestsService
 }
 
-// Active guests (`virsh list --name`, by id), autostart ones, each guest's host-device count, and
-// libvirt-guests' enablement and ON_SHUTDOWN/SHUTDOWN_TIMEOUT (RHEL: /etc/sysconfig, Debian:
-// /etc/default). Cheap: no XML of running guests is read.
+// Active guests (`virsh list --name`, by id), inactive and autostart ones, each active guest's
+// host-device count, and libvirt-guests' enablement and ON_SHUTDOWN/SHUTDOWN_TIMEOUT (RHEL:
+// /etc/sysconfig, Debian: /etc/default). Cheap: only the active guests' XML is read (one dumpxml
+// each), so a host with no guests running costs three `virsh list` and no XML at all.
 export const libvirtGuests = defineFact({
   name: 'libvirt.guests',
   command: [
     'command -v virsh >/dev/null 2>&1 || { echo "@@ no-virsh"; exit 0; }',
     'echo "@@ active"; virsh list --name',
     'echo "@@ autostart"; virsh list --all --autostart --name',
-    'virsh list --all --name | while IFS= read -r d; do',
+    'echo "@@ inactive"; virsh list --inactive --name',
+    'virsh list --name | while IFS= read -r d; do',
     '  [ -n "$d" ] || continue',
     '  echo "@@ hostdevs $(virsh dumpxml --inactive "$d" | grep -c "<hostdev ") $d"',
     'done',
@@ -55,7 +57,8 @@ export const libvirtGuests = defineFact({
       const m = /^(\d+) (.+)$/.exec(s.arg)
       if (m) hostdevs.set(m[2]!, Number(m[1]))
     }
-    const all = [...active, ...[...hostdevs.keys()].filter((n) => !active.includes(n)).sort()]
+    const rest = new Set([...names('inactive'), ...hostdevs.keys()].filter((n) => !active.includes(n)))
+    const all = [...active, ...[...rest].sort()]
     const guests = all.map((name) => ({ name, active: active.includes(name), autostart: autostart.has(name), hostdevs: hostdevs.get(name) ?? 0 }))
     const svc = sections.find((s) => s.name === 'service')
     service.enabled = /^(enabled|enabled-runtime|alias)$/.test(svc?.arg.trim() ?? '')

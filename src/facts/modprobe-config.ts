@@ -72,6 +72,13 @@ export const modprobeConfig = defineFact({
   },
 })
 
+// The fact's output for these files (in the gather's C-locale glob order): lets a task predict the
+// fact after its change through the very parser the gather uses.
+export function modprobeConfigOutput(files: ModprobeFile[], dirMtime?: number): string {
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  return [`@@ dir ${dirMtime ?? ''}`, ...sorted.map((f) => `@@ file ${f.mtime} ${f.path}\n${f.content}`)].join('\n') + '\n'
+}
+
 // kmod's spelling of a module name: '-' and '_' are the same character to it.
 export function moduleName(name: string): string {
   return name.replace(/-/g, '_')

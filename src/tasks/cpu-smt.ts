@@ -66,6 +66,7 @@ export const cpuSmt = defineTask<CpuSmtArgs, CpuSmtFacts>({
   summary: 'SMT off|on|N live via ppc64_cpu, persisted with an enabled gpufleet-smt.service ordered before libvirtd',
   phase: 'stage',
   facts: { smt: smtState, cpu: cpuInfo, unit: smtUnit },
+  writes: [smtState, smtUnit, cpuInfo],
   args: cpuSmtArgs,
   plan(args, { smt, cpu, unit }) {
     const notes = generationNote(cpu.generation)
@@ -114,5 +115,19 @@ export const cpuSmt = defineTask<CpuSmtArgs, CpuSmtFacts>({
     } else done.push(`live ${smt.output.replace(/\n/g, '; ')}`)
     if (steps.length === 0) return noop(`SMT ${value}: ${done.join(', ')}`, notes)
     return change(`SMT ${value}${args.persist ? ', persisted' : ''}${liveOk ? '' : ` (live now: ${smt.output.replace(/\n/g, '; ') || 'unknown'})`}`, steps, { notes })
+  },
+  // SMT as ppc64_cpu will report it and the unit as systemd will, through the facts' own parsers.
+  // `on` (the core's maximum) and a mixed starting state are not predicted: the facts do not say
+  // how many threads a core has then.
+  predict(args, { smt, cpu }) {
+    const out: Partial<CpuSmtFacts> = {}
+    if (args.persist && smt.path) out.unit = smtUnit.parse(`@@ content\n${smtUnitContent(smt.path, String(args.state))}@@ is-enabled enabled\n@@ wanted\n`, 0)
+    const want = args.state === 'off' ? 1 : args.state === 'on' ? undefined : args.state
+    const per = smt.mode === 'off' ? 1 : smt.mode === 'uniform' ? smt.threads : undefined
+    if (want !== undefined && per !== undefined && smt.path) {
+      out.smt = smtState.parse(`@@ path ${smt.path}\n${want === 1 ? 'SMT is off' : `SMT=${want}`}\n\n@@ rc 0\n`, 0)
+      out.cpu = { ...cpu, threads: (cpu.threads / per) * want }
+    }
+    return out
   },
 })

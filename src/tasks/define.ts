@@ -51,6 +51,13 @@ export interface Task<Args, Facts extends Record<string, unknown>> {
   // Zod schema for args (validated at load time, also exported as JSON Schema).
   args: import('zod').ZodType<Args>
   plan(args: Args, facts: Facts, ctx: PlanContext): Plan // pure: no I/O, no clock, no randomness
+  // The facts its steps can change. The runner re-reads exactly these (the ones the playbook
+  // gathers) at the end of the task's own exec, so the next task plans against the host as it is
+  // without a full re-gather. Unset: every gathered fact is re-read (the safe default).
+  writes?: Array<Fact<any>>
+  // The facts a change plan will produce, by key (pure: the plan and the facts before). Check mode
+  // plans later tasks against them; tests hold them equal to a real re-gather after applying.
+  predict?(args: Args, facts: Facts, plan: Extract<Plan, { kind: 'change' }>): Partial<Facts>
 }
 
 export function defineTask<Args, Facts extends Record<string, unknown>>(task: Task<Args, Facts>): Task<Args, Facts> {

@@ -27,6 +27,7 @@ export const hostReboot = defineTask<HostRebootArgs, HostRebootFacts>({
   phase: 'roll',
   facts: pendingFacts,
   args: hostRebootArgs,
+  writes: [], // a reboot is followed by a full gather
   plan(args, facts, ctx) {
     const reasons = pendingReboot(facts, ctx)
     if (args.force) reasons.push('force: true')

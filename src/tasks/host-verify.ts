@@ -157,6 +157,7 @@ export const hostVerify = defineTask<HostVerifyArgs, HostVerifyFacts>({
   phase: 'any',
   facts: { cmdline: kernelCmdline, release: kernelRelease, cpu: cpuInfo, smt: smtState, modules: kernelModules, pci: pciDevices, iommu: iommuGroups, vfio: vfioStatus },
   args: hostVerifyArgs,
+  writes: [], // read-only
   plan(args, facts, ctx) {
     const checks = verifyChecks(args, facts, ctx)
     const failed = Object.entries(checks).filter(([, c]) => !c.ok)

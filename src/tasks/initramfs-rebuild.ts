@@ -3,6 +3,8 @@ import { bootConfig, type BootConfig } from '../facts/boot-config.js'
 import { DRACUT_CONF_DIR, dracutConfig, type DracutConfig } from '../facts/dracut-config.js'
 import { initramfsStatus, type InitramfsStatus } from '../facts/initramfs-status.js'
 import { modprobeConfig, type ModprobeConfig } from '../facts/modprobe-config.js'
+import { gpufleetBackups } from '../facts/gpufleet-backups.js'
+import { rebootSentinel } from '../facts/reboot-sentinel.js'
 import { command } from '../shell.js'
 import { change, defineTask, noop, type PlanContext, type Step } from './define.js'
 import { DRACUT_OMIT_CONF, dracutOmitContent, omittedDrivers, sameDracutSettings } from './lib/dracut-omit-conf.js'
@@ -46,6 +48,7 @@ export const initramfsRebuild = defineTask<InitramfsRebuildArgs, InitramfsRebuil
   summary: 'rebuild the next-boot kernel\'s initramfs without nouveau (dracut --omit-drivers), backed up and restored on failure',
   phase: 'stage',
   facts: { boot: bootConfig, initramfs: initramfsStatus, modprobe: modprobeConfig, dracut: dracutConfig },
+  writes: [initramfsStatus, dracutConfig, rebootSentinel, gpufleetBackups],
   args: initramfsRebuildArgs,
   plan(args, { boot, initramfs, modprobe, dracut }, ctx: PlanContext) {
     const next = boot.next

@@ -2,6 +2,8 @@ import { z } from 'zod'
 import { bootConfig, type BootConfig, type BootEntry } from '../facts/boot-config.js'
 import { kernelCmdline, type CmdlineFact } from '../facts/kernel-cmdline.js'
 import { moduleName, modprobeConfig, type ModprobeConfig, type ModprobeOption } from '../facts/modprobe-config.js'
+import { gpufleetBackups } from '../facts/gpufleet-backups.js'
+import { rebootSentinel } from '../facts/reboot-sentinel.js'
 import { command } from '../shell.js'
 import { backupStep } from './lib/backup-script.js'
 import { change, defineTask, noop, type Plan, type Step } from './define.js'
@@ -63,6 +65,7 @@ export const kernelArg = defineTask<KernelArgArgs, KernelArgFacts>({
   summary: 'kernel arguments present/absent on the entry that boots next (grubby + /etc/default/grub, or a one-time trial entry)',
   phase: 'stage',
   facts: { boot: bootConfig, cmdline: kernelCmdline, modprobe: modprobeConfig },
+  writes: [bootConfig, rebootSentinel, gpufleetBackups],
   args: kernelArgArgs,
   plan(input, { boot, cmdline, modprobe }) {
     const next = boot.next

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { modprobeConfig, type ModprobeConfig } from '../facts/modprobe-config.js'
+import { modprobeConfig, modprobeConfigOutput, type ModprobeConfig } from '../facts/modprobe-config.js'
+import { rebootSentinel } from '../facts/reboot-sentinel.js'
 import { command } from '../shell.js'
 import { change, defineTask, noop } from './define.js'
 import { moduleNameSchema } from './lib/module-name.js'
@@ -49,6 +50,7 @@ export const modprobeBlacklist = defineTask<ModprobeBlacklistArgs, ModprobeBlack
   summary: 'blacklist GPU drivers (nouveau) in /etc/modprobe.d, the guide\'s four lines; marks the initramfs stale',
   phase: 'stage',
   facts: { modprobe: modprobeConfig },
+  writes: [modprobeConfig, rebootSentinel],
   args: modprobeBlacklistArgs,
   plan(args, { modprobe }) {
     const current = modprobe.files.find((f) => f.path === args.file)
@@ -72,6 +74,13 @@ export const modprobeBlacklist = defineTask<ModprobeBlacklistArgs, ModprobeBlack
       ],
       { rebootPending: true, diff: `--- ${args.file}\n+++ ${args.file}\n${current ? prefixLines(current.content, '-') : ''}${prefixLines(content, '+')}`, notes: ['the initramfs is stale until rebuilt (initramfs.rebuild)'] },
     )
+  },
+  // modprobe.d with the file written (or removed). Times are not predicted: a written file keeps
+  // the newest time the directory had, and the directory its own.
+  predict(args, { modprobe }) {
+    const files = modprobe.files.filter((f) => f.path !== args.file)
+    if (args.state === 'present') files.push({ path: args.file, mtime: modprobe.newestMtime ?? 0, content: blacklistContent(args.modules) })
+    return { modprobe: modprobeConfig.parse(modprobeConfigOutput(files, modprobe.dirMtime), 0) }
   },
 })
 

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { racksPerTest, runQuiet } from './rack-helpers.js'
+
+// What a host costs, counted from the simulator's own record of every exec it served (never from
+// the runner's events): a first `prep` is one gather, one exec per task that changed something,
+// the reboot, verify's gather and the unlock; a re-run on the prepared rack is one connection and
+// one exec per host.
+
+const rack = racksPerTest()
+
+type Kind = 'gather' | 'change' | 'unlock' | 'other'
+const kindOf = (command: string): Kind =>
+  command.includes('@@gpufleet-fact@@') && !command.includes('@@gpufleet-step@@')
+    ? 'gather'
+    : command.startsWith("echo '@@gpufleet-step@@ begin 0'")
+      ? 'change'
+      : command.includes('/var/lib/gpufleet/lock') && command.includes('rm -rf')
+        ? 'unlock'
+        : 'other'
+
+describe('execs per host on the simulated rack', () => {
+  it('first prep: 1 gather + 1 exec per changed task, then reboot and verify; no-op: 1 connect + 1 exec', async () => {
+    // Three profiles (three boot stacks and SMT widths) and a host whose guide steps were done by
+    // hand before gpufleet saw it, so hosts differ in how many tasks change.
+    const spec = 'hostsPerRack: 4\nprofile: ac922\nrules:\n  - match: "*-02"\n    profile: s822lc\n  - match: "*-03"\n    profile: pcie\n  - match: "*-04"\n    prepared: true\n'
+    const f = await rack(spec, { hosts: 4, rebootTimeMs: 500 })
+    const first = await runQuiet(f.spec({ roll: { maxUnavailable: { kind: 'count', n: 4 } } }))
+    expect(Object.values(first.outcomes).every((o) => o === 'changed')).toBe(true)
+    const record = f.rack.events()
+    const changedCounts = new Set<number>()
+    for (const h of f.rack.hosts) {
+      const tasks = first.summary.hosts[h.name]!.tasks
+      const changed = tasks.filter((t) => t.phase === 'stage' && t.status === 'changed').length
+      changedCounts.add(changed)
+      expect(tasks.find((t) => t.task === 'host.reboot')?.status).toBe('changed')
+      const execs = record.filter((e) => e.host === h.name && e.kind === 'exec').map((e) => kindOf(e.detail ?? ''))
+      const stage = execs.slice(0, 1 + changed)
+      expect(stage, h.name).toEqual(['gather', ...Array(changed).fill('change')])
+      // The reboot wait's own execs (issuing the reboot, probes): no gather, no change among them.
+      const wait = execs.slice(1 + changed, -2)
+      expect(wait.length, h.name).toBeGreaterThanOrEqual(1)
+      expect(wait.every((k) => k === 'other'), `${h.name}: ${execs.join(' ')}`).toBe(true)
+      expect(execs.slice(-2), h.name).toEqual(['gather', 'unlock'])
+      expect(record.filter((e) => e.host === h.name && e.kind === 'down')).toHaveLength(1)
+    }
+    // The hosts really differ (the prepared one changes fewer tasks), so the count is per host.
+    expect(changedCounts.size).toBeGreaterThan(1)
+
+    const mark = record.length
+    const second = await runQuiet(f.spec({ roll: { maxUnavailable: { kind: 'count', n: 4 } } }))
+    expect(Object.values(second.outcomes).every((o) => o === 'ok')).toBe(true)
+    const after = f.rack.events().slice(mark)
+    for (const h of f.rack.hosts) {
+      expect(after.filter((e) => e.host === h.name && e.kind === 'connect'), h.name).toHaveLength(1)
+      expect(after.filter((e) => e.host === h.name && e.kind === 'exec').map((e) => kindOf(e.detail ?? '')), h.name).toEqual(['gather'])
+    }
+  }, 300_000)
+})
