@@ -18,6 +18,7 @@ import { NamespaceKeeper } from './namespace.js'
 import { getProfile, type Profile } from './profiles.js'
 import { killInNamespaces, SimHost, type HostState, type SimEvent } from './sim-host.js'
 import { loadSpec, resolveHost, type Faults, type RackSpec } from './spec.js'
+import { resolveToolCosts, seedToolCosts, wrapCostedTools, type ToolCostsSetting } from './tool-costs.js'
 
 const { utils } = ssh2
 
@@ -28,7 +29,8 @@ export interface RackOptions {
   spec?: string // YAML file
   dir?: string
   rebootTimeMs?: number
-  dracutTimeMs?: number
+  dracutTimeMs?: number // overrides the tool costs' dracut
+  toolCosts?: ToolCostsSetting // overrides the spec's `toolCosts:` (default: none, tools answer at once)
 }
 
 // What `sim status` shows per host.
@@ -128,7 +130,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
   const defaultProfile = options.profile ?? spec.profile ?? 'ac922'
   getProfile(defaultProfile)
   const rebootTimeMs = options.rebootTimeMs ?? spec.rebootTime ?? 2000
-  const dracutTimeMs = options.dracutTimeMs ?? 0
+  const costSetting = options.toolCosts ?? spec.toolCosts
 
   fs.mkdirSync(dir, { recursive: true })
   const lock = path.join(dir, 'rack.lock')
@@ -150,7 +152,10 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
     const idx = (i % perRack) + 1
     const name = `${profilePrefix(defaultProfile)}-r${rackNo}-${String(idx).padStart(2, '0')}`
     const r = resolveHost(spec, name, defaultProfile)
-    return { name, rack: `r${rackNo}`, address: `127.9.${rackNo}.${idx}`, profile: getProfile(r.profile), faults: r.faults }
+    const profile = getProfile(r.profile)
+    const costs = resolveToolCosts(costSetting, profile)
+    if (options.dracutTimeMs !== undefined) costs.ms.dracut = options.dracutTimeMs
+    return { name, rack: `r${rackNo}`, address: `127.9.${rackNo}.${idx}`, profile, faults: r.faults, costs }
   })
 
   // keys
@@ -179,6 +184,8 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
   const layer = (name: string) => path.join(fsDir, 'layers', name)
   try {
   buildUsrLayer(nsView(layer('usr')))
+  // Wrappers only when some tool costs something: a free tool then costs no extra bash.
+  if (plan.some((h) => Object.entries(h.costs.ms).some(([t, ms]) => t !== 'dracut' && ms > 0))) wrapCostedTools(nsView(layer('usr')))
   const used = new Map<string, Profile>(plan.map((h) => [h.profile.name, h.profile]))
   for (const p of used.values()) buildProfileLayer(nsView(layer(p.name)), p)
 
@@ -205,7 +212,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
       profileLayer: nsView(layer(h.profile.name)),
     })
     fs.mkdirSync(path.join(upper, 'var/lib/sim-hw'), { recursive: true })
-    fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/dracut-time-ms'), `${dracutTimeMs}\n`)
+    seedToolCosts(upper, h.costs)
     if (h.faults.dracutNoSpace) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-dracut-enospc'), '1\n')
     seedGuests(upper, h.profile, h.faults)
   }
@@ -260,7 +267,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
         hostKey: key.private,
         clientPublicKey,
         rebootTimeMs,
-        dracutTimeMs,
+        dracutTimeMs: h.costs.ms.dracut,
         root: path.join(fsDir, 'hosts', h.name, 'root'),
         emit,
       }),

@@ -4,6 +4,7 @@ import YAML from 'yaml'
 import { z } from 'zod'
 import { UsageError } from '../errors.js'
 import { durationSchema as duration } from '../duration.js'
+import { toolCostsSchema } from './tool-costs.js'
 
 // Faults a host can carry; see README.md "Faults".
 export const faultsSchema = z
@@ -50,6 +51,7 @@ export const specSchema = z
     hostsPerRack: z.number().int().positive().optional(),
     profile: z.string().optional(),
     rebootTime: duration.optional(),
+    toolCosts: toolCostsSchema.optional(), // what each emulated tool costs per call (tool-costs.ts)
     rules: z.array(hostRuleSchema).optional(),
   })
   .strict()
