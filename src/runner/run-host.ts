@@ -17,7 +17,7 @@ import { connectWithRetry, type ConnectFn, type ConnectRetryOptions } from './co
 import type { Emit } from './emit.js'
 import type { JournalHostState, JournalRecord } from './journal.js'
 import { decideLock, lockCommand, lockFact, rebootMarkerFact, unlockCommand, type LockFact, type LockOwner } from './lock.js'
-import { rebootAndWait, RebootWaitError, waitForIssuedReboot, type RebootWaitOptions } from './reboot-wait.js'
+import { rebootAndWait, RebootWaitError, waitForIssuedReboot, type RebootResult, type RebootWaitOptions } from './reboot-wait.js'
 import { TaskBudget } from './task-budget.js'
 import type { RunnablePlaybook, RunnableTask } from './types.js'
 
@@ -98,6 +98,7 @@ export class HostRun {
   private changed = false
   private lockOwner: LockOwner | undefined
   private rebootDone = false // this run's reboot already happened (journal + boot_id), resume must not repeat it
+  private stable: Promise<string | undefined> | undefined // the stability window after this run's reboot, running beside verify
   private stepsThisSession = 0
   private drained: string[] = [] // guests this run shut down before the reboot, in their order
   private blockerChecks = 0
@@ -172,6 +173,13 @@ export class HostRun {
         await this.runTask(pt, 'roll', holdsSlot)
         const last = this.earlier[this.earlier.length - 1]?.plan
         rebootPlanned = this.shared.check && last?.kind === 'change' && last.steps.some((s) => s.kind === 'reboot')
+      }
+      // Verified; the slot is freed only once the boot also held for its stability window.
+      const unstable = await this.stable
+      this.stable = undefined
+      if (unstable) {
+        this.stillDown = true
+        throw new HostFailure(unstable.replace(/^\[[^\]]*\] /, ''), 'failed')
       }
       // The host verified: exactly the guests the drain stopped run again.
       if (this.drained.length) await restoreGuests(this.guestContext(), this.drained)
@@ -304,7 +312,7 @@ export class HostRun {
   }
 
   // The host did not come back: power-cycle it once through its BMC (--bmc-recover) and wait again.
-  private async recoverThroughBmc(error: RebootWaitError, bootIdBefore: string, options: RebootWaitOptions): Promise<Awaited<ReturnType<typeof rebootAndWait>>> {
+  private async recoverThroughBmc(error: RebootWaitError, bootIdBefore: string, options: RebootWaitOptions): Promise<RebootResult> {
     const cfg = bmcConfig(this.host)
     if (!error.hostDown || !this.bmc || !cfg) {
       if (error.hostDown && cfg && !this.shared.hypervisor.bmcRecover) throw new RebootWaitError(`${error.message}; it has a BMC (gpufleet_bmc): --bmc-recover would power-cycle it once`, true)
@@ -630,6 +638,7 @@ export class HostRun {
       budget?.exclude(this.shared.now() - waitStarted)
     }
     this.transport = result.transport
+    this.stable = result.stable
     this.stepsThisSession = 0
     this.rebootDone = true
     this.shared.emit({ kind: 'step-finished', host: this.host.name, task, step: step.description, exitCode: 0, durationMs: result.waitedMs })
