@@ -143,7 +143,7 @@ function treeRssKb(rootPid: number): number {
 }
 
 async function measure(label: string, cmd: string[], rack: RackRun, opts: { env?: NodeJS.ProcessEnv; extraMarker?: string; stdoutFile?: string } = {}): Promise<Measure & { stdout: string }> {
-  const timeFile = path.join(os.tmpdir(), `gpufleet-bench-time-${process.pid}`)
+  const timeFile = path.join(path.dirname(rack.dir), 'time.txt') // in this run's own work dir
   const from = eventCount(rack)
   const started = Date.now()
   log(`${label}: ${cmd.map((c) => path.basename(c)).join(' ').slice(0, 120)}`)
