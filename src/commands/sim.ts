@@ -20,6 +20,7 @@ interface UpOptions {
   dir: string
   rebootTime: string
   dracutTime: string
+  toolCosts?: string
   foreground?: boolean
 }
 
@@ -35,7 +36,13 @@ function rackOptions(o: UpOptions): RackOptions {
     dir: path.resolve(o.dir),
     rebootTimeMs: parseDurationFlag(o.rebootTime, '--reboot-time'),
     dracutTimeMs: parseDurationFlag(o.dracutTime, '--dracut-time'),
+    ...(o.toolCosts ? { toolCosts: toolCostsPreset(o.toolCosts) } : {}),
   }
+}
+
+function toolCostsPreset(text: string): 'realistic' | 'none' {
+  if (text !== 'realistic' && text !== 'none') throw new UsageError(`--tool-costs must be realistic or none, not '${text}'`)
+  return text
 }
 
 function pidAlive(pid: number): boolean {
@@ -91,6 +98,7 @@ async function up(o: UpOptions): Promise<void> {
   if (opts.hosts) args.push('--hosts', String(opts.hosts))
   if (opts.profile) args.push('--profile', opts.profile)
   if (opts.spec) args.push('--spec', opts.spec)
+  if (o.toolCosts) args.push('--tool-costs', o.toolCosts)
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] })
   child.unref()
   fs.closeSync(log)
@@ -151,6 +159,7 @@ export function registerSim(program: Command): void {
       .option('--dir <dir>', 'where the rack keeps its files', DEFAULT_DIR)
       .option('--reboot-time <duration>', 'how long a reboot keeps a host down', '4s')
       .option('--dracut-time <duration>', 'how long dracut takes on a host', '2s')
+      .option('--tool-costs <preset>', "realistic: every emulated tool takes as long as on a real host (src/sim/README.md 'Tool costs'); none: answers at once (default: the spec's toolCosts, else none)")
 
   common(sim.command('up'))
     .description('start a rack (in the background unless --foreground) and write inventory.yaml, known_hosts, id_ed25519')

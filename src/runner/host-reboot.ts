@@ -55,6 +55,7 @@ export async function rebootStep(s: HostState, step: Extract<Step, { kind: 'rebo
     budget?.exclude(s.shared.now() - waitStarted)
   }
   s.transport = result.transport
+  s.stable = result.stable
   s.stepsThisSession = 0
   s.rebootDone = true
   s.shared.emit({ kind: 'step-finished', host: s.host.name, task, step: step.description, exitCode: 0, durationMs: result.waitedMs })

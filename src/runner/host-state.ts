@@ -58,6 +58,7 @@ export interface HostState {
   rebootDone: boolean // this run's reboot already happened (journal + boot_id), resume must not repeat it
   stepsThisSession: number
   stillDown: boolean // a reboot took it away and it never came back: it stays unavailable
+  stable: Promise<string | undefined> | undefined // the stability window after this run's reboot, running beside verify
   drained: string[] // guests this run shut down before the reboot, in their order
   bmc: { client: RedfishClient; systemPath: string } | undefined
   blockers: { checks: number; since?: number; retryInMs?: number } // reboot blockers seen held in the slot

@@ -9,7 +9,7 @@ import { DEFAULT_HYPERVISOR, DEFAULT_HYPERVISOR_TIMING, type HypervisorOptions, 
 import type { JournalHostState } from './journal.js'
 import type { RollOptions } from './options.js'
 import { resolveLimit } from './options.js'
-import type { RebootWaitOptions } from './reboot-wait.js'
+import { RebootEstimate, type RebootWaitOptions } from './reboot-wait.js'
 import { HostRun, type JournalInput } from './run-host.js'
 import { rollHosts, type RollHost, type RollPolicy } from './roll.js'
 import type { RunnablePlaybook } from './types.js'
@@ -83,7 +83,8 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
     commandTimeoutMs: input.commandTimeoutMs,
     gatherTimeoutMs: input.gatherTimeoutMs ?? 120_000,
     ...(input.rebootTimeoutMs !== undefined ? { rebootTimeoutMs: input.rebootTimeoutMs } : {}),
-    ...(input.rebootWait ? { rebootWait: input.rebootWait } : {}),
+    // One reboot-time estimate per run: the first hosts back tell the probes when to look closely.
+    rebootWait: { estimate: new RebootEstimate(), ...input.rebootWait },
     hypervisor: input.hypervisor ?? DEFAULT_HYPERVISOR,
     hypervisorTiming: { ...DEFAULT_HYPERVISOR_TIMING, ...input.hypervisorTiming },
     lock: input.lock,
@@ -157,8 +158,9 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
         const retryInMs = r.takeRetry()
         if (retryInMs !== undefined) return { retryInMs } // a reboot blocker holds: the slot goes back
         const result = r.outcome === 'blocked' || r.outcome === 'needs-drain' ? 'blocked' : r.stillDown ? 'lost' : r.outcome === 'failed' || r.outcome === 'unreachable' ? r.outcome : 'ok'
-        // Its end is reported now; the lock release is one exec, then the slot is freed.
-        await r.finish()
+        // Verified (and stable): the slot goes to the next host now. The lock release (one exec) and
+        // the end report run meanwhile; the run awaits every finish() before it returns.
+        void r.finish().catch(() => undefined)
         return result
       },
     })

@@ -44,6 +44,7 @@ export class HostRun {
       rebootDone: false,
       stepsThisSession: 0,
       stillDown: false,
+      stable: undefined,
       drained: [],
       bmc: undefined,
       blockers: { checks: 0 },
@@ -115,6 +116,13 @@ export class HostRun {
         await runTask(s, pt, 'roll', holdsSlot)
         const last = s.earlier[s.earlier.length - 1]?.plan
         rebootPlanned = this.shared.check && last?.kind === 'change' && last.steps.some((st) => st.kind === 'reboot')
+      }
+      // Verified; the slot is freed only once the boot also held for its stability window.
+      const unstable = await s.stable
+      s.stable = undefined
+      if (unstable) {
+        s.stillDown = true
+        throw new HostFailure(unstable.replace(/^\[[^\]]*\] /, ''), 'failed')
       }
       // The host verified: exactly the guests the drain stopped run again.
       if (s.drained.length) await restoreGuests(guestContext(s), s.drained)

@@ -6,20 +6,24 @@ import fs from 'node:fs'
 import path from 'node:path'
 import ssh2 from 'ssh2'
 import type { ParsedKey } from 'ssh2'
-import YAML from 'yaml'
 import { UsageError } from '../errors.js'
 import { quote } from '../shell.js'
-import { chooseEntry } from './boot.js'
 import { makeBmcCerts } from './bmc-certs.js'
 import { seedGuests } from './guests.js'
 import { buildProfileLayer, buildUsrLayer, seedHostUpper } from './layers.js'
 import { startBmc, type Bmc } from './redfish.js'
 import { NamespaceKeeper } from './namespace.js'
 import { getProfile, type Profile } from './profiles.js'
-import { killInNamespaces, SimHost, type HostState, type SimEvent } from './sim-host.js'
-import { loadSpec, resolveHost, type Faults, type RackSpec } from './spec.js'
+import { pssOf, rssOf, tmpfsUsed } from './proc-memory.js'
+import { writeInventory } from './rack-inventory.js'
+import { hostStatus, type SimHostStatus } from './rack-status.js'
+import { killInNamespaces, SimHost, type SimEvent } from './sim-host.js'
+import { loadSpec, resolveHost, type RackSpec } from './spec.js'
+import { resolveToolCosts, seedToolCosts, wrapCostedTools, type ToolCostsSetting } from './tool-costs.js'
 
 const { utils } = ssh2
+
+export type { SimHostStatus }
 
 // startRack()'s options (the shape in the team brief).
 export interface RackOptions {
@@ -28,27 +32,8 @@ export interface RackOptions {
   spec?: string // YAML file
   dir?: string
   rebootTimeMs?: number
-  dracutTimeMs?: number
-}
-
-// What `sim status` shows per host.
-export interface SimHostStatus {
-  name: string
-  rack: string
-  profile: string
-  address: string
-  port: number
-  state: HostState
-  bootCount: number
-  bootId?: string
-  kernel?: string
-  cmdline?: string
-  smt?: string // as `ppc64_cpu --smt` prints it
-  gpuDrivers: Record<string, string | null> // GPU address -> bound driver
-  modules: string[] // GPU-related modules loaded (nouveau, vfio_pci, ...)
-  hostdevs: Array<{ domain: string; address: string; running: boolean }>
-  bootEntry?: string
-  bricked?: string // why it does not boot
+  dracutTimeMs?: number // overrides the tool costs' dracut
+  toolCosts?: ToolCostsSetting // overrides the spec's `toolCosts:` (default: none, tools answer at once)
 }
 
 // One host as the rack lists it.
@@ -91,34 +76,6 @@ function profilePrefix(p: string): string {
   return p === 's822lc' ? 'p8' : 'p9'
 }
 
-function tmpfsUsed(p: string): number {
-  try {
-    const st = fs.statfsSync(p)
-    return (st.blocks - st.bfree) * st.bsize
-  } catch {
-    return 0
-  }
-}
-
-// Proportional set size: shared pages (libc of 500 `sleep`s) counted once overall.
-function pssOf(pid: number): number {
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))
-    return m ? Number(m[1]) * 1024 : 0
-  } catch {
-    return 0
-  }
-}
-
-function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m ? Number(m[1]) * 1024 : 0
-  } catch {
-    return 0
-  }
-}
-
 // Starts a rack. Every host is up (or faulty as its spec says) when the promise resolves.
 export async function startRack(options: RackOptions = {}): Promise<Rack> {
   const dir = path.resolve(options.dir ?? '.gpufleet/sim')
@@ -128,7 +85,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
   const defaultProfile = options.profile ?? spec.profile ?? 'ac922'
   getProfile(defaultProfile)
   const rebootTimeMs = options.rebootTimeMs ?? spec.rebootTime ?? 2000
-  const dracutTimeMs = options.dracutTimeMs ?? 0
+  const costSetting = options.toolCosts ?? spec.toolCosts
 
   fs.mkdirSync(dir, { recursive: true })
   const lock = path.join(dir, 'rack.lock')
@@ -150,7 +107,10 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
     const idx = (i % perRack) + 1
     const name = `${profilePrefix(defaultProfile)}-r${rackNo}-${String(idx).padStart(2, '0')}`
     const r = resolveHost(spec, name, defaultProfile)
-    return { name, rack: `r${rackNo}`, address: `127.9.${rackNo}.${idx}`, profile: getProfile(r.profile), faults: r.faults }
+    const profile = getProfile(r.profile)
+    const costs = resolveToolCosts(costSetting, profile)
+    if (options.dracutTimeMs !== undefined) costs.ms.dracut = options.dracutTimeMs
+    return { name, rack: `r${rackNo}`, address: `127.9.${rackNo}.${idx}`, profile, faults: r.faults, costs }
   })
 
   // keys
@@ -179,6 +139,8 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
   const layer = (name: string) => path.join(fsDir, 'layers', name)
   try {
   buildUsrLayer(nsView(layer('usr')))
+  // Wrappers only when some tool costs something: a free tool then costs no extra bash.
+  if (plan.some((h) => Object.entries(h.costs.ms).some(([t, ms]) => t !== 'dracut' && ms > 0))) wrapCostedTools(nsView(layer('usr')))
   const used = new Map<string, Profile>(plan.map((h) => [h.profile.name, h.profile]))
   for (const p of used.values()) buildProfileLayer(nsView(layer(p.name)), p)
 
@@ -205,7 +167,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
       profileLayer: nsView(layer(h.profile.name)),
     })
     fs.mkdirSync(path.join(upper, 'var/lib/sim-hw'), { recursive: true })
-    fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/dracut-time-ms'), `${dracutTimeMs}\n`)
+    seedToolCosts(upper, h.costs)
     if (h.faults.dracutNoSpace) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-dracut-enospc'), '1\n')
     seedGuests(upper, h.profile, h.faults)
   }
@@ -260,7 +222,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
         hostKey: key.private,
         clientPublicKey,
         rebootTimeMs,
-        dracutTimeMs,
+        dracutTimeMs: h.costs.ms.dracut,
         root: path.join(fsDir, 'hosts', h.name, 'root'),
         emit,
       }),
@@ -416,35 +378,6 @@ function otherKeyLine(): string {
   return k.public.trim().split(' ').slice(0, 2).join(' ')
 }
 
-function writeInventory(file: string, keyFile: string, knownHosts: string, plan: Array<{ name: string; rack: string; address: string; profile: Profile; faults: Faults }>, hosts: Map<string, SimHost>, bmc: (name: string) => { url: string; user: string; password_file: string }): void {
-  const children: Record<string, { hosts: Record<string, unknown> }> = {}
-  for (const h of plan) {
-    const gpus = h.profile.devices.filter((d) => d.gpu).map((d) => d.address)
-    ;(children[h.rack] ??= { hosts: {} }).hosts[h.name] = {
-      ansible_host: h.address,
-      ansible_port: hosts.get(h.name)!.port,
-      ansible_user: 'root',
-      gpufleet_rack: h.rack,
-      gpufleet_gpus: { addresses: gpus },
-      gpufleet_vms: Object.entries(h.profile.vmGpus).map(([domain, addresses]) => ({ domain, addresses })),
-      gpufleet_bmc: bmc(h.name),
-    }
-  }
-  const doc = {
-    all: {
-      vars: {
-        ansible_ssh_private_key_file: keyFile,
-        ansible_ssh_common_args: `-o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes`,
-        ansible_python_interpreter: '/usr/bin/python3',
-      },
-      children,
-    },
-  }
-  // YAML 1.1 quoting: Ansible's loader would read an unquoted PCI address (0004:04:00.0) as a
-  // base-60 number; the 1.1 stringifier quotes every scalar that 1.1 would not read back as text.
-  fs.writeFileSync(file, `# written by gpufleet sim: ${plan.length} simulated POWER hosts on loopback\n` + YAML.stringify(doc, { version: '1.1' }))
-}
-
 // `host already prepared`: the seed guide's staging done before first boot (kernel arg in the boot
 // config and /etc/default/grub, nouveau blacklisted in modprobe.d and the initramfs, SMT unit on POWER8).
 // Runs inside the host with its own (emulated) tools before the first boot.
@@ -466,67 +399,3 @@ export function prepareScript(p: Profile): string {
   return lines.join('\n')
 }
 
-// Reads the live state of a host from its tree.
-async function hostStatus(host: SimHost): Promise<SimHostStatus> {
-  const p = host.cfg.profile
-  const base: SimHostStatus = {
-    name: host.name,
-    rack: host.cfg.rack,
-    profile: p.name,
-    address: host.cfg.address,
-    port: host.port,
-    state: host.state,
-    bootCount: host.bootCount,
-    gpuDrivers: {},
-    modules: [],
-    hostdevs: [],
-  }
-  if (host.lastBoot && !host.lastBoot.ok) base.bricked = host.lastBoot.reason
-  if (!host.pid) return base
-  const v = host.view
-  const rd = (f: string) => {
-    try {
-      return fs.readFileSync(path.join(v, f), 'utf8')
-    } catch {
-      return undefined
-    }
-  }
-  base.bootId = rd('proc/sys/kernel/random/boot_id')?.trim()
-  base.cmdline = rd('proc/cmdline')?.trim()
-  base.kernel = rd('var/lib/sim-hw/kver')?.trim()
-  if (host.lastBoot?.ok) base.bootEntry = host.lastBoot.entry.title
-  // SMT from the per-CPU online files, as ppc64_cpu reads it
-  const perCore: number[] = []
-  for (let c = 0; c < p.cores; c++) {
-    let n = 0
-    for (let t = 0; t < p.threadsPerCore; t++) if ((rd(`sys/devices/system/cpu/cpu${c * p.threadsPerCore + t}/online`) ?? '1').trim() === '1') n++
-    perCore.push(n)
-  }
-  const uniq = [...new Set(perCore)]
-  base.smt = uniq.length === 1 ? (uniq[0] === 1 ? 'SMT is off' : `SMT=${uniq[0]}`) : 'mixed'
-  for (const d of p.devices.filter((d) => d.gpu)) {
-    try {
-      base.gpuDrivers[d.address] = path.basename(fs.readlinkSync(path.join(v, `sys/bus/pci/devices/${d.address}/driver`)))
-    } catch {
-      base.gpuDrivers[d.address] = null
-    }
-  }
-  const mods = (rd('proc/modules') ?? '').split('\n').map((l) => l.split(' ')[0]!)
-  base.modules = mods.filter((m) => /^(nouveau|nvidia.*|vfio.*)$/.test(m))
-  for (const [dirRel, running] of [['etc/libvirt/qemu', false], ['run/libvirt/qemu', true]] as const) {
-    let files: string[] = []
-    try {
-      files = fs.readdirSync(path.join(v, dirRel)).filter((f) => f.endsWith('.xml'))
-    } catch {
-      /* none */
-    }
-    for (const f of files) {
-      const xml = rd(`${dirRel}/${f}`) ?? ''
-      for (const m of xml.matchAll(/<hostdev[\s\S]*?<source>\s*<address domain='0x([0-9a-f]+)' bus='0x([0-9a-f]+)' slot='0x([0-9a-f]+)' function='0x([0-7])'/g)) {
-        base.hostdevs.push({ domain: f.replace(/\.xml$/, ''), address: `${m[1]!.padStart(4, '0')}:${m[2]!.padStart(2, '0')}:${m[3]!.padStart(2, '0')}.${m[4]}`, running })
-      }
-    }
-  }
-  void chooseEntry
-  return base
-}

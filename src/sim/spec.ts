@@ -5,6 +5,7 @@ import { z } from 'zod'
 import { UsageError } from '../errors.js'
 import { globToRegExp } from '../glob.js'
 import { durationSchema as duration } from '../duration.js'
+import { toolCostsSchema } from './tool-costs.js'
 
 // Faults a host can carry; see README.md "Faults".
 export const faultsSchema = z
@@ -51,6 +52,7 @@ export const specSchema = z
     hostsPerRack: z.number().int().positive().optional(),
     profile: z.string().optional(),
     rebootTime: duration.optional(),
+    toolCosts: toolCostsSchema.optional(), // what each emulated tool costs per call (tool-costs.ts)
     rules: z.array(hostRuleSchema).optional(),
   })
   .strict()
