@@ -156,7 +156,8 @@ export function specFromFlags(playbook: string, flags: RunFlags, check: boolean,
   }
   if (roll.maxUnavailable.kind === 'count' && roll.maxUnavailable.n < 1) throw new UsageError('--max-unavailable must allow at least one host')
   return {
-    playbook,
+    // A playbook file is saved absolute, so `resume` from another directory loads the same file.
+    playbook: /^[A-Za-z0-9_-]+$/.test(playbook) ? playbook : resolve(playbook),
     inventory: hosts.inventory,
     ...(flags.limit ? { limit: flags.limit } : {}),
     ...(flags.rackBy !== undefined ? { rackBy: parseRackBy(flags.rackBy) } : {}),
