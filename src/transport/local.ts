@@ -4,6 +4,7 @@ import { execa } from 'execa'
 import { CommandError } from '../errors.js'
 import { atomicWriteScript } from './ssh.js'
 import type { CommandResult, ExecOptions, Transport } from './types.js'
+import { withRemoteUmask } from './remote-umask.js'
 
 // Runs commands on this machine as the current user (become is a no-op: gpufleet runs as root
 // on the controller when it manages itself, as Ansible's local connection does without sudo).
@@ -16,7 +17,7 @@ export function createLocalTransport(host: string): Transport {
     }
     // Its own process group, so a timeout or abort kills the command's children too (a `sleep`
     // holding our pipes open would otherwise keep us waiting).
-    const child = execa('sh', ['-c', command], {
+    const child = execa('sh', ['-c', withRemoteUmask(command)], {
       reject: false,
       stripFinalNewline: false,
       encoding: 'utf8',

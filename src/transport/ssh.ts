@@ -7,6 +7,7 @@ import { CommandError, ConnectError } from '../errors.js'
 import { createLimiter } from '../runner/fan-out.js'
 import { quote } from '../shell.js'
 import { explainSudoFailure, needsBecome, scrubSecret, secretFor, wrapBecome } from './become.js'
+import { withRemoteUmask } from './remote-umask.js'
 import type { CommandResult, ExecOptions, Transport } from './types.js'
 
 export interface SshTransportOptions {
@@ -54,7 +55,7 @@ export function createSshTransport(client: Client, options: SshTransportOptions)
   async function exec(command: string, opts: ExecOptions = {}): Promise<CommandResult> {
     if (!connected) throw new ConnectError(host, 'unreachable', `not connected (the connection closed earlier); cannot run \`${brief(command)}\``)
     const become = opts.become === true && needsBecome({ become: options.become.enabled, becomeUser: options.become.user }, options.loginUser)
-    const wrap = become ? wrapBecome(command, options.become.user, password !== undefined) : undefined
+    const wrap = become ? wrapBecome(withRemoteUmask(command), options.become.user, password !== undefined) : undefined
     const started = Date.now()
     return limit(async () => {
       if (opts.signal?.aborted) {
@@ -66,7 +67,7 @@ export function createSshTransport(client: Client, options: SshTransportOptions)
       // channel opened right after another closed can be refused for a moment: try again.
       for (let attempt = 0; ; attempt++) {
         try {
-          await openChannel(wrap?.command ?? command, (stream) => attach(stream, settle.resolve, settle.reject))
+          await openChannel(wrap?.command ?? withRemoteUmask(command), (stream) => attach(stream, settle.resolve, settle.reject))
           break
         } catch (error) {
           if (!connected) throw lost(command, error)
