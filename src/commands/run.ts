@@ -118,7 +118,7 @@ function addRunFlags(cmd: Command): Command {
     .option('-D, --diff', 'with --check: show the file changes as diffs')
     .option('-v, --verbose', 'more output (plain): -v each command run, -vv also its output', countVerbose, 0)
     .addOption(new Option('--output <mode>', 'tty | plain | jsonl (default: tty on a terminal, else plain; plain with -v or --diff)').choices(['tty', 'plain', 'jsonl']))
-    .option('--report-dir <dir>', 'also write the reports (summary.json, hosts/*.json) here')
+    .option('--report-dir <dir>', 'also write the reports (summary.json, hosts/*.json) here (created 0700; refused if another user owns or can write it)')
     .option('--max-unavailable <n|%>', 'hosts down at once, fleet-wide (default 10%)')
     .option('--per-rack <n>', 'hosts down at once per rack')
     .option('--rack-by <source>', "where a host's rack comes from: var:<name> (default var:gpufleet_rack) or group:<glob>, e.g. group:'rack_*'")
