@@ -20,6 +20,7 @@ const integration = [
   'test/real/**/*.test.ts',
   'test/report/html.test.ts',
   'test/render/listr.test.ts',
+  'test/runner/local-state.test.ts',
 ]
 
 export default defineConfig({

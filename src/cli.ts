@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander'
 import { ConnectError, FleetError } from './errors.js'
 import { EXIT } from './exit-codes.js'
+import { escapeControls } from './terminal-text.js'
 import { withAnsibleHint } from './commands/ansible-hints.js'
 import { registerInventory } from './commands/inventory.js'
 import { registerFacts } from './commands/facts.js'
@@ -64,11 +65,11 @@ function reportError(error: unknown): number {
     return error.exitCode === 0 ? EXIT.ok : EXIT.badInput
   }
   if (error instanceof ConnectError) {
-    process.stderr.write(`error: ${error.message}\n`)
+    process.stderr.write(`error: ${escapeControls(error.message)}\n`)
     return EXIT.hostsFailed
   }
   if (error instanceof FleetError) {
-    process.stderr.write(`error: ${error.message}\n`)
+    process.stderr.write(`error: ${escapeControls(error.message)}\n`)
     return EXIT.badInput
   }
   process.stderr.write(`internal error (please report it): ${error instanceof Error ? error.stack : String(error)}\n`)

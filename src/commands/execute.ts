@@ -1,4 +1,6 @@
-import { closeSync, openSync, writeSync } from 'node:fs'
+import { closeSync, writeSync } from 'node:fs'
+import { openAppendPrivate } from '../atomic-file.js'
+import { checkPrivateDir, isOwnPrivateEntry } from '../private-dir.js'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { UsageError } from '../errors.js'
@@ -25,7 +27,8 @@ import { createConnector } from '../transport/connect.js'
 import { promptSecret } from '../transport/prompt.js'
 import { DEFAULT_CONNECT_RETRY, type ConnectFn } from '../runner/connect-retry.js'
 import { createEventBus } from '../runner/emit.js'
-import { hostStates, isUnfinished, Journal, listRuns, newRunId, readJournal, readRunFile, writeRunFile, type JournalRecord } from '../runner/journal.js'
+import { hostStates, isUnfinished, Journal, listRuns, newRunId, readJournal, readRunFile, RunFileError, writeRunFile, type JournalRecord } from '../runner/journal.js'
+import { parseSavedRunSpec } from './saved-run-spec.js'
 import { formatLimit, type RollOptions } from '../runner/options.js'
 import { installInterruptHandler } from '../runner/interrupt.js'
 import { bmcConfig } from '../runner/bmc-config.js'
@@ -140,10 +143,18 @@ export function hypervisorOptions(spec: RunSpec, playbook: RunnablePlaybook): Hy
 
 // Finds an unfinished run of the same playbook, inventory and --limit (the controller died): a
 // re-run of the same command continues it, so its journal and host locks carry over.
-export function findUnfinishedRun(spec: RunSpec): string | undefined {
+// A run whose options.json is unreadable (empty, truncated, not ours) is reported and skipped.
+export function findUnfinishedRun(spec: RunSpec, warn: (text: string) => void = () => {}): string | undefined {
   for (const id of listRuns(spec.runsDir)) {
     const dir = join(spec.runsDir, id)
-    const saved = readRunFile<RunSpec>(dir, 'options.json')
+    let saved: RunSpec | undefined
+    try {
+      saved = readRunFile<RunSpec>(dir, 'options.json')
+    } catch (error) {
+      if (!(error instanceof RunFileError)) throw error
+      warn(`warning: skipping run ${id}: ${error.message}\n`)
+      continue
+    }
     if (!saved || saved.check) continue
     if (saved.playbook !== spec.playbook || saved.inventory !== spec.inventory || (saved.limit ?? '') !== (spec.limit ?? '')) continue
     if (isUnfinished(readJournal(dir))) return id
@@ -154,7 +165,10 @@ export function findUnfinishedRun(spec: RunSpec): string | undefined {
 // Runs (or resumes) a playbook run end to end and returns its exit code.
 export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): Promise<RunResult> {
   const { hosts, playbook } = await loadInputs(spec)
-  const adopted = resumeId ?? (spec.check ? undefined : findUnfinishedRun(spec))
+  // Local directories another user could write are refused before any connection.
+  checkPrivateDir(spec.runsDir, '--run-dir')
+  if (spec.reportDir) checkPrivateDir(spec.reportDir, '--report-dir')
+  const adopted = resumeId ?? (spec.check ? undefined : findUnfinishedRun(spec, io.stderr))
   const runId = adopted ?? newRunId()
   // A check run is kept like any run (its plan, reports, events), so it can be read back later.
   const runDir = join(spec.runsDir, runId)
@@ -181,7 +195,7 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   writeRunFile(runDir, 'options.json', { ...spec, ...(spec.extraVars ? { extraVars: redactExtraVars(spec.extraVars) } : {}) })
   // Check mode changes nothing, so there is nothing to journal (or resume).
   if (!spec.check) journal = new Journal(runDir)
-  eventsFd = openSync(join(runDir, 'events.jsonl'), 'a')
+  eventsFd = openAppendPrivate(join(runDir, 'events.jsonl'))
   const sinks: Array<(e: FleetEvent) => void> = [renderer]
   if (eventsFd >= 0) sinks.push((e) => writeSync(eventsFd, JSON.stringify(e) + '\n'))
   const emit = createEventBus(sinks)
@@ -263,10 +277,13 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
 }
 
 // Loads a saved run's spec for `gpufleet resume <id>`.
+// Only a run directory of ours is resumed, and its options are checked like flags (saved-run-spec.ts).
 export function loadRunSpec(runsDir: string, runId: string): RunSpec {
-  const spec = readRunFile<RunSpec>(join(runsDir, runId), 'options.json')
-  if (!spec) throw new UsageError(`no run ${runId} in ${runsDir} (runs there: ${listRuns(runsDir).slice(0, 5).join(', ') || 'none'})`)
-  return spec
+  checkPrivateDir(runsDir, '--run-dir')
+  const dir = join(runsDir, runId)
+  const spec = /^[\w-][\w.-]*$/.test(runId) && isOwnPrivateEntry(dir) ? readRunFile<unknown>(dir, 'options.json') : undefined
+  if (!spec) throw new UsageError(`no run ${runId} of yours in ${runsDir} (runs there: ${listRuns(runsDir).slice(0, 5).join(', ') || 'none'})`)
+  return parseSavedRunSpec(spec, join(dir, 'options.json'))
 }
 
 // The options shown in events and reports: flags as the user gave them, never a secret.

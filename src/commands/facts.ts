@@ -23,6 +23,7 @@ import { promptSecret } from '../transport/prompt.js'
 import { parseDurationFlag } from '../runner/options.js'
 import { addVaultOptions, vaultOptionsFromFlags, type VaultFlags } from './vault-flags.js'
 import { addConnectionOptions, addInventoryOption, formatHostList, hostSettings, NO_ANSIBLE_CONFIG, printConfigWarnings, type HostFlags } from './ansible-options.js'
+import { escapeControls } from '../terminal-text.js'
 
 // Options of `gpufleet facts` (commander's parsed flags).
 export interface FactsCommandOptions extends Omit<HostFlags, 'forks'>, VaultFlags {
@@ -200,7 +201,8 @@ the exit code is ${EXIT.hostsFailed} if any host failed, ${EXIT.badInput} for ba
       const ansibleConfig = readAnsibleConfig()
       printConfigWarnings(ansibleConfig, (t) => void process.stderr.write(t))
       const { text, exitCode } = await factsCommand(options, { ansibleConfig })
-      process.stdout.write(text)
+      // Remote hostnames and versions: no raw control characters (JSON escapes them itself).
+      process.stdout.write(options.json ? text : escapeControls(text))
       if (exitCode !== EXIT.ok) process.exitCode = exitCode
     })
   addVaultOptions(cmd)

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { HostOutcome } from '../events.js'
-import { isUnfinished, listRuns, readJournal, readRunFile } from '../runner/journal.js'
+import { isUnfinished, listRuns, readJournal, readRunFile, RunFileError } from '../runner/journal.js'
 
 // The past runs under a runs directory, newest first, for `gpufleet runs`. Read from each run's
 // summary.json (written at the end of every part); a run without one, or whose journal has no end,
@@ -32,7 +32,7 @@ export function listRunDetails(runsDir: string): RunListing[] {
   return listRuns(runsDir).map((id) => {
     const dir = join(runsDir, id)
     const summary = readSaved(dir)
-    const options = readRunFile<{ playbook?: string; check?: boolean }>(dir, 'options.json')
+    const options = readOptions(dir)
     const unfinished = isUnfinished(readJournal(dir)) || !summary
     return {
       id,
@@ -61,6 +61,16 @@ export function formatRunList(runs: RunListing[]): string {
   const head = ['RUN', 'PLAYBOOK', 'STARTED (UTC)', 'TOOK', 'HOSTS', 'STATE']
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n'
+}
+
+// A run's options, or undefined when the file is missing or unreadable (empty, truncated).
+function readOptions(dir: string): { playbook?: string; check?: boolean } | undefined {
+  try {
+    return readRunFile<{ playbook?: string; check?: boolean }>(dir, 'options.json')
+  } catch (error) {
+    if (error instanceof RunFileError) return undefined
+    throw error
+  }
 }
 
 function readSaved(dir: string): SavedSummary | undefined {

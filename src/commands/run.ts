@@ -59,7 +59,7 @@ function addRunFlags(cmd: Command): Command {
     .option('-D, --diff', 'with --check: show the file changes as diffs')
     .option('-v, --verbose', 'more output (plain): -v each command run, -vv also its output', countVerbose, 0)
     .addOption(new Option('--output <mode>', 'tty | plain | jsonl (default: tty on a terminal, else plain; plain with -v or --diff)').choices(['tty', 'plain', 'jsonl']))
-    .option('--report-dir <dir>', 'also write the reports (summary.json, hosts/*.json) here')
+    .option('--report-dir <dir>', 'also write the reports (summary.json, hosts/*.json) here (created 0700; refused if another user owns or can write it)')
     .option('--max-unavailable <n|%>', 'hosts down at once, fleet-wide (default 10%)')
     .option('--per-rack <n>', 'hosts down at once per rack')
     .option('--rack-by <source>', "where a host's rack comes from: var:<name> (default var:gpufleet_rack) or group:<glob>, e.g. group:'rack_*'")
@@ -97,7 +97,8 @@ export function specFromFlags(playbook: string, flags: RunFlags, check: boolean,
   }
   if (roll.maxUnavailable.kind === 'count' && roll.maxUnavailable.n < 1) throw new UsageError('--max-unavailable must allow at least one host')
   return {
-    playbook,
+    // A playbook file is saved absolute, so `resume` from another directory loads the same file.
+    playbook: /^[A-Za-z0-9_-]+$/.test(playbook) ? playbook : resolve(playbook),
     inventory: hosts.inventory,
     ...(flags.limit ? { limit: flags.limit } : {}),
     ...(flags.rackBy !== undefined ? { rackBy: parseRackBy(flags.rackBy) } : {}),

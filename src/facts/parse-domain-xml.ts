@@ -28,7 +28,10 @@ export function parseDomainXml(xml: string): DomainXml {
   if (!/<domain[\s>]/.test(xml)) throw new Error('not a libvirt domain XML')
   const name = /<name>([^<]*)<\/name>/.exec(xml)?.[1]
   const hostdevs: DomainHostdev[] = []
-  for (const m of xml.matchAll(/<hostdev\b([^>]*)>([\s\S]*?)<\/hostdev>/g)) {
+  // Only the domain's own <devices> count: <metadata> holds other applications' XML, which may
+  // well contain a <hostdev> that is attached to nothing.
+  const own = withoutMetadata(xml)
+  for (const m of devicesOf(own).matchAll(/<hostdev\b([^>]*)>([\s\S]*?)<\/hostdev>/g)) {
     const attrs = attributes(m[1])
     if (attrs.mode !== 'subsystem' || attrs.type !== 'pci') continue
     const body = m[2]
@@ -43,8 +46,33 @@ export function parseDomainXml(xml: string): DomainXml {
       ...(guestAttrs ? { guest: tuple(guestAttrs) } : {}),
     })
   }
-  const pciAddresses = [...xml.matchAll(/<address\b([^>]*)\/?>/g)].map((a) => attributes(a[1])).filter((a) => a.type === 'pci').map(tuple)
+  const pciAddresses = [...own.matchAll(/<address\b([^>]*)\/?>/g)].map((a) => attributes(a[1])).filter((a) => a.type === 'pci').map(tuple)
   return { ...(name !== undefined ? { name: unescapeXml(name) } : {}), hostdevs, pciAddresses }
+}
+
+// The XML without its <metadata> elements (nested ones included).
+function withoutMetadata(xml: string): string {
+  let out = ''
+  let depth = 0
+  let from = 0
+  for (const m of xml.matchAll(/<(\/?)metadata\b[^>]*?(\/?)>/g)) {
+    const [tag, close, selfClosing] = [m[0], m[1] === '/', m[2] === '/']
+    if (depth === 0) out += xml.slice(from, m.index)
+    if (selfClosing) {
+      // nothing inside
+    } else if (close) depth = Math.max(0, depth - 1)
+    else depth++
+    from = m.index + tag.length
+  }
+  return depth === 0 ? out + xml.slice(from) : out
+}
+
+// The content of the domain's <devices> element ('' when it has none).
+function devicesOf(xml: string): string {
+  const start = /<devices\b[^>]*>/.exec(xml)
+  if (!start) return ''
+  const end = xml.lastIndexOf('</devices>')
+  return end > start.index ? xml.slice(start.index + start[0].length, end) : ''
 }
 
 function attributes(text: string): Record<string, string> {

@@ -1,4 +1,5 @@
 import { formatOrigin, inventoryError, type Origin } from './origin.js'
+import { CONTROL_CHAR } from '../terminal-text.js'
 
 // Variables from one place (a group section, a host line, a vars file), each with where it was written.
 export interface VarLayer {
@@ -93,6 +94,8 @@ export class InventoryBuilder {
   // Add a host to a group with its inline vars. A host may appear in many groups; its vars
   // accumulate (last wins), but two different addresses or ports for one name is an error.
   addHost(name: string, groupName: string, vars: Array<[string, unknown, Origin]>, origin: Origin): RawHost {
+    // A host name reaches terminals, file names and remote messages: no control characters.
+    if (CONTROL_CHAR.test(name)) throw inventoryError(origin, `host name ${JSON.stringify(name)} contains a control character`)
     let host = this.hosts.get(name)
     if (!host) {
       host = { name, vars: emptyLayer(), origin }

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { InventoryError } from '../errors.js'
 import type { GpuAssignment, InventoryHost } from './types.js'
 import { inventoryError } from './origin.js'
+import { CONTROL_CHAR } from '../terminal-text.js'
 import type { MergedVars } from './connection.js'
 
 // gpufleet's own inventory vars carry the role-style prefix `gpufleet_`, so the admin's own `rack`,
@@ -43,7 +44,7 @@ export const gpusSchema = z
 const vmSchema = z
   .strictObject(
     {
-      domain: z.string({ error: 'domain must be the libvirt domain name (a string)' }).min(1, { error: 'domain must not be empty' }),
+      domain: z.string({ error: 'domain must be the libvirt domain name (a string)' }).min(1, { error: 'domain must not be empty' }).refine((d) => !CONTROL_CHAR.test(d), { error: 'domain must not contain control characters' }),
       count: z.int({ error: 'count must be a whole number' }).min(1, { error: 'count must be 1 or more' }).optional(),
       addresses: addressList.min(1, { error: 'addresses must not be empty' }).optional(),
     },

@@ -110,7 +110,14 @@ export function parseYamlSource(file: string, text: string): YamlSource {
     },
     toJS(node) {
       if (node === null || node === undefined) return null
-      return node.toJS(doc, { maxAliasCount: 1000 })
+      try {
+        return node.toJS(doc, { maxAliasCount: 1000 })
+      } catch (error) {
+        // The yaml package refuses an alias bomb (aliases of aliases expanding exponentially) with a
+        // ReferenceError; it is bad input like any other: file:line, exit 2.
+        if (error instanceof ReferenceError) throw new InventoryError(`${file}:${lineOf(node)}: YAML problem: ${error.message}`)
+        throw error
+      }
     },
   }
   return source

@@ -2,6 +2,7 @@ import { Listr } from 'listr2'
 import pc from 'picocolors'
 import type { FleetEvent, FleetEventKind } from '../events.js'
 import { HostTable } from './host-table.js'
+import { escapeControlsDeep } from '../terminal-text.js'
 
 // The TTY renderer (the one home of listr2): one listr2 task for the whole run whose title is the
 // HostTable frame, repainted a few times a second and at once on events a human must see now (a
@@ -54,7 +55,8 @@ export function createListrRenderer(stream: NodeJS.WriteStream = process.stdout)
   const running = list.run().catch(() => undefined)
   return {
     onEvent(event) {
-      table.apply(event)
+      // Every string of the event (remote output, names) escaped before it can reach a frame.
+      table.apply(escapeControlsDeep(event))
       if (URGENT.has(event.kind)) paint?.()
       if (event.kind === 'run-finished') finish?.()
     },

@@ -1,6 +1,7 @@
 import type { EventOf, FleetEvent, FleetEventKind } from '../events.js'
 import { createVerboseFormatter } from './verbose.js'
 import { HYPERVISOR_FORMAT } from './hypervisor-lines.js'
+import { escapeControls } from '../terminal-text.js'
 
 // The plain renderer: one timestamped line per event that matters, prefixed by host, never a
 // spinner. The default when stdout is not a TTY (CI logs). Output lines of commands are left to
@@ -99,8 +100,9 @@ export function createPlainRenderer(write: (text: string) => void, hosts: string
     if (event.kind === 'run-started') context.reported.clear()
     const shown = options.showDiffs === false && event.kind === 'task-planned' && event.diff !== undefined ? { ...event, diff: undefined } : event
     const line = formatPlain(shown, width, context)
-    if (line !== undefined) write(line + '\n')
+    // Remote output and inventory names are in these lines: no control character reaches the terminal.
+    if (line !== undefined) write(escapeControls(line) + '\n')
     const extra = verbose?.(event)
-    if (extra !== undefined) write(withPrefix(event, extra, width) + '\n')
+    if (extra !== undefined) write(escapeControls(withPrefix(event, extra, width)) + '\n')
   }
 }

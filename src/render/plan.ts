@@ -1,4 +1,5 @@
 import { finalTasks, type HostReport, type RunSummary, type TaskReport } from '../report/summarize.js'
+import { escapeControls } from '../terminal-text.js'
 
 // The plan in words: hosts with the same plan are grouped, and each group says what would change
 // (task, why, file diffs, whether it reboots), not the step scripts (those only with -v). Printed at
@@ -54,7 +55,7 @@ export function formatPlan(summary: RunSummary, options: PlanOptions = {}): stri
   lines.push('')
   lines.push(reboot.length ? `would reboot ${reboot.length} host${reboot.length === 1 ? '' : 's'} through the rolling window: ${names(reboot, max)}` : 'no host would reboot')
   if (!options.verbose && groups.some((g) => g.kind === 'change')) lines.push('(-v shows the commands each change would run)')
-  return lines.join('\n') + '\n'
+  return escapeControls(lines.join('\n') + '\n')
 }
 
 function problemOf(h: HostReport): string {

@@ -1,5 +1,6 @@
 import { finalTasks, type RunSummary } from '../report/summarize.js'
 import { recapNote } from './hypervisor-lines.js'
+import { escapeControls } from '../terminal-text.js'
 
 // The end-of-run recap (Ansible's PLAY RECAP): one row per host, then totals, then what to do next.
 export function formatRecap(summary: RunSummary, runDir?: string): string {
@@ -21,5 +22,5 @@ export function formatRecap(summary: RunSummary, runDir?: string): string {
   if (summary.check) lines.push('Check mode: nothing was changed on any host.')
   if (c['not-started'] > 0 && !summary.check) lines.push(`${c['not-started']} host(s) were not started; fix the failures, then re-run or \`gpufleet resume ${summary.runId ?? '<run-id>'}\` to finish them.`)
   if (runDir) lines.push(`run directory: ${runDir}`)
-  return lines.join('\n') + '\n'
+  return escapeControls(lines.join('\n') + '\n')
 }

@@ -1,6 +1,7 @@
 import { formatPlan } from '../render/plan.js'
 import { retryCommand, retryHosts } from './retry.js'
 import { finalTasks, type HostReport, type RunSummary } from './summarize.js'
+import { escapeControls } from '../terminal-text.js'
 
 // summary.md: what to hand to the team. The recap table (Ansible's PLAY RECAP as a table), what
 // changed, what failed and why, and what to do next (the exact commands).
@@ -71,5 +72,6 @@ export function formatMarkdown(summary: RunSummary, paths: { runDir?: string; re
   if (summary.check && (c.changed > 0 || hosts.some((h) => finalTasks(h).some((t) => t.status === 'planned')))) out.push(`- Apply the plan: \`gpufleet run ${summary.playbook ?? ''}${summary.inventory ? ` -i ${summary.inventory}` : ''}${summary.limit ? ` --limit '${summary.limit}'` : ''}\``)
   if (!retry.length && !c['not-started'] && !summary.check) out.push('- Nothing to do: every host finished.')
   if (paths.runDir) out.push(`- Details per host: \`${paths.runDir}/hosts/<host>.json\`; the rack view and timeline: \`${paths.runDir}/report.html\``)
-  return out.join('\n') + '\n'
+  // Read with cat or a pager as often as rendered: no remote control character survives.
+  return escapeControls(out.join('\n') + '\n')
 }

@@ -1,7 +1,10 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { openAppendPrivate, writeFileAtomic } from '../atomic-file.js'
+import { UsageError } from '../errors.js'
 import { readJsonLines } from '../jsonl-file.js'
+import { ensurePrivateDir, isOwnPrivateEntry } from '../private-dir.js'
 import type { HostOutcome } from '../events.js'
 
 // The run's durable memory. Every record is appended and fsynced BEFORE the side effect it names,
@@ -33,9 +36,9 @@ export class Journal {
   readonly file: string
   private fd: number
   constructor(runDir: string) {
-    mkdirSync(runDir, { recursive: true })
+    ensurePrivateDir(runDir, 'run directory', { tighten: true })
     this.file = join(runDir, 'journal.jsonl')
-    this.fd = openSync(this.file, 'a')
+    this.fd = openAppendPrivate(this.file)
   }
   // Durable before returning: the caller performs the side effect only after this.
   append(record: JournalRecord): void {
@@ -97,24 +100,51 @@ export function newRunId(now = new Date()): string {
 // Default parent of run directories, relative to the working directory (like .git).
 export const DEFAULT_RUNS_DIR = join('.gpufleet', 'runs')
 
-// Writes a JSON file into the run directory (options, reports).
+// Writes a JSON file into the run directory (options, reports): atomically (temp + fsync + rename
+// + directory fsync), 0600, never through a symlink.
 export function writeRunFile(runDir: string, name: string, value: unknown): void {
-  mkdirSync(runDir, { recursive: true })
-  writeFileSync(join(runDir, name), JSON.stringify(value, null, 2) + '\n')
+  ensurePrivateDir(runDir, 'run directory', { tighten: true })
+  writeFileAtomic(join(runDir, name), JSON.stringify(value, null, 2) + '\n')
 }
 
-// Reads a JSON file from the run directory, or undefined when it is missing.
+// A run file that cannot be trusted or read: not ours, writable by others, a symlink, or not JSON
+// (empty or truncated by a crash). The message names the file.
+export class RunFileError extends UsageError {}
+
+// Reads a JSON file from the run directory, or undefined when it is missing. Throws RunFileError
+// for a file that is not a regular file of ours, only we can write, or that is not valid JSON.
 export function readRunFile<T>(runDir: string, name: string): T | undefined {
   const file = join(runDir, name)
-  if (!existsSync(file)) return undefined
-  return JSON.parse(readFileSync(file, 'utf8')) as T
+  let fd: number
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return undefined
+    if (code === 'ELOOP') throw new RunFileError(`${file} is a symlink; refusing to read it`)
+    throw error
+  }
+  try {
+    const st = fstatSync(fd)
+    if (!st.isFile() || st.uid !== (process.geteuid?.() ?? 0) || st.mode & 0o022) throw new RunFileError(`${file} is not a regular file that only you can write (owner uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}); refusing to trust it`)
+    const text = readFileSync(fd, 'utf8')
+    try {
+      return JSON.parse(text) as T
+    } catch {
+      throw new RunFileError(`${file} is ${text.trim() ? 'not valid JSON (truncated?)' : 'empty'}`)
+    }
+  } finally {
+    closeSync(fd)
+  }
 }
 
 // Lists run ids under a runs directory, newest first.
 export function listRuns(runsDir: string): string[] {
   if (!existsSync(runsDir)) return []
+  // Only runs that are ours: a run directory another user planted (or can write) is never listed,
+  // adopted or resumed.
   return readdirSync(runsDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
+    .filter((d) => d.isDirectory() && isOwnPrivateEntry(join(runsDir, d.name)))
     .map((d) => d.name)
     .sort()
     .reverse()

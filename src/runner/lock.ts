@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { defineFact } from '../facts/define.js'
 import { quote } from '../shell.js'
 
@@ -71,19 +72,42 @@ export function decideLock(fact: LockFact, runId: string, now: number): LockDeci
 }
 
 // Shell text that takes the lock atomically. `replace` is the exact owner text of a lock we may
-// replace (ours, or expired): it is removed only if it is still exactly that text, so a fresh lock
-// taken meanwhile by another run is never destroyed. Exit 0 = taken; exit 3 = held (owner printed).
+// replace (ours, or expired). Exit 0 = taken; exit 3 = held (owner printed).
+//
+// Replacing is a compare-and-swap, and "compare the owner, then rm -rf" in two steps is not one:
+// two controllers that both judged the same lock expired could both pass the compare, and the
+// second's rm would destroy the first one's fresh lock. So every removal of a given lock happens
+// inside a mutex named after that lock's exact text (lockRemoval): `mkdir` of the mutex is atomic,
+// so one controller only ever compares and removes that instance; the lock is moved out of the way
+// by one atomic rename (no half-removed lock directory is ever visible), and a new lock is taken by
+// the usual atomic mkdir, which exactly one controller wins.
 export function lockCommand(owner: LockOwner, replace?: string): string {
   const d = quote(LOCK_DIR)
   const text = quote(JSON.stringify(owner))
-  const lines = [`mkdir -p ${quote(LOCK_DIR.replace(/\/[^/]+$/, ''))} || exit 4`]
-  if (replace !== undefined) lines.push(`if [ "$(cat ${d}/owner 2>/dev/null)" = ${quote(replace)} ]; then rm -rf ${d}; fi`)
+  const lines = [`mkdir -p ${quote(LOCK_PARENT)} || exit 4`]
+  if (replace !== undefined) lines.push(lockRemoval(replace))
   lines.push(`if mkdir ${d} 2>/dev/null; then printf '%s\\n' ${text} > ${d}/owner.tmp && mv ${d}/owner.tmp ${d}/owner; else cat ${d}/owner 2>/dev/null; exit 3; fi`)
   return lines.join('\n')
 }
 
 // Shell text that releases the lock only if it is still ours (exactly the text we wrote).
 export function unlockCommand(owner: LockOwner): string {
+  return `mkdir -p ${quote(LOCK_PARENT)} || exit 4\n${lockRemoval(JSON.stringify(owner))}`
+}
+
+const LOCK_PARENT = LOCK_DIR.replace(/\/[^/]+$/, '')
+
+// Shell text that removes the lock if its owner is exactly `text`, under a mutex only one
+// controller can hold for that lock instance. A controller that finds the mutex taken waits (up to
+// 10 s) for its holder to finish, then goes on: the lock it wanted gone is gone or still there,
+// and the following mkdir decides. The lock leaves by one rename into the mutex directory, so no
+// half-removed lock is ever visible.
+function lockRemoval(text: string): string {
   const d = quote(LOCK_DIR)
-  return `if [ "$(cat ${d}/owner 2>/dev/null)" = ${quote(JSON.stringify(owner))} ]; then rm -rf ${d}; fi`
+  const m = quote(`${LOCK_DIR}.removing.${createHash('sha256').update(text).digest('hex').slice(0, 16)}`)
+  return (
+    `if mkdir ${m} 2>/dev/null; then ` +
+    `if [ "$(cat ${d}/owner 2>/dev/null)" = ${quote(text)} ]; then mv -T ${d} ${m}/old; fi; rm -rf ${m}; ` +
+    `else i=0; while [ -d ${m} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi`
+  )
 }

@@ -1,6 +1,6 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { ensurePrivateDir } from '../private-dir.js'
 
 // Where run directories live when no --run-dir is given: $GPUFLEET_RUN_DIR, else the per-user XDG
 // state directory ($XDG_STATE_HOME/gpufleet/runs, default ~/.local/state/gpufleet/runs). Per user,
@@ -16,10 +16,9 @@ export function defaultRunsDir(env: NodeJS.ProcessEnv = process.env): string {
 export const RUNS_DIR_HELP = '$GPUFLEET_RUN_DIR, else $XDG_STATE_HOME/gpufleet/runs (~/.local/state/gpufleet/runs)'
 
 // Creates a directory readable by its owner only (0700): run directories hold hosts' facts,
-// commands and the fleet's layout. An existing directory keeps its mode; a new one (and new
-// parents) gets 0700 whatever the umask.
-export function mkdirPrivate(dir: string): void {
-  if (existsSync(dir)) return
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  chmodSync(dir, 0o700)
+// commands and the fleet's layout. New directories (and new parents) get 0700 whatever the umask;
+// an existing one must be ours and not group/world-writable, under directories only we or root can
+// write (see src/private-dir.ts), else a UsageError says why.
+export function mkdirPrivate(dir: string, what = 'run directory'): void {
+  ensurePrivateDir(dir, what)
 }

@@ -260,9 +260,12 @@ export class SimHost {
 
   private run(client: Connection, stream: ServerChannel, user: string, command: string | null, env: Record<string, string>, pty: boolean): void {
     const n = ++this.execCount
-    if (command !== null) this.cfg.emit({ t: Date.now(), host: this.name, kind: 'exec', detail: command.length > 200 ? command.slice(0, 200) + '…' : command })
+    // gpufleet starts every command with `umask 077` (src/transport/remote-umask.ts); records and
+    // fault patterns (`^dracut`) see the command after it.
+    const seen = command === null ? null : command.replace(/^umask 077\n/, '')
+    if (seen !== null) this.cfg.emit({ t: Date.now(), host: this.name, kind: 'exec', detail: seen.length > 200 ? seen.slice(0, 200) + '…' : seen })
     const faults = this.cfg.faults
-    const slow = faults.slowCommands && (!faults.slowCommands.pattern || new RegExp(faults.slowCommands.pattern).test(command ?? ''))
+    const slow = faults.slowCommands && (!faults.slowCommands.pattern || new RegExp(faults.slowCommands.pattern).test(seen ?? ''))
     const start = () => {
       if (this.state !== 'up') return
       const argv =
@@ -270,7 +273,7 @@ export class SimHost {
       this.spawnIn(user, argv, env, stream, client)
       const drop = faults.dropConnection
       if (drop && this.drops < (drop.times ?? 1)) {
-        const hit = drop.onExec !== undefined ? n === drop.onExec : drop.pattern !== undefined && new RegExp(drop.pattern).test(command ?? '')
+        const hit = drop.onExec !== undefined ? n === drop.onExec : drop.pattern !== undefined && new RegExp(drop.pattern).test(seen ?? '')
         if (hit) {
           this.drops++
           setTimeout(() => destroy(client), drop.afterMs ?? 100)

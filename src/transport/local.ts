@@ -4,6 +4,7 @@ import { writeFileAtomically } from './atomic-write.js'
 import { abortedBeforeStart, watchForStop, withStopNote } from './exec-stop.js'
 import { lineSplitter } from './line-splitter.js'
 import type { CommandResult, ExecOptions, Transport } from './types.js'
+import { withRemoteUmask } from './remote-umask.js'
 
 // Runs commands on this machine as the current user (become is a no-op: gpufleet runs as root
 // on the controller when it manages itself, as Ansible's local connection does without sudo).
@@ -14,7 +15,7 @@ export function createLocalTransport(host: string): Transport {
     if (opts.signal?.aborted) return abortedBeforeStart(command)
     // Its own process group, so a timeout or abort kills the command's children too (a `sleep`
     // holding our pipes open would otherwise keep us waiting).
-    const child = execa('sh', ['-c', command], {
+    const child = execa('sh', ['-c', withRemoteUmask(command)], {
       reject: false,
       stripFinalNewline: false,
       encoding: 'utf8',

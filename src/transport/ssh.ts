@@ -6,6 +6,7 @@ import { writeFileAtomically, type WriteFileOptions } from './atomic-write.js'
 import { needsBecome, wrapBecome } from './become.js'
 import { abortedBeforeStart } from './exec-stop.js'
 import { attachChannel, type ChannelJob } from './ssh-channel.js'
+import { withRemoteUmask } from './remote-umask.js'
 import type { CommandResult, ExecOptions, Transport } from './types.js'
 
 export interface SshTransportOptions {
@@ -38,7 +39,7 @@ export function createSshTransport(client: Client, options: SshTransportOptions)
   async function exec(command: string, opts: ExecOptions = {}): Promise<CommandResult> {
     if (!connected) throw new ConnectError(host, 'unreachable', `not connected (the connection closed earlier); cannot run \`${summarizeCommand(command)}\``)
     const become = opts.become === true && needsBecome({ become: options.become.enabled, becomeUser: options.become.user }, options.loginUser)
-    const wrap = become ? wrapBecome(command, options.become.user, password !== undefined) : undefined
+    const wrap = become ? wrapBecome(withRemoteUmask(command), options.become.user, password !== undefined) : undefined
     const started = Date.now()
     return limit(async () => {
       if (opts.signal?.aborted) return abortedBeforeStart(command)
@@ -55,7 +56,7 @@ export function createSshTransport(client: Client, options: SshTransportOptions)
           resolve,
           reject,
         }
-        openChannel(client, wrap?.command ?? command, (stream) => attachChannel(stream, job), () => connected).catch((error: unknown) => {
+        openChannel(client, wrap?.command ?? withRemoteUmask(command), (stream) => attachChannel(stream, job), () => connected).catch((error: unknown) => {
           if (!connected) reject(lost(command, error))
           else reject(new ConnectError(host, 'other', `could not open a channel for \`${summarizeCommand(command)}\`: ${(error as Error).message}`, { cause: error }))
         })

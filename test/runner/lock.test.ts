@@ -1,5 +1,5 @@
 import { execa } from 'execa'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -55,6 +55,30 @@ describe('fleet lock', () => {
     expect(existsSync(join(root, 'var/lib/gpufleet/lock/owner'))).toBe(true)
     await sh(unlockCommand(fresh))
     expect(existsSync(join(root, 'var/lib/gpufleet/lock'))).toBe(false)
+  })
+
+  it('an expired lock taken over by two controllers at once goes to exactly one of them', async () => {
+    // Both controllers gathered the same expired lock and both decided to take it over. A `cat`
+    // that lingers after reading widens the window between "compare the owner" and "remove it"
+    // to what a loaded host gives, so both compare before either removes.
+    const { root, sh } = host()
+    const bin = join(root, 'bin')
+    mkdirSync(bin)
+    writeFileSync(join(bin, 'cat'), '#!/bin/sh\n/bin/cat "$@"; s=$?; sleep 0.3; exit $s\n')
+    chmodSync(join(bin, 'cat'), 0o755)
+    const slow = (cmd: string) => execa('sh', ['-c', cmd.replaceAll('/var/lib/gpufleet', join(root, 'var/lib/gpufleet'))], { reject: false, env: { PATH: `${bin}:${process.env.PATH}` } })
+    for (let round = 0; round < 3; round++) {
+      const expired = owner(`expired-${round}`, 1)
+      rmSync(join(root, 'var'), { recursive: true, force: true })
+      expect((await sh(lockCommand(expired))).exitCode).toBe(0)
+      const [a, b] = await Promise.all([slow(lockCommand(owner('a'), JSON.stringify(expired))), slow(lockCommand(owner('b'), JSON.stringify(expired)))])
+      expect([a!.exitCode, b!.exitCode].sort()).toEqual([0, 3])
+      const winner = a!.exitCode === 0 ? 'a' : 'b'
+      const held = lockFact.parse((await sh(lockFact.command)).stdout, 0)
+      expect(held.state === 'held' && held.owner?.runId).toBe(winner)
+      // Nothing of the takeover is left behind.
+      expect(readdirSync(join(root, 'var/lib/gpufleet'))).toEqual(['lock'])
+    }
   })
 
   it('quotes the owner so hostile controller names cannot run anything', async () => {

@@ -24,6 +24,13 @@ describe('ssh transport exec against real OpenSSH', () => {
     expect((await t.exec('id -un')).stdout).toBe('gpufleet-test\n')
   })
 
+  it('runs every command under umask 077 whatever the login umask: files it creates are private', async () => {
+    expect((await t.exec('umask')).stdout).toBe('0077\n')
+    const r = await t.exec('d=$(mktemp -d) && echo x > "$d/f" && stat -c %a "$d/f" && rm -rf "$d"')
+    expect(r.stdout).toBe('600\n')
+    expect(r.command).toBe('d=$(mktemp -d) && echo x > "$d/f" && stat -c %a "$d/f" && rm -rf "$d"') // reported as given
+  })
+
   it('runs every exec as a channel on one connection', async () => {
     const before = sshd.counts().connections.get(sshd.port) ?? 0
     const results = await Promise.all(Array.from({ length: 15 }, (_, i) => t.exec(`echo ${i}`)))
