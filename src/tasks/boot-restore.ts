@@ -3,7 +3,7 @@ import { bootConfig, type BootConfig } from '../facts/boot-config.js'
 import { BACKUP_DIR, BACKUP_SUM_SUFFIX, gpufleetBackups, type BackupFile } from '../facts/gpufleet-backups.js'
 import { command, quote } from '../shell.js'
 import { change, defineTask, noop, type Step } from './define.js'
-import { TRIAL_SUFFIX } from './kernel-arg.js'
+import { TRIAL_SUFFIX } from './boot-config-files.js'
 import { markRebootStep } from './reboot-marker.js'
 
 // Puts the boot configuration back as it was before gpufleet first touched it, from the orig/
