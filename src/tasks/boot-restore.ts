@@ -22,7 +22,7 @@ export interface BootRestoreFacts extends Record<string, unknown> {
 
 // Boot-config files, as opposed to initramfs images, among the backups.
 export function isBootConfigBackup(path: string): boolean {
-  return path === '/etc/default/grub' || path.startsWith('/boot/grub2/') || path.startsWith('/boot/grub/') || path.startsWith('/boot/loader/entries/')
+  return path === '/etc/default/grub' || path === '/etc/kernel/cmdline' || path.startsWith('/boot/grub2/') || path.startsWith('/boot/grub/') || path.startsWith('/boot/loader/entries/')
 }
 
 // The boot.restore task.
