@@ -4,9 +4,8 @@
 import type { Profile } from './profiles.js'
 import { renderUbuntuDefaultGrub, renderUbuntuGrubCfg } from './ubuntu-grub-cfg.js'
 
-// Filesystem UUIDs of /boot and / in the stock install (grub.cfg search hints, fstab).
-export const BOOT_UUID = '4d574a87-ece1-476c-8102-23df7ba53d35'
-export const ROOT_UUID = '800c95d4-65ea-41c6-af9a-8dad6213a597'
+import { BOOT_UUID, ROOT_UUID } from './fs-uuids.js'
+export { BOOT_UUID, ROOT_UUID } from './fs-uuids.js'
 
 // grubenv is a fixed 1024-byte block padded with '#'.
 export function renderGrubenv(vars: Record<string, string>): string {

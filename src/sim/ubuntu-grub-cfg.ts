@@ -3,7 +3,7 @@
 // "Advanced options" submenu with a normal and a recovery entry per kernel (util/grub.d/10_linux.in,
 // linux_entry(); Debian grub-common 2.06's /etc/grub.d/10_linux has the same shape). The emulated
 // grub-mkconfig renders the same text from the template files the /usr layer carries.
-import { BOOT_UUID, ROOT_UUID } from './boot-config.js'
+import { BOOT_UUID, ROOT_UUID } from './fs-uuids.js'
 
 // 00_header with GRUB_DEFAULT=0: next_entry (grub-reboot) once, else the first entry.
 export const UBUNTU_HEADER = `#
