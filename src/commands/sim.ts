@@ -9,7 +9,7 @@ import { controlRequest, PID_FILE, READY_FILE, runDaemon, serveRack, type ReadyI
 import { profiles } from '../sim/profiles.js'
 import { startRack, type RackOptions, type SimHostStatus } from '../sim/rack.js'
 
-// `gpufleet sim up|status|down|repair`: a simulated POWER rack over real SSH on loopback.
+// `gpufleet sim up|status|down|repair|kernel-install`: a simulated POWER rack over real SSH on loopback.
 
 const DEFAULT_DIR = '.gpufleet/sim'
 
@@ -212,5 +212,15 @@ export function registerSim(program: Command): void {
       const res = await controlRequest(o.dir, { cmd: 'repair', host })
       if (!res.ok) throw new UsageError(res.error)
       process.stdout.write(`${host} repaired and booted\n`)
+    })
+
+  sim
+    .command('kernel-install <host> [kver]')
+    .description("install a kernel update as dnf/apt would (the distro's hooks add the boot entry and build the initramfs); boots at the next reboot")
+    .option('--dir <dir>', 'the rack directory', DEFAULT_DIR)
+    .action(async (host: string, kver: string | undefined, o: { dir: string }) => {
+      const res = await controlRequest(o.dir, { cmd: 'kernel-install', host, ...(kver ? { kver } : {}) })
+      if (!res.ok) throw new UsageError(res.error)
+      process.stdout.write(`${host}: kernel ${res.kver} installed; it boots at the next reboot\n`)
     })
 }

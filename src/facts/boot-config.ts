@@ -6,6 +6,7 @@ import { parseGrubCfg, type GrubCfg } from './parse-grub-cfg.js'
 import { parseGrubbyInfo } from './parse-grubby-info.js'
 import { parseGrubenv } from './parse-grubenv.js'
 import { section, splitSections } from './sections.js'
+import { bootPlatformCommand, parseBootPlatform, type BootPlatform } from './boot-platform.js'
 
 // One boot menu entry, whichever tool described it.
 export interface BootEntry {
@@ -19,8 +20,19 @@ export interface BootEntry {
   file?: string // BLS entry file
 }
 
-// Boot tools whose presence changes how kernel.arg edits the configuration.
-export type BootTool = 'grubby' | 'grub2-mkconfig' | 'grub2-reboot' | 'grub2-set-default' | 'grub2-editenv'
+// Boot tools whose presence changes how kernel.arg edits the configuration (grub2-* on EL, grub-*
+// and update-grub on Debian/Ubuntu).
+export type BootTool =
+  | 'grubby'
+  | 'grub2-mkconfig'
+  | 'grub2-reboot'
+  | 'grub2-set-default'
+  | 'grub2-editenv'
+  | 'update-grub'
+  | 'grub-mkconfig'
+  | 'grub-reboot'
+  | 'grub-set-default'
+  | 'grub-editenv'
 
 // How the host boots next, resolved the way petitboot evaluates the grub.cfg header.
 export interface BootConfig {
@@ -34,9 +46,11 @@ export interface BootConfig {
   defaultIndex?: number // the entry booted when no one-shot next_entry is set
   next?: BootEntry // the entry that boots next
   nextVia?: 'next_entry' | 'saved_entry' | 'set default' | 'grubby' | 'first entry'
+  grubenvPath: string // /boot/grub2/grubenv (EL) or /boot/grub/grubenv (Debian/Ubuntu)
+  platform: BootPlatform // OS release, /etc/kernel/cmdline, petitboot, secure boot, lockdown
 }
 
-const TOOLS: BootTool[] = ['grubby', 'grub2-mkconfig', 'grub2-reboot', 'grub2-set-default', 'grub2-editenv']
+const TOOLS: BootTool[] = ['grubby', 'grub2-mkconfig', 'grub2-reboot', 'grub2-set-default', 'grub2-editenv', 'update-grub', 'grub-mkconfig', 'grub-reboot', 'grub-set-default', 'grub-editenv']
 
 // Reads every boot-config source at once; the parser picks the authoritative one (grubby when
 // installed, else BLS entries, else grub.cfg menuentries).
@@ -50,10 +64,13 @@ export const bootConfig = defineFact({
     'fi',
     // `-` is the default grubenv; the file itself is a 1024-byte block with no final newline, hence
     // the echo after each output: a marker must start its own line.
-    'echo "@@ grubenv"; grub2-editenv - list 2>/dev/null || cat /boot/grub2/grubenv 2>/dev/null; echo',
+    // Debian's grub-editenv defaults to /boot/grub/grubenv; EL's grub2-editenv to /boot/grub2/grubenv.
+    'echo "@@ grubenv"; grub2-editenv - list 2>/dev/null || grub-editenv - list 2>/dev/null || cat /boot/grub2/grubenv 2>/dev/null || cat /boot/grub/grubenv 2>/dev/null; echo',
+    'for e in /boot/grub2/grubenv /boot/grub/grubenv; do [ -f "$e" ] && { echo "@@ grubenv-path $e"; break; }; done',
     'for f in /boot/loader/entries/*.conf; do [ -f "$f" ] && { echo "@@ bls $f"; cat "$f"; echo; }; done',
     'for c in /boot/grub2/grub.cfg /boot/grub/grub.cfg; do [ -f "$c" ] && { echo "@@ grub-cfg $c"; cat "$c"; echo; break; }; done',
     '[ -f /etc/default/grub ] && { echo "@@ default-grub"; cat /etc/default/grub; echo; }',
+    bootPlatformCommand,
     'true',
   ].join('\n'),
   parse(stdout): BootConfig {
@@ -95,6 +112,8 @@ export const bootConfig = defineFact({
       })
     }
     const style: BootConfig['style'] = bls.length > 0 || cfg?.blscfg ? 'bls' : cfg || source === 'grubby' ? 'legacy' : 'unknown'
+    const envPath = section(sections, 'grubenv-path')?.arg.trim()
+    const grubenvPath = envPath || (cfgSection?.arg.startsWith('/boot/grub/') ? '/boot/grub/grubenv' : '/boot/grub2/grubenv')
     const grubbyIndex = Number(section(sections, 'grubby-default-index')?.lines[0]?.trim())
     const resolved = resolveNext(entries, grubenv, cfg, Number.isInteger(grubbyIndex) && grubbyIndex >= 0 ? grubbyIndex : undefined)
     return {
@@ -106,6 +125,8 @@ export const bootConfig = defineFact({
       ...(cfgSection ? { grubCfgPath: cfgSection.arg } : {}),
       ...(defaultGrub ? { defaultGrub } : {}),
       ...resolved,
+      grubenvPath,
+      platform: parseBootPlatform(sections),
     }
   },
 })

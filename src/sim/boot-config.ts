@@ -2,10 +2,10 @@
 // rendered the way grub2-mkconfig / anaconda write them on EL7 and EL8. sim-tools' grub2-mkconfig
 // renders the same text from the same inputs.
 import type { Profile } from './profiles.js'
+import { renderUbuntuDefaultGrub, renderUbuntuGrubCfg } from './ubuntu-grub-cfg.js'
 
-// Filesystem UUIDs of /boot and / in the stock install (grub.cfg search hints, fstab).
-export const BOOT_UUID = '4d574a87-ece1-476c-8102-23df7ba53d35'
-export const ROOT_UUID = '800c95d4-65ea-41c6-af9a-8dad6213a597'
+import { BOOT_UUID, ROOT_UUID } from './fs-uuids.js'
+export { BOOT_UUID, ROOT_UUID } from './fs-uuids.js'
 
 // grubenv is a fixed 1024-byte block padded with '#'.
 export function renderGrubenv(vars: Record<string, string>): string {
@@ -27,6 +27,7 @@ export function parseGrubenv(text: string): Record<string, string> {
 
 // /etc/default/grub as anaconda writes it (GRUB_DEFAULT=saved; BLS on EL8).
 export function renderDefaultGrub(p: Profile): string {
+  if (p.os === 'ubuntu') return renderUbuntuDefaultGrub(p.grubCmdlineLinux)
   const distributor = `GRUB_DISTRIBUTOR="$(sed 's, release .*$,,g' /etc/system-release)"`
   return [
     'GRUB_TIMEOUT=5',
@@ -165,12 +166,26 @@ ${CUSTOM}`
 
 // The whole grub.cfg: EL8 (BLS: entries live in /boot/loader/entries) or EL7 (menuentries inline).
 export function renderGrubCfg(p: Profile, entries: Array<{ title: string; kver: string; args: string }>): string {
+  if (p.os === 'ubuntu') return renderUbuntuGrubCfg(entries.map((e) => e.kver), p.grubCmdlineLinux, '')
   if (p.bls) return GRUB_HEADER + BLS_BODY
   return GRUB_HEADER + LEGACY_OPEN + entries.map((e) => renderMenuentry(e.title, e.kver, e.args)).join('') + LEGACY_CLOSE
 }
 
-// One EL8 BLS snippet (/boot/loader/entries/<machine-id>-<kver>.conf).
-export function renderBlsEntry(title: string, kver: string): string {
+// One BLS snippet (/boot/loader/entries/<machine-id>-<kver>.conf): EL8 points `options` at grubenv's
+// $kernelopts; EL9 writes the options literally (kernel-install's 20-grub.install, from
+// /etc/kernel/cmdline) and has no id line.
+export function renderBlsEntry(title: string, kver: string, literalOptions?: string): string {
+  if (literalOptions !== undefined) {
+    return `title ${title}
+version ${kver}
+linux /vmlinuz-${kver}
+initrd /initramfs-${kver}.img $tuned_initrd
+options ${literalOptions}
+grub_users $grub_users
+grub_arg --unrestricted
+grub_class rhel
+`
+  }
   return `title ${title}
 version ${kver}
 linux /vmlinuz-${kver}

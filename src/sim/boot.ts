@@ -6,7 +6,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { parseGrubenv, renderGrubenv } from './boot-config.js'
 import { parseInitramfs, type InitramfsImage } from './initramfs.js'
-import { moduleCatalog, type Profile } from './profiles.js'
+import { moduleCatalog } from './module-catalog.js'
+import type { Profile } from './profiles.js'
 
 // A boot entry as petitboot lists it.
 export interface BootEntry {
@@ -82,10 +83,17 @@ function menuEntries(cfg: string, env: Record<string, string>): Array<Omit<BootE
   return out
 }
 
+// The grub directory petitboot finds first ([PB] discover/grub2/grub2.c tries /boot/grub/grub.cfg
+// before /boot/grub2/grub.cfg): Ubuntu's /boot/grub, EL's /boot/grub2.
+export function grubDirOf(root: string): string {
+  return fs.existsSync(path.join(root, 'boot/grub/grub.cfg')) ? 'boot/grub' : 'boot/grub2'
+}
+
 // Every entry petitboot would list, and the grubenv it read.
 export function readBootEntries(root: string): { entries: BootEntry[]; env: Record<string, string>; cfg: string } {
-  const cfg = read(path.join(root, 'boot/grub2/grub.cfg')) ?? ''
-  const env = parseGrubenv(read(path.join(root, 'boot/grub2/grubenv')) ?? '')
+  const dir = grubDirOf(root)
+  const cfg = read(path.join(root, dir, 'grub.cfg')) ?? ''
+  const env = parseGrubenv(read(path.join(root, dir, 'grubenv')) ?? '')
   const menus = menuEntries(cfg, env)
   const blsAt = /^[ \t]*blscfg[ \t]*$/m.exec(cfg)?.index
   let list: Array<Omit<BootEntry, 'index'>> = menus
@@ -104,10 +112,11 @@ export function chooseEntry(root: string, consume: boolean): { entry?: BootEntry
     spec = env.next_entry
     if (consume) {
       env.next_entry = ''
-      fs.writeFileSync(path.join(root, 'boot/grub2/grubenv'), renderGrubenv(env))
+      fs.writeFileSync(path.join(root, grubDirOf(root), 'grubenv'), renderGrubenv(env))
     }
   } else if (/set default="?\$\{?saved_entry\}?"?/.test(cfg)) spec = env.saved_entry
-  else spec = /^[ \t]*set default="?([^"\s]+)"?/m.exec(cfg)?.[1]
+  // a literal `set default="0"` (Ubuntu's GRUB_DEFAULT=0), not the "${next_entry}" line before it
+  else spec = /^[ \t]*set default="?([^"\s$]+)"?[ \t]*$/m.exec(cfg)?.[1]
   let entry: BootEntry | undefined
   if (spec !== undefined && /^\d+$/.test(spec)) entry = entries[Number(spec)]
   else if (spec) entry = entries.find((e) => e.id === spec || e.title === spec)
@@ -325,7 +334,7 @@ export function bootHost(root: string, p: Profile, opts: BootOptions = {}): Boot
   writeInPlace(path.join(root, 'proc/cmdline'), cmdline + '\n')
   fs.writeFileSync(path.join(root, 'var/lib/sim-hw/kver'), kver + '\n')
   writeInPlace(path.join(root, 'proc/sys/kernel/osrelease'), kver + '\n')
-  writeInPlace(path.join(root, 'proc/version'), `Linux version ${kver} (mockbuild@ppc64le-builder) (gcc version 8.4.1 20200928 (Red Hat 8.4.1-1) (GCC)) #1 SMP ${p.os === 'el7' ? 'Wed May 2 17:03:48 GMT 2018' : 'Thu Apr 29 08:54:30 EDT 2021'}\n`)
+  writeInPlace(path.join(root, 'proc/version'), p.os === 'ubuntu' ? `Linux version ${kver} (buildd@bos02-ppc64el-011) (gcc (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #101-Ubuntu SMP Tue Nov 14 13:29:11 UTC 2023\n` : `Linux version ${kver} (mockbuild@ppc64le-builder) (gcc version 8.4.1 20200928 (Red Hat 8.4.1-1) (GCC)) #1 SMP ${p.os === 'el7' ? 'Wed May 2 17:03:48 GMT 2018' : 'Thu Apr 29 08:54:30 EDT 2021'}\n`)
   // the stock layer already holds the all-threads-online CPU state
   if (!(opts.firstBoot && smt === p.threadsPerCore)) writeCpuState(root, p, smt, true)
   writeModulesAndDrivers(root, p, order, words, { ...initrdConf.options, ...etc.options }, nouveau, opts.firstBoot)

@@ -23,9 +23,9 @@ export interface ReadyInfo {
 }
 
 // The control protocol: one JSON line each way.
-export type ControlRequest = { cmd: 'status' } | { cmd: 'repair'; host: string } | { cmd: 'power-cycle'; host: string } | { cmd: 'stop' }
+export type ControlRequest = { cmd: 'status' } | { cmd: 'repair'; host: string } | { cmd: 'power-cycle'; host: string } | { cmd: 'kernel-install'; host: string; kver?: string } | { cmd: 'stop' }
 export type ControlResponse =
-  | { ok: true; hosts?: SimHostStatus[]; memory?: ReturnType<Rack['memory']> }
+  | { ok: true; hosts?: SimHostStatus[]; memory?: ReturnType<Rack['memory']>; kver?: string }
   | { ok: false; error: string }
 
 // Serves a started rack until asked to stop (or SIGTERM/SIGINT); resolves when everything is down.
@@ -58,6 +58,8 @@ export async function serveRack(rack: Rack, startedMs: number): Promise<void> {
         else if (req.cmd === 'repair') {
           await rack.repair(req.host)
           res = { ok: true }
+        } else if (req.cmd === 'kernel-install') {
+          res = { ok: true, kver: await rack.installKernel(req.host, req.kver) }
         } else if (req.cmd === 'power-cycle') {
           rack.powerCycle(req.host)
           res = { ok: true }

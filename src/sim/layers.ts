@@ -11,7 +11,10 @@ import { BLS_BODY, GRUB_HEADER, LEGACY_CLOSE, LEGACY_OPEN, MENUENTRY_TEMPLATE, r
 import { renderDomainXml } from './domain-xml.js'
 import { loadOrder, writeCpuState, writeModulesAndDrivers } from './boot.js'
 import { renderInitramfs } from './initramfs.js'
-import { initramfsModules, moduleCatalog, profiles, type Profile } from './profiles.js'
+import { initramfsModules, moduleCatalog } from './module-catalog.js'
+import { profiles, type Profile } from './profiles.js'
+import { grubDir, initrdFile, kernelFile, type OsFamily } from './os-layout.js'
+import { UBUNTU_ENTRY_TEMPLATE, UBUNTU_FOOTER, UBUNTU_HEADER } from './ubuntu-grub-cfg.js'
 
 // The non-root login (sudo through the real setuid sudo).
 export const ADMIN_UID = 1000
@@ -44,7 +47,8 @@ export function buildUsrLayer(layerDir: string): void {
   fs.rmSync(layerDir, { recursive: true, force: true })
   fs.mkdirSync(layerDir, { recursive: true })
   execFileSync('cp', ['-a', path.join(simToolsDir(), 'usr') + '/.', layerDir])
-  const kvers = new Set(Object.values(profiles).flatMap((p) => p.kernels.map((k) => k.kver)))
+  // Installed kernels and the ones a kernel update (`sim kernel-install`) brings.
+  const kvers = new Set(Object.values(profiles).flatMap((p) => [...p.kernels, ...p.updateKernels].map((k) => k.kver)))
   for (const kver of kvers) {
     const base = path.join(layerDir, 'lib', 'modules', kver)
     const dep: string[] = []
@@ -66,6 +70,9 @@ export function buildUsrLayer(layerDir: string): void {
   write(path.join(layerDir, 'lib/gpufleet-sim/grub-legacy-open.cfg'), LEGACY_OPEN)
   write(path.join(layerDir, 'lib/gpufleet-sim/grub-legacy-close.cfg'), LEGACY_CLOSE)
   write(path.join(layerDir, 'lib/gpufleet-sim/menuentry.tmpl'), MENUENTRY_TEMPLATE)
+  write(path.join(layerDir, 'lib/gpufleet-sim/ubuntu-header.cfg'), UBUNTU_HEADER)
+  write(path.join(layerDir, 'lib/gpufleet-sim/ubuntu-entry.tmpl'), UBUNTU_ENTRY_TEMPLATE)
+  write(path.join(layerDir, 'lib/gpufleet-sim/ubuntu-footer.cfg'), UBUNTU_FOOTER)
   const units: Record<string, string> = {
     'libvirtd.service': '[Unit]\nDescription=Virtualization daemon\n\n[Service]\nType=notify\nExecStart=/usr/sbin/libvirtd $LIBVIRTD_ARGS\n\n[Install]\nWantedBy=multi-user.target\n',
     'sshd.service': '[Unit]\nDescription=OpenSSH server daemon\n\n[Service]\nType=notify\nExecStart=/usr/sbin/sshd -D $OPTIONS\n\n[Install]\nWantedBy=multi-user.target\n',
@@ -73,6 +80,27 @@ export function buildUsrLayer(layerDir: string): void {
   }
   for (const [name, text] of Object.entries(units)) write(path.join(layerDir, 'lib', 'systemd', 'system', name), text)
 }
+
+// The tools only one OS family has (sim-tools/os/<family>/usr): EL's dracut, lsinitrd, grubby and
+// grub2-*; Ubuntu's initramfs-tools and grub-* (so `command -v dracut` fails on Ubuntu, as it does).
+export function buildOsUsrLayer(layerDir: string, family: OsFamily): void {
+  fs.rmSync(layerDir, { recursive: true, force: true })
+  fs.mkdirSync(layerDir, { recursive: true })
+  execFileSync('cp', ['-a', path.join(simToolsDir(), 'os', family, 'usr') + '/.', layerDir])
+  // The real /usr underneath may have the other family's tools (this machine's Debian dracut,
+  // grub-*): an overlay whiteout (a 0/0 character device) in this layer hides each one.
+  const own = new Set(['bin', 'sbin'].flatMap((d) => (fs.existsSync(path.join(layerDir, d)) ? fs.readdirSync(path.join(layerDir, d)) : [])))
+  for (const name of BOOT_TOOLS) {
+    if (own.has(name)) continue
+    for (const d of ['bin', 'sbin']) {
+      fs.mkdirSync(path.join(layerDir, d), { recursive: true })
+      execFileSync('mknod', [path.join(layerDir, d, name), 'c', '0', '0'])
+    }
+  }
+}
+
+// Boot and initramfs tools of either family (and of the machine the simulator runs on).
+const BOOT_TOOLS = ['dracut', 'lsinitrd', 'grubby', 'grub2-editenv', 'grub2-mkconfig', 'grub2-reboot', 'grub2-set-default', 'update-grub', 'update-grub2', 'grub-mkconfig', 'grub-editenv', 'grub-reboot', 'grub-set-default', 'update-initramfs', 'lsinitramfs', 'mkinitramfs', 'unmkinitramfs', 'kernel-install', 'new-kernel-pkg']
 
 // The parts of the real /etc a host needs for its real tools (bash, sudo + PAM, python, perl).
 const ETC_FROM_HOST = ['passwd', 'group', 'shadow', 'gshadow', 'nsswitch.conf', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'alternatives', 'pam.d', 'pam.conf', 'security', 'login.defs', 'sudoers', 'sudo.conf', 'sudo_logsrvd.conf', 'bash.bashrc', 'profile', 'profile.d', 'environment', 'localtime', 'timezone', 'host.conf', 'inputrc', 'shells', 'locale.alias', 'locale.gen', 'default', 'python3', 'python3.11', 'perl', 'ssl', 'ca-certificates.conf', 'gai.conf', 'protocols', 'services', 'networks', 'rpc', 'ethertypes', 'mime.types', 'magic', 'skel', 'subuid', 'subgid', 'terminfo', 'ld.so.preload']
@@ -113,14 +141,25 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
   write(at('etc/shadow'), shadow.join('\n') + '\n', 0o640)
   write(at('etc/os-release'), p.osRelease)
   write(at(p.releaseFile.path), p.releaseFile.text)
-  if (p.releaseFile.path !== 'etc/redhat-release') symlink(path.basename(p.releaseFile.path), at('etc/redhat-release'))
-  symlink(path.basename(p.releaseFile.path), at('etc/system-release'))
+  if (p.os !== 'ubuntu') {
+    if (p.releaseFile.path !== 'etc/redhat-release') symlink(path.basename(p.releaseFile.path), at('etc/redhat-release'))
+    symlink(path.basename(p.releaseFile.path), at('etc/system-release'))
+  }
   fs.rmSync(at('etc/modprobe.d'), { recursive: true, force: true })
   fs.mkdirSync(at('etc/modprobe.d'))
-  fs.mkdirSync(at('etc/dracut.conf.d'), { recursive: true })
-  write(at('etc/dracut.conf'), '# PUT YOUR CONFIG IN separate files\n# in /etc/dracut.conf.d named "<name>.conf"\n# SEE man dracut.conf(5) for options\n')
+  if (p.os === 'ubuntu') {
+    write(at('etc/initramfs-tools/initramfs.conf'), 'MODULES=most\nBUSYBOX=auto\nCOMPRESS=zstd\nDEVICE=\nNFSROOT=auto\nRUNSIZE=10%\nFSTYPE=auto\n')
+    // the kernel package's hooks (initramfs-tools, grub2-common): what `sim kernel-install` runs
+    write(at('etc/kernel/postinst.d/initramfs-tools'), '#!/bin/sh\n# initramfs-tools: build the new kernel\'s initramfs\nexec update-initramfs -c -k "$1"\n', 0o755)
+    write(at('etc/kernel/postinst.d/zz-update-grub'), '#!/bin/sh\n# grub2-common: regenerate grub.cfg with the new kernel\nexec update-grub\n', 0o755)
+  } else {
+    fs.mkdirSync(at('etc/dracut.conf.d'), { recursive: true })
+    write(at('etc/dracut.conf'), '# PUT YOUR CONFIG IN separate files\n# in /etc/dracut.conf.d named "<name>.conf"\n# SEE man dracut.conf(5) for options\n')
+    symlink('../boot/grub2/grub.cfg', at('etc/grub2.cfg'))
+    // EL9: kernel-install's 20-grub.install writes these options into a new kernel's BLS entry.
+    if (p.os === 'el9') write(at('etc/kernel/cmdline'), stockArgs(p) + '\n')
+  }
   write(at('etc/default/grub'), renderDefaultGrub(p))
-  symlink('../boot/grub2/grub.cfg', at('etc/grub2.cfg'))
   fs.rmSync(at('etc/systemd'), { recursive: true, force: true })
   for (const u of ['libvirtd.service', 'sshd.service', 'kdump.service'])
     symlink(`/usr/lib/systemd/system/${u}`, at(`etc/systemd/system/multi-user.target.wants/${u}`))
@@ -128,18 +167,20 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
 
   // /boot
   for (const k of p.kernels) {
-    write(at(`boot/vmlinuz-${k.kver}`), `SIMKERNEL ${k.kver}\n`, 0o755)
+    write(at(kernelFile(p, k.kver)), `SIMKERNEL ${k.kver}\n`, 0o755)
     write(at(`boot/System.map-${k.kver}`), `c000000000000000 T _stext\n`)
     write(at(`boot/config-${k.kver}`), `CONFIG_PPC64=y\nCONFIG_PPC_POWERNV=y\nCONFIG_VFIO_PCI=m\n`)
     write(
-      at(`boot/initramfs-${k.kver}.img`),
+      at(initrdFile(p, k.kver)),
       renderInitramfs({ kver: k.kver, args: ` --kver '${k.kver}'`, modules: initramfsModules, files: {} }),
       0o600,
     )
   }
-  write(at('boot/grub2/grub.cfg'), renderGrubCfg(p, p.kernels.map((k) => ({ title: k.title, kver: k.kver, args: stockArgs(p) }))), 0o600)
-  if (!p.bls) write(at('boot/grub2/grubenv'), renderGrubenv({ saved_entry: p.kernels[0]!.title }), 0o600)
-  fs.mkdirSync(at('boot/loader/entries'), { recursive: true })
+  write(at(`${grubDir(p)}/grub.cfg`), renderGrubCfg(p, p.kernels.map((k) => ({ title: k.title, kver: k.kver, args: stockArgs(p) }))), p.os === 'ubuntu' ? 0o444 : 0o600)
+  // Ubuntu: grub-editenv create (at install) and recordfail's save_env at every boot.
+  if (p.os === 'ubuntu') write(at('boot/grub/grubenv'), renderGrubenv({ recordfail: '1' }), 0o644)
+  else if (!p.bls) write(at('boot/grub2/grubenv'), renderGrubenv({ saved_entry: p.kernels[0]!.title }), 0o600)
+  if (p.bls) fs.mkdirSync(at('boot/loader/entries'), { recursive: true })
 
   // /sys: PCI devices, IOMMU groups, drivers, CPUs (drivers/modules are bound by the boot rules)
   for (const d of p.devices) {
@@ -236,8 +277,11 @@ export function seedHostUpper(upper: string, seed: HostSeed): void {
     write(at('etc/shadow'), lines.join('\n'), 0o640)
   }
   if (p.bls) {
-    for (const k of p.kernels) write(at(`boot/loader/entries/${seed.machineId}-${k.kver}.conf`), renderBlsEntry(k.title, k.kver).replace(/^id .*$/m, `id ${seed.machineId}-${k.kver}`), 0o644)
-    write(at('boot/grub2/grubenv'), renderGrubenv({ saved_entry: `${seed.machineId}-${p.kernels[0]!.kver}`, kernelopts: `${stockArgs(p)} `, boot_success: '0' }), 0o600)
+    const el9 = p.os === 'el9'
+    for (const k of p.kernels) write(at(`boot/loader/entries/${seed.machineId}-${k.kver}.conf`), el9 ? renderBlsEntry(k.title, k.kver, stockArgs(p)) : renderBlsEntry(k.title, k.kver).replace(/^id .*$/m, `id ${seed.machineId}-${k.kver}`), 0o644)
+    // EL9 has no kernelopts: each entry carries its options.
+    const env: Record<string, string> = { saved_entry: `${seed.machineId}-${p.kernels[0]!.kver}`, ...(el9 ? {} : { kernelopts: `${stockArgs(p)} ` }), boot_success: '0' }
+    write(at('boot/grub2/grubenv'), renderGrubenv(env), 0o600)
   }
 }
 

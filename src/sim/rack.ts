@@ -10,7 +10,8 @@ import { UsageError } from '../errors.js'
 import { quote } from '../shell.js'
 import { makeBmcCerts } from './bmc-certs.js'
 import { seedGuests } from './guests.js'
-import { buildProfileLayer, buildUsrLayer, seedHostUpper } from './layers.js'
+import { buildOsUsrLayer, buildProfileLayer, buildUsrLayer, seedHostUpper } from './layers.js'
+import { osFamily, type OsFamily } from './os-layout.js'
 import { startBmc, type Bmc } from './redfish.js'
 import { NamespaceKeeper } from './namespace.js'
 import { getProfile, type Profile } from './profiles.js'
@@ -60,6 +61,8 @@ export interface Rack {
   powerCycle(name: string): void
   // Restores /boot of a bricked host from the stock install and boots it.
   repair(name: string): Promise<void>
+  // A kernel update on a running host (dnf/apt with the distro's hooks); returns the version.
+  installKernel(name: string, kver?: string): Promise<string>
   // Memory of the simulator, bytes: RSS of this process + keeper, PSS of the host processes, tmpfs used.
   // The keeper's and every host process's pid (all gone after stop()).
   processIds(): number[]
@@ -143,6 +146,8 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
   if (plan.some((h) => Object.entries(h.costs.ms).some(([t, ms]) => t !== 'dracut' && ms > 0))) wrapCostedTools(nsView(layer('usr')))
   const used = new Map<string, Profile>(plan.map((h) => [h.profile.name, h.profile]))
   for (const p of used.values()) buildProfileLayer(nsView(layer(p.name)), p)
+  const families = new Set([...used.values()].map(osFamily))
+  for (const f of families) buildOsUsrLayer(nsView(layer(`usr-${f}`)), f)
 
   debug(`layers built in ${Date.now() - t0} ms`)
 
@@ -174,16 +179,20 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
 
   debug(`upper dirs seeded in ${Date.now() - t0} ms`)
   // mounts + host processes
-  const usrMerged = path.join(fsDir, 'usr')
-  fs.mkdirSync(nsView(usrMerged), { recursive: true })
-  const cmds: string[][] = [['overlay', `${layer('usr')}:/usr`, '', '', usrMerged]]
+  // One /usr per OS family: its own tools over the shared ones over the real /usr.
+  const usrMerged = (f: OsFamily) => path.join(fsDir, `usr-${f}`)
+  const cmds: string[][] = []
+  for (const f of families) {
+    fs.mkdirSync(nsView(usrMerged(f)), { recursive: true })
+    cmds.push(['overlay', `${layer(`usr-${f}`)}:${layer('usr')}:/usr`, '', '', usrMerged(f)])
+  }
   for (const h of plan) {
     const base = path.join(fsDir, 'hosts', h.name)
     const root = path.join(base, 'root')
     const hw = path.join(root, 'var/lib/sim-hw')
     cmds.push(
       ['overlay', layer(h.profile.name), path.join(base, 'upper'), path.join(base, 'work'), root],
-      ['bind', usrMerged, path.join(root, 'usr'), 'ro'],
+      ['bind', usrMerged(osFamily(h.profile)), path.join(root, 'usr'), 'ro'],
       ['rbind', '/dev', path.join(root, 'dev')],
       ['proc', `${hw}/kproc`],
       ['bind', path.join(dir, 'ctl', h.name), `${hw}/ctl`],
@@ -321,6 +330,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
     status: async (name) => hostStatus(get(name)),
     powerCycle: (name) => get(name).powerCycle(),
     repair: (name) => get(name).repair(nsView(layer(get(name).cfg.profile.name))),
+    installKernel: (name, kver) => get(name).installKernel(kver),
     processIds: () => [keeper.pid, ...[...hosts.values()].map((h) => h.pid)],
     memory: () => ({
       simulatorRss: process.memoryUsage().rss + rssOf(keeper.pid),

@@ -10,6 +10,7 @@ import type { Connection, ParsedKey, ServerChannel } from 'ssh2'
 import { bootHost, chooseEntry, resolveBoot, type BootOutcome } from './boot.js'
 import { parseGrubenv, renderBlsEntry, renderGrubenv, stockArgs } from './boot-config.js'
 import type { Profile } from './profiles.js'
+import { grubDir, kernelFile } from './os-layout.js'
 import type { Faults } from './spec.js'
 import { ADMIN_UID } from './layers.js'
 import { readGuests } from './guests.js'
@@ -26,7 +27,8 @@ export interface SimEvent {
   host: string
   // guest-killed: a guest still running when the host went down (reboot or power cycle) died with
   // it; hung: the host hangs in IPL after a reboot; bmc: a request to the host's Redfish endpoint.
-  kind: 'down' | 'up' | 'bricked' | 'exec' | 'connect' | 'guest-killed' | 'hung' | 'bmc'
+  // kernel-installed: a kernel update (sim kernel-install) added a kernel, its entry and initramfs.
+  kind: 'down' | 'up' | 'bricked' | 'exec' | 'connect' | 'guest-killed' | 'hung' | 'bmc' | 'kernel-installed'
   detail?: string
 }
 
@@ -89,6 +91,8 @@ export class SimHost {
       const r = await this.runInternal(setup)
       if (r.code !== 0) throw new Error(`sim: preparing ${this.name} failed (exit ${r.code}): ${r.stdout.trim()}`)
     }
+    const ik = this.cfg.faults.installKernel
+    if (ik) await this.installKernel(ik === true ? undefined : ik)
     if (this.cfg.faults.unreachable) {
       this.state = 'unreachable'
       if (this.cfg.faults.unreachable === 'timeout') await this.listenBlackhole()
@@ -299,6 +303,20 @@ export class SimHost {
     })
   }
 
+  // A kernel update, as `dnf install kernel` / `apt install linux-image-…` would do it: the distro's
+  // hooks add the boot entry and build the initramfs with the host's own tools and config
+  // (sim-tools' install-kernel). `kver` defaults to the profile's next update kernel not installed.
+  async installKernel(kver?: string): Promise<string> {
+    const p = this.cfg.profile
+    const installed = (k: string) => fs.existsSync(path.join(this.view, kernelFile(p, k)))
+    const k = kver ? p.updateKernels.find((u) => u.kver === kver) : p.updateKernels.find((u) => !installed(u.kver))
+    if (!k) throw new Error(kver ? `sim: ${this.name} (${p.name}) has no update kernel ${kver} (known: ${p.updateKernels.map((u) => u.kver).join(', ')})` : `sim: ${this.name}: every update kernel of ${p.name} is installed`)
+    const r = await this.runInternal(`/usr/lib/gpufleet-sim/install-kernel ${quote(k.kver)} ${quote(k.title)}`)
+    if (r.code !== 0) throw new Error(`sim: installing kernel ${k.kver} on ${this.name} failed (exit ${r.code}): ${r.stdout.trim()}`)
+    this.cfg.emit({ t: Date.now(), host: this.name, kind: 'kernel-installed', detail: k.kver })
+    return k.kver
+  }
+
   // The host asked to reboot (reboot/shutdown -r/systemctl reboot wrote its ctl file).
   reboot(reason = 'reboot'): void {
     if (this.state !== 'up') return
@@ -384,21 +402,22 @@ export class SimHost {
     const p = this.cfg.profile
     const boot = path.join(this.view, 'boot')
     const stock = path.join(profileLayer, 'boot')
-    for (const f of fs.readdirSync(stock)) if (/^(vmlinuz|initramfs)-/.test(f)) fs.copyFileSync(path.join(stock, f), path.join(boot, f))
+    for (const f of fs.readdirSync(stock)) if (/^(vmlinu[zx]|initramfs|initrd\.img)-/.test(f)) fs.copyFileSync(path.join(stock, f), path.join(boot, f))
     if (!resolveBoot(this.view, false).ok) {
-      fs.copyFileSync(path.join(stock, 'grub2/grub.cfg'), path.join(boot, 'grub2/grub.cfg'))
-      const envFile = path.join(boot, 'grub2/grubenv')
+      const gd = grubDir(p).replace(/^boot\//, '')
+      fs.copyFileSync(path.join(stock, gd, 'grub.cfg'), path.join(boot, gd, 'grub.cfg'))
+      const envFile = path.join(boot, gd, 'grubenv')
       const env = fs.existsSync(envFile) ? parseGrubenv(fs.readFileSync(envFile, 'utf8')) : {}
       delete env.next_entry
       if (p.bls) {
         const mid = fs.readFileSync(path.join(this.view, 'etc/machine-id'), 'utf8').trim()
         for (const k of p.kernels) {
           const f = path.join(boot, `loader/entries/${mid}-${k.kver}.conf`)
-          if (!fs.existsSync(f)) fs.writeFileSync(f, renderBlsEntry(k.title, k.kver).replace(/^id .*$/m, `id ${mid}-${k.kver}`))
+          if (!fs.existsSync(f)) fs.writeFileSync(f, p.os === 'el9' ? renderBlsEntry(k.title, k.kver, stockArgs(p)) : renderBlsEntry(k.title, k.kver).replace(/^id .*$/m, `id ${mid}-${k.kver}`))
         }
         env.saved_entry = `${mid}-${p.kernels[0]!.kver}`
-        env.kernelopts ??= `${stockArgs(p)} `
-      } else env.saved_entry = p.kernels[0]!.title
+        if (p.os !== 'el9') env.kernelopts ??= `${stockArgs(p)} `
+      } else if (p.os !== 'ubuntu') env.saved_entry = p.kernels[0]!.title
       fs.writeFileSync(envFile, renderGrubenv(env))
     }
     this.cfg.emit({ t: Date.now(), host: this.name, kind: 'down', detail: 'repair' })

@@ -23,6 +23,9 @@ export const faultsSchema = z
     slowCommands: z.object({ pattern: z.string().optional(), delay: duration }).optional(),
     nouveauLoaded: z.boolean().optional(),
     prepared: z.boolean().optional(),
+    // A kernel update before the first boot (after `prepared`), as dnf/apt with the distro's hooks:
+    // true = the profile's update kernel, or its version.
+    installKernel: z.union([z.literal(true), z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+~-]*$/, 'a kernel version')]).optional(),
     // Guests: state at first boot, autostart, and how the guest answers an ACPI shutdown
     // (`virsh shutdown`): off after a delay, or never ('ignore'). A name the profile does not
     // define becomes a plain guest without host devices.

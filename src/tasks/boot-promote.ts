@@ -5,7 +5,8 @@ import { command } from '../shell.js'
 import { change, defineTask, noop, type Step } from './define.js'
 import { setGrubCmdlineLinux } from './lib/grub-defaults-edit.js'
 import { applyArgEdits, argEdits } from './lib/kernel-arg-schema.js'
-import { bootConfigFiles, entryName, TRIAL_SUFFIX } from './kernel-arg.js'
+import { bootConfigFiles, TRIAL_SUFFIX } from './boot-config-files.js'
+import { entryName } from './kernel-arg-trial.js'
 import { backupStep } from './lib/backup-script.js'
 
 // Makes the '<title> - gpufleet' trial entry the default once it has booted and verify passed

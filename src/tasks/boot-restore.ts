@@ -3,7 +3,7 @@ import { bootConfig, type BootConfig } from '../facts/boot-config.js'
 import { BACKUP_DIR, BACKUP_SUM_SUFFIX, gpufleetBackups, type BackupFile } from '../facts/gpufleet-backups.js'
 import { command, quote } from '../shell.js'
 import { change, defineTask, noop, type Step } from './define.js'
-import { TRIAL_SUFFIX } from './kernel-arg.js'
+import { TRIAL_SUFFIX } from './boot-config-files.js'
 import { markRebootStep } from './lib/reboot-marker.js'
 
 // Puts the boot configuration back as it was before gpufleet first touched it, from the orig/
@@ -22,7 +22,7 @@ export interface BootRestoreFacts extends Record<string, unknown> {
 
 // Boot-config files, as opposed to initramfs images, among the backups.
 export function isBootConfigBackup(path: string): boolean {
-  return path === '/etc/default/grub' || path.startsWith('/boot/grub2/') || path.startsWith('/boot/grub/') || path.startsWith('/boot/loader/entries/')
+  return path === '/etc/default/grub' || path === '/etc/kernel/cmdline' || path.startsWith('/boot/grub2/') || path.startsWith('/boot/grub/') || path.startsWith('/boot/loader/entries/')
 }
 
 // The boot.restore task.

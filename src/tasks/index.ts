@@ -1,5 +1,6 @@
 import type { Task } from './define.js'
 import { bootPromote } from './boot-promote.js'
+import { bootVerify } from './boot-verify.js'
 import { bootRestore } from './boot-restore.js'
 import { cpuSmt } from './cpu-smt.js'
 import { gpuAttach } from './gpu-attach.js'
@@ -13,5 +14,5 @@ import { modprobeBlacklist } from './modprobe-blacklist.js'
 
 // Every task by its playbook name ('kernel.arg'), in the order `gpufleet schema` lists them.
 export const tasks: Record<string, Task<any, any>> = Object.fromEntries(
-  [kernelArg, cpuSmt, modprobeBlacklist, initramfsRebuild, hostReboot, hostVerify, bootPromote, gpuAttach, gpuDetach, bootRestore, initramfsRestore].map((t) => [t.name, t as Task<any, any>]),
+  [kernelArg, cpuSmt, modprobeBlacklist, initramfsRebuild, hostReboot, hostVerify, bootVerify, bootPromote, gpuAttach, gpuDetach, bootRestore, initramfsRestore].map((t) => [t.name, t as Task<any, any>]),
 )

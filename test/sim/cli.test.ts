@@ -1,4 +1,4 @@
-// `gpufleet sim up|status|repair|down` through the built CLI (dist/cli.js; `npm test` builds first).
+// `gpufleet sim up|status|repair|kernel-install|down` through the built CLI (dist/cli.js; `npm test` builds first).
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -65,6 +65,16 @@ describe('gpufleet sim (CLI)', () => {
       expect((await gpufleet('sim', 'repair', 'p9-r1-01', '--dir', dir)).stdout).toBe('p9-r1-01 repaired and booted\n')
       const after = JSON.parse((await gpufleet('sim', 'status', '--dir', dir, '--json')).stdout)
       expect(after.hosts[0]).toMatchObject({ state: 'up', bootCount: 2 })
+
+      // A kernel update as dnf would do it: a new BLS entry and initramfs, booted at the next reboot.
+      expect((await gpufleet('sim', 'kernel-install', 'p9-r1-02', '--dir', dir)).stdout).toBe('p9-r1-02: kernel 4.18.0-348.el8.ppc64le installed; it boots at the next reboot\n')
+      const sshArgs2 = sshArgs.map((a) => (a === port ? known[1]!.match(/\]:(\d+)/)![1]! : a === 'root@127.9.1.1' ? 'root@127.9.1.2' : a))
+      const entries = (await exec('ssh', [...sshArgs2, 'ls /boot/loader/entries; grubby --default-kernel; ls /boot/initramfs-4.18.0-348.el8.ppc64le.img'])).stdout
+      expect(entries).toMatch(/-4\.18\.0-348\.el8\.ppc64le\.conf\n/)
+      expect(entries).toContain('/boot/vmlinuz-4.18.0-348.el8.ppc64le\n/boot/initramfs-4.18.0-348.el8.ppc64le.img\n')
+      const twice = await gpufleet('sim', 'kernel-install', 'p9-r1-02', '4.18.0-348.el8.ppc64le', '--dir', dir).catch((e: { code: number; stderr: string }) => e)
+      expect(twice).toMatchObject({ code: 2 })
+      expect((twice as { stderr: string }).stderr).toMatch(/already installed/)
     } finally {
       const down = await gpufleet('sim', 'down', '--dir', dir)
       expect(down.stdout).toBe(`simulated rack in ${dir} stopped\n`)
