@@ -164,7 +164,7 @@ const eth = (address: string, group: number): PciDevice => ({
 })
 
 const V100_SXM2 = ['1db1', 'GV100GL [Tesla V100 SXM2 16GB]', '1212'] as const
-const V100_PCIE = ['1db4', 'GV100GL [Tesla V100 PCIe 16GB]', '1214'] as const
+const T4 = ['1eb8', 'TU104GL [Tesla T4]', '12a2'] as const
 const P100_SXM2 = ['15f9', 'GP100GL [Tesla P100 SXM2 16GB]', '116b'] as const
 
 const baseEl8 = ['xfs', 'libcrc32c', 'sd_mod', 'sg', 'ahci', 'libahci', 'libata', 'tg3', 'xhci_pci', 'ipmi_powernv', 'ipmi_devintf', 'ipmi_msghandler', 'opal_prd', 'ibmpowernv', 'at24', 'ofpart', 'powernv_flash', 'mtd', 'kvm_hv', 'kvm', 'dm_mirror', 'dm_region_hash', 'dm_log', 'dm_mod']
@@ -336,15 +336,19 @@ REDHAT_SUPPORT_PRODUCT_VERSION="7"
       ibmBridge('0001:00:00.0', 1),
       sata('0001:01:00.0', 1),
       ibmBridge('0003:00:00.0', 2),
-      gpu('0003:01:00.0', ...V100_PCIE, 2),
+      gpu('0003:01:00.0', ...T4, 2),
       ibmBridge('0005:00:00.0', 3),
       eth('0005:01:00.0', 3),
+      ibmBridge('0031:00:00.0', 5),
+      gpu('0031:01:00.0', ...T4, 5),
+      ibmBridge('0032:00:00.0', 6),
+      gpu('0032:01:00.0', ...T4, 6),
       ibmBridge('0033:00:00.0', 4),
-      gpu('0033:01:00.0', ...V100_PCIE, 4),
+      gpu('0033:01:00.0', ...T4, 4),
     ],
     baseModules: baseEl8,
     domains: [domain('vm1', 1, false)],
-    vmGpus: { vm1: ['0003:01:00.0', '0033:01:00.0'] },
+    vmGpus: { vm1: ['0003:01:00.0', '0031:01:00.0', '0032:01:00.0', '0033:01:00.0'] },
   },
 }
 
