@@ -5,6 +5,8 @@ import { gpufleetBackups } from './gpufleet-backups.js'
 import { hostBasics } from './host-basics.js'
 import { initramfsStatus } from './initramfs-status.js'
 import { iommuGroups } from './iommu-groups.js'
+import { kernelConfig } from './kernel-config.js'
+import { kvmStatus } from './kvm-status.js'
 import { libvirtDomains } from './libvirt-domains.js'
 import { libvirtGuests } from './libvirt-guests.js'
 import { modprobeConfig } from './modprobe-config.js'
@@ -27,6 +29,8 @@ export const facts: Record<string, Fact<any>> = Object.fromEntries(
     pciDevices,
     iommuGroups,
     vfioStatus,
+    kvmStatus,
+    kernelConfig,
     libvirtDomains,
     libvirtGuests,
     rebootSentinel,

@@ -11,6 +11,7 @@ import { BLS_BODY, GRUB_HEADER, LEGACY_CLOSE, LEGACY_OPEN, MENUENTRY_TEMPLATE, r
 import { renderDomainXml } from './domain-xml.js'
 import { loadOrder, writeCpuState, writeModulesAndDrivers } from './boot.js'
 import { renderInitramfs } from './initramfs.js'
+import { renderKernelConfig } from './kernel-config.js'
 import { initramfsModules, moduleCatalog, profiles, type Profile } from './profiles.js'
 
 // The non-root login (sudo through the real setuid sudo).
@@ -130,7 +131,7 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
   for (const k of p.kernels) {
     write(at(`boot/vmlinuz-${k.kver}`), `SIMKERNEL ${k.kver}\n`, 0o755)
     write(at(`boot/System.map-${k.kver}`), `c000000000000000 T _stext\n`)
-    write(at(`boot/config-${k.kver}`), `CONFIG_PPC64=y\nCONFIG_PPC_POWERNV=y\nCONFIG_VFIO_PCI=m\n`)
+    write(at(`boot/config-${k.kver}`), renderKernelConfig(k.kver))
     write(
       at(`boot/initramfs-${k.kver}.img`),
       renderInitramfs({ kver: k.kver, args: ` --kver '${k.kver}'`, modules: initramfsModules, files: {} }),
@@ -261,4 +262,13 @@ function buildProc(layerDir: string): void {
   for (const e of fs.readdirSync('/proc/sys')) if (e !== 'kernel') symlink(`${KPROC}/sys/${e}`, path.join(proc, 'sys', e))
   for (const e of fs.readdirSync('/proc/sys/kernel')) if (e !== 'random' && e !== 'osrelease') symlink(`${KPROC}/sys/kernel/${e}`, path.join(proc, 'sys/kernel', e))
   for (const e of fs.readdirSync('/proc/sys/kernel/random')) if (e !== 'boot_id') symlink(`${KPROC}/sys/kernel/random/${e}`, path.join(proc, 'sys/kernel/random', e))
+}
+
+// What a host's /dev has besides the real /dev it is overlaid on: the KVM device node (misc 10:232),
+// which the kvm module creates on a PowerNV host and host.verify requires. The host's /dev is a
+// read-only overlay of this layer over the real /dev (device nodes still read and write).
+export function buildDevLayer(layerDir: string): void {
+  fs.mkdirSync(layerDir, { recursive: true })
+  const kvm = path.join(layerDir, 'kvm')
+  if (!fs.existsSync(kvm)) execFileSync('mknod', ['-m', '0666', kvm, 'c', '10', '232'])
 }

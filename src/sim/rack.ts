@@ -12,7 +12,7 @@ import { quote } from '../shell.js'
 import { chooseEntry } from './boot.js'
 import { makeBmcCerts } from './bmc-certs.js'
 import { seedGuests } from './guests.js'
-import { buildProfileLayer, buildUsrLayer, seedHostUpper } from './layers.js'
+import { buildDevLayer, buildProfileLayer, buildUsrLayer, seedHostUpper } from './layers.js'
 import { startBmc, type Bmc } from './redfish.js'
 import { NamespaceKeeper } from './namespace.js'
 import { getProfile, type Profile } from './profiles.js'
@@ -179,6 +179,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
   const layer = (name: string) => path.join(fsDir, 'layers', name)
   try {
   buildUsrLayer(nsView(layer('usr')))
+  buildDevLayer(nsView(layer('dev')))
   const used = new Map<string, Profile>(plan.map((h) => [h.profile.name, h.profile]))
   for (const p of used.values()) buildProfileLayer(nsView(layer(p.name)), p)
 
@@ -222,7 +223,10 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
     cmds.push(
       ['overlay', layer(h.profile.name), path.join(base, 'upper'), path.join(base, 'work'), root],
       ['bind', usrMerged, path.join(root, 'usr'), 'ro'],
-      ['rbind', '/dev', path.join(root, 'dev')],
+      // /dev: the real one under the dev layer (/dev/kvm); its submounts are not seen through an overlay.
+      ['overlay', `${layer('dev')}:/dev`, '', '', path.join(root, 'dev')],
+      ['rbind', '/dev/pts', path.join(root, 'dev/pts')],
+      ['rbind', '/dev/shm', path.join(root, 'dev/shm')],
       ['proc', `${hw}/kproc`],
       ['bind', path.join(dir, 'ctl', h.name), `${hw}/ctl`],
       ['host', h.name, root],

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest'
+import { ssh } from '../sim/helpers.js'
+import { racksPerTest, runQuiet, type RackFixture } from './rack-helpers.js'
+
+// The readiness verify and converging from any starting state, on the simulated rack: what the
+// hosts booted and loaded is read from the hosts themselves and the simulator's record.
+
+const rack = racksPerTest()
+const downs = (f: RackFixture, host: string, from = 0) => f.rack.events().slice(from).filter((e) => e.host === host && e.kind === 'down')
+
+async function sh(f: RackFixture, host: string, command: string): Promise<string> {
+  const r = await ssh(f.rack, host, command)
+  if (r.code !== 0) throw new Error(`${host}: ${command}: exit ${r.code}: ${r.stderr}`)
+  return r.stdout
+}
+
+describe('prep ends with a verify that proves the host can run the guest', () => {
+  it('every profile: one prep, one reboot, verified (PowerNV, KVM, viable groups, sPAPR TCE, disable_idle_d3 live); a second prep changes nothing', async () => {
+    const f = await rack('hostsPerRack: 3\nprofile: ac922\nrules:\n  - { match: "*-02", profile: s822lc }\n  - { match: "*-03", profile: pcie }\n', { hosts: 3 })
+    const names = f.rack.hosts.map((h) => h.name)
+    const first = await runQuiet(f.spec({ output: 'plain' }))
+    expect(first.exitCode, first.output).toBe(0)
+    expect(first.outcomes).toEqual(Object.fromEntries(names.map((n) => [n, 'changed'])))
+    for (const n of names) {
+      expect(downs(f, n)).toHaveLength(1)
+      // verify loaded vfio_pci (a step of its own) and read the parameter the kernel argument set.
+      expect((await sh(f, n, 'cat /sys/module/vfio_pci/parameters/disable_idle_d3')).trim()).toBe('Y')
+      expect(await sh(f, n, 'grep -c "^platform.*PowerNV" /proc/cpuinfo; test -c /dev/kvm && echo kvm')).toBe('1\nkvm\n')
+    }
+    expect(first.output).toMatch(/load vfio_pci and check disable_idle_d3=Y took effect/)
+    const mark = f.rack.events().length
+    const second = await runQuiet(f.spec({ output: 'plain' }))
+    expect(second.exitCode, second.output).toBe(0)
+    expect(second.outcomes).toEqual(Object.fromEntries(names.map((n) => [n, 'ok'])))
+    for (const n of names) expect(downs(f, n, mark)).toEqual([])
+  }, 900_000)
+})
