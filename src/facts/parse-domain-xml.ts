@@ -29,6 +29,7 @@ export interface PciController {
 export interface DomainXml {
   name?: string
   machine?: string // <type machine='pseries-rhel8.4.0'>
+  cpuModel?: string // <cpu><model>power8</model></cpu>: a POWER8-compat guest
   hostdevs: DomainHostdev[] // PCI subsystem hostdevs only
   pciAddresses: PciTuple[] // every <address type='pci'> in the XML: devices, controllers, hostdevs
   controllers?: PciController[] // every <controller type='pci'>
@@ -66,7 +67,8 @@ export function parseDomainXml(xml: string): DomainXml {
     controllers.push({ index: Number(attrs.index), model: attrs.model ?? '', ...(modelName ? { modelName } : {}), ...(target !== undefined ? { targetIndex: Number(target) } : {}) })
   }
   const machine = /<type\b[^>]*\smachine=['"]([^'"]*)['"]/.exec(xml)?.[1]
-  return { ...(name !== undefined ? { name: unescapeXml(name) } : {}), ...(machine ? { machine } : {}), hostdevs, pciAddresses, controllers }
+  const cpuModel = /<cpu\b[^>]*>[\s\S]*?<model\b[^>]*>([^<]+)<\/model>[\s\S]*?<\/cpu>/.exec(xml)?.[1]?.trim()
+  return { ...(name !== undefined ? { name: unescapeXml(name) } : {}), ...(machine ? { machine } : {}), ...(cpuModel ? { cpuModel } : {}), hostdevs, pciAddresses, controllers }
 }
 
 // A pseries guest (sPAPR): its PCI host bridges are spapr-pci-host-bridge controllers.

@@ -5,6 +5,9 @@ import { kernelConfig, type KernelConfig } from '../facts/kernel-config.js'
 import { kvmStatus, type KvmStatus } from '../facts/kvm-status.js'
 import { isNvidiaGpu, pciDevices, type PciDevice } from '../facts/pci-devices.js'
 import { smtState, type SmtState } from '../facts/smt-state.js'
+import { smtUnit, type SmtUnit } from '../facts/smt-unit.js'
+import { libvirtDomains, type LibvirtDomains } from '../facts/libvirt-domains.js'
+import { smtOffNeeded, smtPolicy } from './smt-policy.js'
 import { vfioStatus, type VfioStatus } from '../facts/vfio-status.js'
 import { command } from '../shell.js'
 import { change, defineTask, noop, type PlanContext } from './define.js'
@@ -40,6 +43,8 @@ export interface HostVerifyFacts extends Record<string, unknown> {
   vfio: VfioStatus
   kvm: KvmStatus
   kconfig: KernelConfig
+  smtUnit: SmtUnit // `gpufleet_smt=auto`: the state cpu.smt applied and persisted
+  libvirt: LibvirtDomains // `gpufleet_smt=auto`: POWER8-compat guests
 }
 
 // One verify check: pass/fail, a one-line detail, and any evidence fields.
@@ -101,20 +106,30 @@ export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: Plan
   })
   checks.kernelArgs = { ok: missing.length === 0, detail: missing.length ? `not in /proc/cmdline: ${missing.join(' ')}` : `live: ${live.join(' ') || '(none required)'}`, cmdline: f.cmdline.raw }
 
-  if (args.smt !== undefined) {
-    const want = String(args.smt)
+  // `gpufleet_smt=auto`: the policy cpu.smt applied, not a fixed "off": off where KVM needs it,
+  // else what gpufleet-smt.service persists (if it exists), else not required.
+  let smtWant = args.smt
+  let smtWhy = ''
+  if (smtPolicy(ctx) === 'auto' && args.smt === 'off') {
+    const need = smtOffNeeded(f.cpu, f.libvirt)
+    const unitValue = f.smtUnit.enabled ? /--smt=(\S+)/.exec(f.smtUnit.content ?? '')?.[1] : undefined
+    smtWant = need ? 'off' : unitValue === undefined ? undefined : /^\d+$/.test(unitValue) ? Number(unitValue) : (unitValue as 'off' | 'on')
+    smtWhy = need ? ` (gpufleet_smt=auto: ${need})` : unitValue !== undefined ? ' (gpufleet_smt=auto: as gpufleet-smt.service persists it)' : ''
+  }
+  if (smtWant !== undefined) {
+    const want = String(smtWant)
     const ok = f.smt.available && (!f.smt.capable || smtMatches(f.smt, want))
-    checks.smt = { ok, detail: !f.smt.available ? 'ppc64_cpu not installed' : !f.smt.capable ? 'not SMT capable' : `ppc64_cpu --smt: ${f.smt.output || f.smt.mode} (want ${want})` }
+    checks.smt = { ok, detail: !f.smt.available ? 'ppc64_cpu not installed' : !f.smt.capable ? 'not SMT capable' : `ppc64_cpu --smt: ${f.smt.output || f.smt.mode} (want ${want}${smtWhy})` }
   } else {
-    checks.smt = { ok: true, detail: `ppc64_cpu --smt: ${f.smt.output || (f.smt.available ? f.smt.mode : 'not installed')} (not required)` }
+    checks.smt = { ok: true, detail: `ppc64_cpu --smt: ${f.smt.output || (f.smt.available ? f.smt.mode : 'not installed')} (not required${smtPolicy(ctx) === 'auto' ? `: gpufleet_smt=auto and KVM on ${f.cpu.generation ?? 'this CPU'} does not need SMT off` : ''})` }
   }
   if (f.cpu.generation === 'POWER8' && f.smt.available && f.smt.capable && f.smt.mode !== 'off') {
     checks.smt = { ...checks.smt, detail: `${checks.smt.detail}; POWER8 needs SMT off for KVM`, warning: true }
   }
   // Bare-metal POWER8 cores always have threads: "not SMT capable" there is old powerpc-utils
   // (< 1.3.8) misreading a newer kernel, so SMT off cannot be confirmed, and KVM needs it.
-  if (f.cpu.generation === 'POWER8' && f.cpu.platform === 'PowerNV' && f.smt.available && !f.smt.capable && args.smt !== undefined && args.smt !== 'on') {
-    checks.smt = { ok: false, detail: `ppc64_cpu says "${f.smt.output || 'not SMT capable'}" on a bare-metal POWER8 (${f.cpu.threads} threads online): cannot confirm SMT ${args.smt}, which KVM on POWER8 needs; update powerpc-utils (>= 1.3.8)` }
+  if (f.cpu.generation === 'POWER8' && f.cpu.platform === 'PowerNV' && f.smt.available && !f.smt.capable && smtWant !== undefined && smtWant !== 'on') {
+    checks.smt = { ok: false, detail: `ppc64_cpu says "${f.smt.output || 'not SMT capable'}" on a bare-metal POWER8 (${f.cpu.threads} threads online): cannot confirm SMT ${smtWant}, which KVM on POWER8 needs; update powerpc-utils (>= 1.3.8)` }
   }
 
   const bad = Object.keys(f.modules).filter((m) => args.forbiddenModules.some((x) => m === x || m.startsWith(`${x}_`)))
@@ -213,7 +228,7 @@ export const hostVerify = defineTask<HostVerifyArgs, HostVerifyFacts>({
   name: 'host.verify',
   summary: 'checks with evidence: PowerNV, KVM, kernel args live, SMT, no nouveau/nvidia, GPUs, viable IOMMU groups, sPAPR vfio, disable_idle_d3 (loads vfio_pci to read it), NVLink2 from the kernel config',
   phase: 'any',
-  facts: { cmdline: kernelCmdline, release: kernelRelease, cpu: cpuInfo, smt: smtState, modules: kernelModules, pci: pciDevices, iommu: iommuGroups, vfio: vfioStatus, kvm: kvmStatus, kconfig: kernelConfig },
+  facts: { cmdline: kernelCmdline, release: kernelRelease, cpu: cpuInfo, smt: smtState, modules: kernelModules, pci: pciDevices, iommu: iommuGroups, vfio: vfioStatus, kvm: kvmStatus, kconfig: kernelConfig, smtUnit: smtUnit, libvirt: libvirtDomains },
   args: hostVerifyArgs,
   plan(args, facts, ctx) {
     const checks = verifyChecks(args, facts, ctx)

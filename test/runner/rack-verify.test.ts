@@ -34,4 +34,23 @@ describe('prep ends with a verify that proves the host can run the guest', () =>
     expect(second.outcomes).toEqual(Object.fromEntries(names.map((n) => [n, 'ok'])))
     for (const n of names) expect(downs(f, n, mark)).toEqual([])
   }, 900_000)
+
+  it('a host whose GPUs are bound to nouveau at the start (blacklist and initramfs already right) ends verified after one prep', async () => {
+    const f = await rack('hostsPerRack: 2\nprofile: ac922\nrules:\n  - { match: "*-01", prepared: true, nouveauLoaded: true }\n  - { match: "*-02", prepared: true, nouveauLoaded: true, profile: s822lc }\n', { hosts: 2 })
+    const names = f.rack.hosts.map((h) => h.name)
+    for (const n of names) {
+      const st = await f.rack.status(n)
+      expect(Object.keys(st.gpuDrivers).length).toBeGreaterThan(0)
+      expect(Object.values(st.gpuDrivers).every((d) => d === 'nouveau'), JSON.stringify(st.gpuDrivers)).toBe(true)
+    }
+    const r = await runQuiet(f.spec({ output: 'plain' }))
+    expect(r.exitCode, r.output).toBe(0)
+    expect(r.outcomes).toEqual(Object.fromEntries(names.map((n) => [n, 'changed'])))
+    for (const n of names) {
+      expect(downs(f, n)).toHaveLength(1)
+      const st = await f.rack.status(n)
+      expect(st.modules).not.toContain('nouveau')
+      expect(Object.values(st.gpuDrivers).filter((d) => d === 'nouveau')).toEqual([])
+    }
+  }, 900_000)
 })
