@@ -53,4 +53,21 @@ describe('prep ends with a verify that proves the host can run the guest', () =>
       expect(Object.values(st.gpuDrivers).filter((d) => d === 'nouveau')).toEqual([])
     }
   }, 900_000)
+
+  it('-e gpufleet_smt=auto: SMT off on the POWER8 host only, the POWER9 host keeps its threads, and verify passes both', async () => {
+    const f = await rack('hostsPerRack: 2\nprofile: ac922\nrules:\n  - { match: "*-02", profile: s822lc }\n', { hosts: 2 })
+    const [p9, p8] = f.rack.hosts.map((h) => h.name) as [string, string]
+    const r = await runQuiet(f.spec({ output: 'plain', extraVars: ['gpufleet_smt=auto'] }))
+    expect(r.exitCode, r.output).toBe(0)
+    expect((await sh(f, p9, 'ppc64_cpu --smt')).trim()).toBe('SMT=4')
+    expect((await sh(f, p8, 'ppc64_cpu --smt')).trim()).toBe('SMT is off')
+    expect(r.output).toMatch(/gpufleet_smt=auto: SMT left as it is \(SMT=4\)/)
+    // The read-only verify under the same policy: ok on both (no fixed "off" on the POWER9 host).
+    const v = await runQuiet(f.spec({ playbook: 'verify', output: 'plain', extraVars: ['gpufleet_smt=auto'] }))
+    expect(v.outcomes, v.output).toEqual({ [p9]: 'ok', [p8]: 'ok' })
+    // Without the policy the same verify wants SMT off everywhere: the POWER9 host fails.
+    const strict = await runQuiet(f.spec({ playbook: 'verify', output: 'plain' }))
+    expect(strict.outcomes[p9]).toBe('failed')
+    expect(strict.outcomes[p8]).toBe('ok')
+  }, 900_000)
 })
