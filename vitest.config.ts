@@ -11,6 +11,8 @@ const integration = [
   'test/runner/rack-hypervisor.test.ts',
   'test/runner/rack-execs.test.ts',
   'test/tasks/predict-sim.test.ts',
+  'test/runner/rack-attach.test.ts',
+  'test/runner/rack-verify.test.ts',
   'test/inventory/ansible-compat.test.ts',
   'test/config/ansible-cfg-compat.test.ts',
   'test/cli.test.ts',

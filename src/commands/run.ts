@@ -174,6 +174,7 @@ Examples:
   $ gpufleet run prep -f 20 -K -u admin -e gpufleet_rack=r7 --limit p9-a01   # Ansible's flags
   $ gpufleet run verify                      # inventory from ANSIBLE_INVENTORY or ansible.cfg
   $ gpufleet run prep -i hosts.yaml --max-unavailable 4 --per-rack 1 --max-fail 2
+  $ gpufleet run prep -i hosts.yaml -e gpufleet_smt=auto   # SMT off only where KVM needs it (POWER8)
   $ gpufleet run prep -i hosts.ini --per-rack 1 --rack-by group:'rack_*'
   $ gpufleet run prep -i hosts.yaml --limit rack-a --batches 1,25% --output jsonl > run.jsonl
   $ gpufleet run prep -i hosts.yaml --drain shutdown --drain-timeout 10m --reboot-blocker '! squeue -h -w $(hostname) | grep -q .'

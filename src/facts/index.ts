@@ -10,6 +10,8 @@ import { dracutConfig } from './dracut-config.js'
 import { gpufleetBackups } from './gpufleet-backups.js'
 import { initramfsStatus } from './initramfs-status.js'
 import { iommuGroups } from './iommu-groups.js'
+import { kernelConfig } from './kernel-config.js'
+import { kvmStatus } from './kvm-status.js'
 import { libvirtDomains } from './libvirt-domains.js'
 import { libvirtGuests } from './libvirt-guests.js'
 import { modprobeConfig } from './modprobe-config.js'
@@ -37,6 +39,8 @@ export const facts: Record<string, Fact<any>> = Object.fromEntries(
     pciDevices,
     iommuGroups,
     vfioStatus,
+    kvmStatus,
+    kernelConfig,
     libvirtDomains,
     libvirtGuests,
     rebootSentinel,

@@ -16,11 +16,23 @@ export interface DomainHostdev {
   guest?: PciTuple // <address type='pci'> outside <source>
 }
 
+// A <controller type='pci'>: its index (what a device's address `bus=` names) and model; a pseries
+// PHB is `pci-root` with <model name='spapr-pci-host-bridge'/> and <target index='N'/>.
+export interface PciController {
+  index: number
+  model: string // 'pci-root', 'pci-bridge', 'pcie-root', ...
+  modelName?: string // <model name='...'/>: 'spapr-pci-host-bridge'
+  targetIndex?: number // <target index='N'/>: the PHB's index (the guest's PCI domain)
+}
+
 // What the GPU tasks read from one domain XML.
 export interface DomainXml {
   name?: string
+  machine?: string // <type machine='pseries-rhel8.4.0'>
+  cpuModel?: string // <cpu><model>power8</model></cpu>: a POWER8-compat guest
   hostdevs: DomainHostdev[] // PCI subsystem hostdevs only
   pciAddresses: PciTuple[] // every <address type='pci'> in the XML: devices, controllers, hostdevs
+  controllers?: PciController[] // every <controller type='pci'>
 }
 
 // Parses a domain XML; throws on text that is not a <domain> document.
@@ -47,7 +59,24 @@ export function parseDomainXml(xml: string): DomainXml {
     })
   }
   const pciAddresses = [...own.matchAll(/<address\b([^>]*)\/?>/g)].map((a) => attributes(a[1])).filter((a) => a.type === 'pci').map(tuple)
-  return { ...(name !== undefined ? { name: unescapeXml(name) } : {}), hostdevs, pciAddresses }
+  const controllers: PciController[] = []
+  // A controller is either `<controller .../>` or `<controller ...>body</controller>`.
+  for (const m of own.matchAll(/<controller\b([^>]*?)(?:\/>|>([\s\S]*?)<\/controller>)/g)) {
+    const attrs = attributes(m[1])
+    if (attrs.type !== 'pci' || !/^\d+$/.test(attrs.index ?? '')) continue
+    const body = m[2] ?? ''
+    const modelName = /<model\s+name=['"]([^'"]*)['"]/.exec(body)?.[1]
+    const target = /<target\b[^>]*\sindex=['"](\d+)['"]/.exec(body)?.[1]
+    controllers.push({ index: Number(attrs.index), model: attrs.model ?? '', ...(modelName ? { modelName } : {}), ...(target !== undefined ? { targetIndex: Number(target) } : {}) })
+  }
+  const machine = /<type\b[^>]*\smachine=['"]([^'"]*)['"]/.exec(xml)?.[1]
+  const cpuModel = /<cpu\b[^>]*>[\s\S]*?<model\b[^>]*>([^<]+)<\/model>[\s\S]*?<\/cpu>/.exec(xml)?.[1]?.trim()
+  return { ...(name !== undefined ? { name: unescapeXml(name) } : {}), ...(machine ? { machine } : {}), ...(cpuModel ? { cpuModel } : {}), hostdevs, pciAddresses, controllers }
+}
+
+// A pseries guest (sPAPR): its PCI host bridges are spapr-pci-host-bridge controllers.
+export function isPseries(x: DomainXml): boolean {
+  return /^pseries/.test(x.machine ?? '') || (x.controllers ?? []).some((c) => c.modelName === 'spapr-pci-host-bridge')
 }
 
 // The XML without its <metadata> elements (nested ones included).

@@ -53,6 +53,11 @@ const vmSchema = z
   .refine((v) => (v.count === undefined) !== (v.addresses === undefined), { error: 'a gpufleet_vms entry needs exactly one of count or addresses' })
 
 // `gpufleet_vms: [{domain: vm1, count: 2}, {domain: vm2, addresses: [0004:04:00.0]}]`: GPU→VM assignments.
+// `gpufleet_smt: auto` (usually `-e gpufleet_smt=auto`): the SMT policy cpu.smt applies and
+// host.verify checks (src/tasks/smt-policy.ts); `off`, the default, is SMT off everywhere.
+export const SMT_POLICY_VAR = 'gpufleet_smt'
+export const smtPolicySchema = z.enum(['off', 'auto'], { error: "gpufleet_smt must be 'off' (SMT off everywhere, the default) or 'auto' (off only where KVM needs it)" })
+
 export const vmsSchema = z.array(vmSchema, { error: 'gpufleet_vms must be a list of {domain, count} or {domain, addresses}' })
 
 // The part of a host that resolveFleetVars fills in.
@@ -77,6 +82,7 @@ export function resolveFleetVars(name: string, vars: MergedVars): FleetVars {
   const rack = parse(FLEET_VARS.rack, rackSchema)
   const gpus = parse(FLEET_VARS.gpus, gpusSchema)
   const vms = parse(FLEET_VARS.vms, vmsSchema) ?? []
+  parse(SMT_POLICY_VAR, smtPolicySchema) // read by cpu.smt and host.verify (src/tasks/smt-policy.ts); checked here for file:line
   let assignments: GpuAssignment[] = vms.map((v) => (v.addresses ? { domain: v.domain, addresses: v.addresses } : { domain: v.domain, count: v.count }))
   // Cross-checks only make sense over values that parsed; a half-checked assignment is never kept.
   if (errors.length === 0) {

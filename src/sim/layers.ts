@@ -15,6 +15,7 @@ import { initramfsModules, moduleCatalog } from './module-catalog.js'
 import { profiles, type Profile } from './profiles.js'
 import { grubDir, initrdFile, kernelFile, type OsFamily } from './os-layout.js'
 import { UBUNTU_ENTRY_TEMPLATE, UBUNTU_FOOTER, UBUNTU_HEADER } from './ubuntu-grub-cfg.js'
+import { renderKernelConfig } from './kernel-config.js'
 
 // The non-root login (sudo through the real setuid sudo).
 export const ADMIN_UID = 1000
@@ -169,7 +170,7 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
   for (const k of p.kernels) {
     write(at(kernelFile(p, k.kver)), `SIMKERNEL ${k.kver}\n`, 0o755)
     write(at(`boot/System.map-${k.kver}`), `c000000000000000 T _stext\n`)
-    write(at(`boot/config-${k.kver}`), `CONFIG_PPC64=y\nCONFIG_PPC_POWERNV=y\nCONFIG_VFIO_PCI=m\n`)
+    write(at(`boot/config-${k.kver}`), renderKernelConfig(k.kver))
     write(
       at(initrdFile(p, k.kver)),
       renderInitramfs({ kver: k.kver, args: ` --kver '${k.kver}'`, modules: initramfsModules, files: {} }),
@@ -305,4 +306,13 @@ function buildProc(layerDir: string): void {
   for (const e of fs.readdirSync('/proc/sys')) if (e !== 'kernel') symlink(`${KPROC}/sys/${e}`, path.join(proc, 'sys', e))
   for (const e of fs.readdirSync('/proc/sys/kernel')) if (e !== 'random' && e !== 'osrelease') symlink(`${KPROC}/sys/kernel/${e}`, path.join(proc, 'sys/kernel', e))
   for (const e of fs.readdirSync('/proc/sys/kernel/random')) if (e !== 'boot_id') symlink(`${KPROC}/sys/kernel/random/${e}`, path.join(proc, 'sys/kernel/random', e))
+}
+
+// What a host's /dev has besides the real /dev it is overlaid on: the KVM device node (misc 10:232),
+// which the kvm module creates on a PowerNV host and host.verify requires. The host's /dev is a
+// read-only overlay of this layer over the real /dev (device nodes still read and write).
+export function buildDevLayer(layerDir: string): void {
+  fs.mkdirSync(layerDir, { recursive: true })
+  const kvm = path.join(layerDir, 'kvm')
+  if (!fs.existsSync(kvm)) execFileSync('mknod', ['-m', '0666', kvm, 'c', '10', '232'])
 }

@@ -101,5 +101,5 @@ export const eth = (address: string, group: number): PciDevice => ({
 })
 
 export const V100_SXM2 = ['1db1', 'GV100GL [Tesla V100 SXM2 16GB]', '1212'] as const
-export const V100_PCIE = ['1db4', 'GV100GL [Tesla V100 PCIe 16GB]', '1214'] as const
 export const P100_SXM2 = ['15f9', 'GP100GL [Tesla P100 SXM2 16GB]', '116b'] as const
+export const T4 = ['1eb8', 'TU104GL [Tesla T4]', '12a2'] as const

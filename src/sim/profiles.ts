@@ -1,5 +1,5 @@
 import { el9Release, ubuntuRelease } from './os-releases.js'
-import { ibmBridge, npu, gpu, usb, sata, eth, V100_SXM2, V100_PCIE, P100_SXM2 } from './pci-functions.js'
+import { ibmBridge, npu, gpu, usb, sata, eth, V100_SXM2, T4, P100_SXM2 } from './pci-functions.js'
 
 // Hardware and OS profiles of simulated POWER hosts. Addresses, ids and names follow
 // ../../../shared/docs/power9-domain.md (sections 4 and 7); everything else is a plausible filler.
@@ -271,15 +271,19 @@ REDHAT_SUPPORT_PRODUCT_VERSION="7"
       ibmBridge('0001:00:00.0', 1),
       sata('0001:01:00.0', 1),
       ibmBridge('0003:00:00.0', 2),
-      gpu('0003:01:00.0', ...V100_PCIE, 2),
+      gpu('0003:01:00.0', ...T4, 2),
       ibmBridge('0005:00:00.0', 3),
       eth('0005:01:00.0', 3),
+      ibmBridge('0031:00:00.0', 5),
+      gpu('0031:01:00.0', ...T4, 5),
+      ibmBridge('0032:00:00.0', 6),
+      gpu('0032:01:00.0', ...T4, 6),
       ibmBridge('0033:00:00.0', 4),
-      gpu('0033:01:00.0', ...V100_PCIE, 4),
+      gpu('0033:01:00.0', ...T4, 4),
     ],
     baseModules: baseEl8,
     domains: [domain('vm1', 1, false)],
-    vmGpus: { vm1: ['0003:01:00.0', '0033:01:00.0'] },
+    vmGpus: { vm1: ['0003:01:00.0', '0031:01:00.0', '0032:01:00.0', '0033:01:00.0'] },
   },
 }
 

@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js'
 import { quote } from '../shell.js'
 import { makeBmcCerts } from './bmc-certs.js'
 import { seedGuests } from './guests.js'
-import { buildOsUsrLayer, buildProfileLayer, buildUsrLayer, seedHostUpper } from './layers.js'
+import { buildDevLayer, buildOsUsrLayer, buildProfileLayer, buildUsrLayer, seedHostUpper } from './layers.js'
 import { osFamily, type OsFamily } from './os-layout.js'
 import { startBmc, type Bmc } from './redfish.js'
 import { NamespaceKeeper } from './namespace.js'
@@ -144,6 +144,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
   buildUsrLayer(nsView(layer('usr')))
   // Wrappers only when some tool costs something: a free tool then costs no extra bash.
   if (plan.some((h) => Object.entries(h.costs.ms).some(([t, ms]) => t !== 'dracut' && ms > 0))) wrapCostedTools(nsView(layer('usr')))
+  buildDevLayer(nsView(layer('dev')))
   const used = new Map<string, Profile>(plan.map((h) => [h.profile.name, h.profile]))
   for (const p of used.values()) buildProfileLayer(nsView(layer(p.name)), p)
   const families = new Set([...used.values()].map(osFamily))
@@ -193,7 +194,10 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
     cmds.push(
       ['overlay', layer(h.profile.name), path.join(base, 'upper'), path.join(base, 'work'), root],
       ['bind', usrMerged(osFamily(h.profile)), path.join(root, 'usr'), 'ro'],
-      ['rbind', '/dev', path.join(root, 'dev')],
+      // /dev: the real one under the dev layer (/dev/kvm); its submounts are not seen through an overlay.
+      ['overlay', `${layer('dev')}:/dev`, '', '', path.join(root, 'dev')],
+      ['rbind', '/dev/pts', path.join(root, 'dev/pts')],
+      ['rbind', '/dev/shm', path.join(root, 'dev/shm')],
       ['proc', `${hw}/kproc`],
       ['bind', path.join(dir, 'ctl', h.name), `${hw}/ctl`],
       ['host', h.name, root],

@@ -2,7 +2,9 @@ import { z } from 'zod'
 import { cpuInfo, type CpuInfo } from '../facts/cpu-info.js'
 import { smtState, type SmtState } from '../facts/cpu-smt.js'
 import { SMT_UNIT_NAME, SMT_UNIT_PATH, smtUnit, type SmtUnit } from '../facts/smt-unit.js'
+import { libvirtDomains, type LibvirtDomains } from '../facts/libvirt-domains.js'
 import { command } from '../shell.js'
+import { smtOffNeeded, smtPolicy } from './lib/smt-policy.js'
 import { change, defineTask, noop, type Step } from './define.js'
 
 // Sets SMT live with ppc64_cpu and persists it with an enabled oneshot unit ordered before libvirtd:
@@ -29,6 +31,7 @@ export interface CpuSmtFacts extends Record<string, unknown> {
   smt: SmtState
   cpu: CpuInfo
   unit: SmtUnit
+  libvirt: LibvirtDomains // for `gpufleet_smt=auto`: POWER8-compat guests
 }
 
 // The unit file gpufleet installs for a given ppc64_cpu path and state.
@@ -65,13 +68,20 @@ export const cpuSmt = defineTask<CpuSmtArgs, CpuSmtFacts>({
   name: 'cpu.smt',
   summary: 'SMT off|on|N live via ppc64_cpu, persisted with an enabled gpufleet-smt.service ordered before libvirtd',
   phase: 'stage',
-  facts: { smt: smtState, cpu: cpuInfo, unit: smtUnit },
+  facts: { smt: smtState, cpu: cpuInfo, unit: smtUnit, libvirt: libvirtDomains },
   writes: [smtState, smtUnit, cpuInfo],
   args: cpuSmtArgs,
-  plan(args, { smt, cpu, unit }) {
+  plan(args, { smt, cpu, unit, libvirt }, ctx) {
     const notes = generationNote(cpu.generation)
     if (args.generations && !args.generations.map((g) => g.toUpperCase()).includes((cpu.generation ?? '').toUpperCase())) {
       return noop(`CPU is ${cpu.generation ?? 'unknown'}, not one of ${args.generations.join(', ')}`, notes)
+    }
+    // `-e gpufleet_smt=auto`: SMT off only where KVM needs it; elsewhere SMT is left as it is (and
+    // an existing gpufleet-smt.service with it, so a later default run has nothing to redo).
+    if (args.state === 'off' && args.persist && smtPolicy(ctx) === 'auto' && cpu.generation?.startsWith('POWER')) {
+      const need = smtOffNeeded(cpu, libvirt)
+      if (!need) return noop(`gpufleet_smt=auto: SMT left as it is (${smt.output.replace(/\n/g, '; ') || smt.mode}): KVM on ${cpu.generation} does not need SMT off and no POWER8-compat guest is defined`, notes)
+      notes.push(`gpufleet_smt=auto: ${need}`)
     }
     if (!smt.available) {
       if (!cpu.generation?.startsWith('POWER')) return noop(`not a POWER CPU (${cpu.model || 'unknown'}): no SMT control`)

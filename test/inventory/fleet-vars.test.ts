@@ -19,6 +19,12 @@ function failure(values: Record<string, unknown>): string {
 }
 
 describe('resolveFleetVars', () => {
+  it('accepts gpufleet_smt off and auto, and refuses anything else with file:line', () => {
+    expect(resolve({ gpufleet_smt: 'auto' }).fleetVarErrors).toBeUndefined()
+    expect(resolve({ gpufleet_smt: 'off' }).fleetVarErrors).toBeUndefined()
+    expect(failure({ gpufleet_smt: 'on' })).toMatch(/^group_vars\/gpu\.yml:7: .*gpufleet_smt: gpufleet_smt must be 'off' .* or 'auto'/)
+  })
+
   it('is empty when no gpufleet vars are set', () => {
     expect(resolve({ other: 1 })).toEqual({ rack: undefined, expectedGpus: undefined, assignments: [] })
   })

@@ -22,14 +22,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 // The hostdev XML files a hostdev script writes, and its domain: the script's lines up to its
 // first virsh call, run by sh into a directory of ours.
-async function writtenXml(script: string, out: string): Promise<{ domain: string; xml: string[] }> {
+async function writtenXml(script: string, out: string): Promise<{ domain: string; xml: string[]; phbs: string[] }> {
   mkdirSync(out, { recursive: true })
   const head = script.split('\n').slice(0, script.split('\n').indexOf('undo() {'))
   const lines = head.filter((l) => !l.startsWith('trap ')).map((l) => (l.startsWith('d=$(mktemp -d)') ? `d='${out}'` : l))
   const r = await sh([...lines, 'printf %s "$dom" > "$d/domain"'].join('\n'))
   expect(r.code, r.stderr).toBe(0)
   const files = readdirSync(out).filter((f) => /^\d+\.xml$/.test(f)).sort((a, b) => parseInt(a) - parseInt(b))
-  return { domain: readFileSync(join(out, 'domain'), 'utf8'), xml: files.map((f) => readFileSync(join(out, f), 'utf8')) }
+  // PHB controllers (phb<index>.xml) go into the domain before the hostdevs that sit on them.
+  const phbs = readdirSync(out).filter((f) => /^phb\d+\.xml$/.test(f)).sort()
+  return { domain: readFileSync(join(out, 'domain'), 'utf8'), xml: files.map((f) => readFileSync(join(out, f), 'utf8')), phbs: phbs.map((f) => readFileSync(join(out, f), 'utf8')) }
 }
 
 // Each domain's persistent XML as the fixture's libvirt.domains stdout gives it.
@@ -63,17 +65,21 @@ test('the attach and detach fixtures with XML are all here', () => {
 })
 
 describe.each(cases)('$task $name', ({ task, name, fx, scripts }) => {
-  test('every hostdev XML it writes passes virt-xml-validate inside its domain', async () => {
+  test('every hostdev and PHB XML it writes passes virt-xml-validate inside its domain', async () => {
     const domains = fixtureDomains(factStdout(fx.facts.libvirt)!)
+    // Each attach step adds to what the earlier steps of the plan attached to the same domain.
+    const attachedSoFar = new Map<string, string>()
     let i = 0
     for (const script of scripts) {
-      const { domain, xml } = await writtenXml(script, join(dir, task, name, String(i++)))
-      expect(xml.length).toBeGreaterThan(0)
+      const { domain, xml, phbs } = await writtenXml(script, join(dir, task, name, String(i++)))
+      expect(xml.length + phbs.length).toBeGreaterThan(0)
       const base = parseDomainXml(domains.get(domain)!)
       // A detach XML goes into the domain without the devices it names (they are there already).
-      const body = task === 'gpu.detach' ? stripHostdevs(domains.get(domain)!) : domains.get(domain)!
+      const body = task === 'gpu.detach' ? stripHostdevs(domains.get(domain)!) : (attachedSoFar.get(domain) ?? domains.get(domain)!)
       const file = join(dir, task, name, `${domain.replace(/[^A-Za-z0-9]/g, '_')}-${i}.xml`)
-      writeFileSync(file, withDevices(body, xml))
+      const whole = withDevices(body, [...phbs, ...xml])
+      writeFileSync(file, whole)
+      if (task === 'gpu.attach') attachedSoFar.set(domain, whole)
       const r = await run('virt-xml-validate', [file, 'domain'])
       expect(r.code, `${r.stdout}${r.stderr}`).toBe(0)
       expect(r.stderr).toContain('validates')
@@ -87,8 +93,8 @@ describe.each(cases)('$task $name', ({ task, name, fx, scripts }) => {
     const attached = new Map<string, string[]>()
     let i = 0
     for (const script of scripts) {
-      const { domain, xml } = await writtenXml(script, join(dir, task, name, `rt${i++}`))
-      attached.set(domain, [...(attached.get(domain) ?? []), ...xml])
+      const { domain, xml, phbs } = await writtenXml(script, join(dir, task, name, `rt${i++}`))
+      attached.set(domain, [...(attached.get(domain) ?? []), ...phbs, ...xml])
     }
     // libvirt refuses a name with '/' (a hostile fixture's): such a domain is checked by
     // virt-xml-validate above only. The fixtures reuse one UUID: libvirt assigns its own.
@@ -109,7 +115,10 @@ describe.each(cases)('$task $name', ({ task, name, fx, scripts }) => {
     const fact = libvirtDomains.parse(gathered.stdout, 0)
     expect(fact.domains.map((d) => d.name).sort()).toEqual([...domains.keys()].sort())
     for (const [domain, xml] of attached) {
-      const want = xml.map((x) => parseDomainXml(`<domain>${x}</domain>`).hostdevs[0])
+      const want = xml.flatMap((x) => parseDomainXml(`<domain>${x}</domain>`).hostdevs)
+      const phbIndexes = xml.flatMap((x) => parseDomainXml(`<domain><devices>${x}</devices></domain>`).controllers ?? []).map((c) => c.index)
+      const gotPhbs = (fact.domains.find((d) => d.name === domain)!.config.controllers ?? []).filter((c) => c.modelName === 'spapr-pci-host-bridge').map((c) => c.index)
+      for (const p of phbIndexes) expect(gotPhbs, `PHB ${p} of ${domain} in libvirt's XML`).toContain(p)
       const got = fact.domains.find((d) => d.name === domain)!.config.hostdevs
       for (const w of want) {
         const h = got.find((g) => g.source === w.source)

@@ -87,6 +87,16 @@ describe('hostdev attach script', () => {
     expect(readFileSync(join(dir, 'log'), 'utf8').match(/^detach-device /gm)).toHaveLength(2)
   })
 
+  test('a new PHB goes in first (--config only) and is removed again when the group fails', () => {
+    const onPhb = group.map((c, i) => ({ ...c, guest: { domain: 0, bus: 1, slot: i + 1, function: 0 } }))
+    const r = run(hostdevScript('attach', 'vm1', onPhb, [{ index: 1, target: 1 }]), { FAKE_VIRSH_FAIL_ON: "domain='0x0006'" })
+    expect(r.code).toBe(1)
+    const log = readFileSync(join(dir, 'log'), 'utf8').trim().split('\n')
+    expect(log[0]).toMatch(/^attach-device vm1 \S+\/phb1\.xml --config$/)
+    // undo: the two attached hostdevs, then the PHB, in reverse order
+    expect(log.slice(-3).map((l) => l.replace(/ \S+\/(\w+)\.xml/, ' $1'))).toEqual(['detach-device vm1 1 --config', 'detach-device vm1 0 --config', 'detach-device vm1 phb1 --config'])
+  })
+
   test('virsh claiming success without recording the device fails the verify', () => {
     const r = run(hostdevScript('attach', 'vm1', group.slice(0, 1)), { FAKE_VIRSH_DROP: '1' })
     expect(r.code).toBe(1)

@@ -35,11 +35,30 @@ export interface GpuGroup {
   group: string
   gpus: string[] // NVIDIA GPU addresses in the group
   members: string[] // everything to pass through: GPUs, their other functions, NVLink (NPU) bridges
+  foreign: string[] // members that are neither NVIDIA functions nor NVLink bridges (a NIC, an HBA): described
+  nvlink2: boolean // V100 SXM2 GPUs with their NVLink2 bridges: set up at PHB reset, so never hot-plugged
 }
+
+// The NVLink (NPU) bridge function of POWER8/POWER9: IBM 1014:04ea, class 0680.
+export function isNvlinkBridge(d: PciDevice): boolean {
+  return d.vendorId === '1014' && d.deviceId === '04ea'
+}
+
+// Tesla V100 SXM2 16GB and 32GB (GV100GL): the GPUs whose NVLink2 links the POWER9 NPU exposes.
+export const V100_SXM2_IDS = ['1db1', '1db5']
 
 // PCI-to-PCI bridges (class 0604) stay with the host; NPU bridges (1014:04ea, class 0680) are passed.
 function passable(d: PciDevice | undefined): boolean {
   return !d || d.classId !== '0604'
+}
+
+// A group member gpufleet may hand to a guest: any NVIDIA function (the GPU, its audio/USB
+// functions) or an NVLink bridge. Anything else in the group is a host device (a NIC, an HBA)
+// that passthrough would silently take away from the host.
+function foreignMember(addr: string, d: PciDevice | undefined): string | undefined {
+  if (!d) return `${addr} (not listed by lspci)`
+  if (d.vendorId === '10de' || isNvlinkBridge(d)) return undefined
+  return `${addr} ${d.className} [${d.vendorId}:${d.deviceId}] ${d.description}${d.driver ? ` (driver ${d.driver})` : ''}`
 }
 
 // Groups that contain at least one NVIDIA GPU, in GPU address order. Throws for a GPU without group.
@@ -51,7 +70,10 @@ export function gpuGroups(pci: PciDevice[], iommu: IommuGroups): GpuGroup[] {
     let grp = out.get(n)
     if (!grp) {
       const members = (iommu.groups[n] ?? []).filter((a) => passable(pci.find((p) => p.address === a)))
-      grp = { group: n, gpus: [], members }
+      const foreign = members.flatMap((a) => foreignMember(a, pci.find((p) => p.address === a)) ?? [])
+      const devs = members.map((a) => pci.find((p) => p.address === a))
+      const nvlink2 = devs.some((d) => d && isNvlinkBridge(d)) && devs.some((d) => d && isNvidiaGpu(d) && V100_SXM2_IDS.includes(d.deviceId))
+      grp = { group: n, gpus: [], members, foreign, nvlink2 }
       out.set(n, grp)
     }
     grp.gpus.push(g.address)

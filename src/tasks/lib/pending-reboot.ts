@@ -7,6 +7,7 @@ import { rebootSentinel, type RebootSentinel } from '../../facts/reboot-sentinel
 import { smtState, type SmtState } from '../../facts/cpu-smt.js'
 import { smtUnit, type SmtUnit } from '../../facts/smt-unit.js'
 import type { PlanContext } from '../define.js'
+import { isNvidiaGpu, pciDevices, type PciDevice } from '../../facts/pci-devices.js'
 
 // Everything that can show a staged change is not live yet.
 export interface PendingFacts {
@@ -18,6 +19,7 @@ export interface PendingFacts {
   initramfs: InitramfsStatus
   smt: SmtState
   smtUnit: SmtUnit
+  pci: PciDevice[]
 }
 
 // The fact of each PendingFacts key, for a task that decides on a reboot.
@@ -30,6 +32,7 @@ export const pendingFacts = {
   initramfs: initramfsStatus,
   smt: smtState,
   smtUnit: smtUnit,
+  pci: pciDevices,
 }
 
 // Why this host needs a reboot: the sentinel's reasons, earlier plans in this run that said so, and
@@ -47,6 +50,12 @@ export function pendingReboot(f: PendingFacts, ctx: PlanContext): string[] {
     if (missing.length) reasons.push(`next boot entry '${next.title}' has arguments not live in /proc/cmdline: ${missing.join(' ')}`)
   }
   const blocked = new Set([...f.modprobe.blacklisted, ...f.modprobe.installDisabled])
+  // A GPU a host driver still drives (nouveau, or nvidia) while modprobe.d already keeps that driver
+  // out: the host was prepared but not rebooted (or the driver came from an old initramfs). The next
+  // boot leaves the GPU free, so this is a reason to reboot, not a verify failure for the admin.
+  const gpuDriver = (d: PciDevice) => (d.driver ?? '').replace(/-/g, '_')
+  const boundGpus = f.pci.filter((d) => isNvidiaGpu(d) && d.driver && d.driver !== 'vfio-pci' && (blocked.has(gpuDriver(d)) || (gpuDriver(d).startsWith('nvidia') && blocked.has('nvidia'))))
+  if (boundGpus.length) reasons.push(`GPU(s) bound to ${[...new Set(boundGpus.map((d) => d.driver))].join(', ')}, which modprobe.d keeps out: ${boundGpus.map((d) => d.address).join(', ')}`)
   const loaded = Object.keys(f.modules).filter((m) => blocked.has(m))
   if (loaded.length) reasons.push(`blacklisted module(s) loaded: ${loaded.join(', ')}`)
   if (next?.initrd && f.initramfs.bootId) {

@@ -1,0 +1,32 @@
+import type { z } from 'zod'
+import type { CpuInfo } from '../../facts/cpu-info.js'
+import type { LibvirtDomains } from '../../facts/libvirt-domains.js'
+import { SMT_POLICY_VAR, type smtPolicySchema } from '../../inventory/fleet-vars.js'
+import type { PlanContext } from '../define.js'
+
+// The SMT policy of a run, from the `gpufleet_smt` var (usually `-e gpufleet_smt=auto`):
+//   off  (default) SMT off on every host, as the guide does;
+//   auto           SMT off only where KVM needs it: POWER8 (KVM-HV needs host SMT off), and POWER9
+//                  hosts with a POWER8-compat guest defined (such guests need SMT off there too).
+// Elsewhere `auto` leaves SMT as it is: POWER9 KVM treats threads as independent.
+export { SMT_POLICY_VAR }
+export type SmtPolicy = z.output<typeof smtPolicySchema>
+
+// The policy for one host (the inventory loader has already refused a bad value).
+export function smtPolicy(ctx: PlanContext): SmtPolicy {
+  const v = ctx.host.vars?.[SMT_POLICY_VAR]
+  return v === 'auto' ? 'auto' : 'off'
+}
+
+// Guests whose CPU model is POWER8 (`<model>power8</model>` in <cpu>): POWER8-compat mode.
+export function power8CompatGuests(libvirt: LibvirtDomains): string[] {
+  return libvirt.domains.filter((d) => /^power8/i.test(d.config.cpuModel ?? '')).map((d) => d.name)
+}
+
+// Under `auto`: why this host needs SMT off, or undefined when KVM does not need it.
+export function smtOffNeeded(cpu: CpuInfo, libvirt: LibvirtDomains): string | undefined {
+  if (cpu.generation === 'POWER8') return 'POWER8: KVM-HV needs host SMT off'
+  const compat = power8CompatGuests(libvirt)
+  if (compat.length) return `POWER8-compat guest(s) ${compat.join(', ')} on ${cpu.generation ?? 'this CPU'} need host SMT off (and kvm_hv indep_threads_mode=N)`
+  return undefined
+}
