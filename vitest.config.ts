@@ -18,6 +18,7 @@ const integration = [
   'test/real/**/*.test.ts',
   'test/report/html.test.ts',
   'test/render/listr.test.ts',
+  'test/matrix/**/*.test.ts',
 ]
 
 export default defineConfig({
