@@ -75,7 +75,8 @@ export function createLocalTransport(host: string): Transport {
     exec,
     async writeFile(path, content, options = {}) {
       if (options.mode !== undefined && !/^[0-7]{3,4}$/.test(options.mode)) throw new Error(`bad file mode ${JSON.stringify(options.mode)} for ${path}`)
-      const result = await exec(atomicWriteScript(path, options), { stdin: typeof content === 'string' ? Buffer.from(content) : content })
+      const data = typeof content === 'string' ? Buffer.from(content) : content
+      const result = await exec(atomicWriteScript(path, { ...options, size: data.length }), { stdin: data })
       if (result.exitCode !== 0) throw new CommandError(host, result, `Writing ${path}`)
     },
     get connected() {
