@@ -39,7 +39,7 @@ describe(`fault matrix at scale: ${N} simulated hosts, 5% random faults`, () => 
     const names = Array.from({ length: N }, (_, i) => `p9-r${Math.floor(i / 8) + 1}-${String((i % 8) + 1).padStart(2, '0')}`)
     const faulty = new Map<string, string>()
     while (faulty.size < Math.round(N * 0.05)) faulty.set(names[Math.floor(random() * N)]!, FAULTS[Math.floor(random() * FAULTS.length)]!)
-    const spec = `hostsPerRack: 8\nprofile: pcie\nrules:\n${[...faulty].map(([h, fault]) => `  - match: ${h}\n    ${fault.slice(2, -2).split(', ').join('\n    ').replace(/^dropConnection: (.*)$/m, 'dropConnection: $1')}`).join('\n')}\n`
+    const spec = `hostsPerRack: 8\nprofile: pcie\nrules:\n${[...faulty].map(([h, fault]) => `  - { match: ${h}, ${fault.slice(2, -2)} }`).join('\n')}\n`
     const f = await rack(spec, { hosts: N, rebootTimeMs: 500 })
     expect(f.rack.hosts.map((h) => h.name)).toEqual(names)
     const started = Date.now()
