@@ -68,7 +68,8 @@ module.exports = {
       severity: 'error',
       comment: 'Cycles hide the layering: split the shared part into its own file.',
       from: { path: '^src/' },
-      to: { circular: true },
+      // A cycle closed only by a type-only import (a state type named back) is no runtime cycle.
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
     },
   ],
   options: {

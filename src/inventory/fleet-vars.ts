@@ -4,6 +4,7 @@ import type { GpuAssignment, InventoryHost } from './types.js'
 import { inventoryError } from './origin.js'
 import { CONTROL_CHAR } from '../terminal-text.js'
 import type { MergedVars } from './connection.js'
+import { SMT_POLICY_VAR, smtPolicySchema } from '../tasks/lib/smt-policy.js'
 
 // gpufleet's own inventory vars carry the role-style prefix `gpufleet_`, so the admin's own `rack`,
 // `gpus` or `vms` (used by their other playbooks) are never read, validated or refused.
@@ -55,8 +56,6 @@ const vmSchema = z
 // `gpufleet_vms: [{domain: vm1, count: 2}, {domain: vm2, addresses: [0004:04:00.0]}]`: GPU→VM assignments.
 // `gpufleet_smt: auto` (usually `-e gpufleet_smt=auto`): the SMT policy cpu.smt applies and
 // host.verify checks (src/tasks/smt-policy.ts); `off`, the default, is SMT off everywhere.
-export const SMT_POLICY_VAR = 'gpufleet_smt'
-export const smtPolicySchema = z.enum(['off', 'auto'], { error: "gpufleet_smt must be 'off' (SMT off everywhere, the default) or 'auto' (off only where KVM needs it)" })
 
 export const vmsSchema = z.array(vmSchema, { error: 'gpufleet_vms must be a list of {domain, count} or {domain, addresses}' })
 
@@ -137,3 +136,5 @@ function checkAssignments(name: string, vars: MergedVars, gpus: { count?: number
     throw fail(`gpufleet_vms assign ${total} GPUs but gpufleet_gpus expects only ${expected}`, [])
   }
 }
+
+export { SMT_POLICY_VAR, smtPolicySchema }

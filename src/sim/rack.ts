@@ -175,6 +175,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
     fs.mkdirSync(path.join(upper, 'var/lib/sim-hw'), { recursive: true })
     seedToolCosts(upper, h.costs)
     if (h.faults.dracutNoSpace) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-dracut-enospc'), '1\n')
+    if (h.faults.bootFreeKiB !== undefined) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-boot-free-kb'), `${h.faults.bootFreeKiB}\n`)
     seedGuests(upper, h.profile, h.faults)
   }
 

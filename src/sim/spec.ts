@@ -17,6 +17,7 @@ export const faultsSchema = z
     rebootTime: duration.optional(),
     neverComesBack: z.boolean().optional(),
     dracutNoSpace: z.boolean().optional(),
+    bootFreeKiB: z.number().int().nonnegative().optional(), // df reports this much free for /boot (sim-tools/usr/bin/df)
     dropConnection: z
       .object({ onExec: z.number().int().positive().optional(), pattern: z.string().optional(), afterMs: z.number().int().nonnegative().optional(), times: z.number().int().positive().optional() })
       .optional(),

@@ -1,7 +1,6 @@
-import type { z } from 'zod'
+import { z } from 'zod'
 import type { CpuInfo } from '../../facts/cpu-info.js'
 import type { LibvirtDomains } from '../../facts/libvirt-domains.js'
-import { SMT_POLICY_VAR, type smtPolicySchema } from '../../inventory/fleet-vars.js'
 import type { PlanContext } from '../define.js'
 
 // The SMT policy of a run, from the `gpufleet_smt` var (usually `-e gpufleet_smt=auto`):
@@ -9,7 +8,9 @@ import type { PlanContext } from '../define.js'
 //   auto           SMT off only where KVM needs it: POWER8 (KVM-HV needs host SMT off), and POWER9
 //                  hosts with a POWER8-compat guest defined (such guests need SMT off there too).
 // Elsewhere `auto` leaves SMT as it is: POWER9 KVM treats threads as independent.
-export { SMT_POLICY_VAR }
+// The inventory var and its values; checked with file:line by inventory/fleet-vars.ts.
+export const SMT_POLICY_VAR = 'gpufleet_smt'
+export const smtPolicySchema = z.enum(['off', 'auto'], { error: "gpufleet_smt must be 'off' (SMT off everywhere, the default) or 'auto' (off only where KVM needs it)" })
 export type SmtPolicy = z.output<typeof smtPolicySchema>
 
 // The policy for one host (the inventory loader has already refused a bad value).
