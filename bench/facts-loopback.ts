@@ -17,10 +17,7 @@ const dir = await mkdtemp(join(tmpdir(), 'gpufleet-bench-'))
 try {
   const inventory = join(dir, 'hosts.yaml')
   const hosts = sshd.ports.map((port, i) => `    p9-${String(i + 1).padStart(3, '0')}:\n      ansible_port: ${port}`).join('\n')
-  await writeFile(
-    inventory,
-    `all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: ${sshd.user}\n    ansible_ssh_private_key_file: ${sshd.clientKeyFile}\n    ansible_become: true\n  hosts:\n${hosts}\n`,
-  )
+  await writeFile(inventory, `all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: ${sshd.user}\n    ansible_ssh_private_key_file: ${sshd.clientKeyFile}\n    ansible_become: true\n  hosts:\n${hosts}\n`)
   const started = performance.now()
   const { exitCode, results } = await factsCommand({ inventory, knownHosts: sshd.knownHostsFile, forks }, { connectorOptions: { agentSocket: null } })
   const wallMs = performance.now() - started
@@ -49,7 +46,14 @@ try {
   )
   if (exitCode !== 0) {
     // sshd's view of what went wrong, for the failed hosts.
-    console.log(sshd.log().split('\n').filter((l) => /error|fatal|refused|Disconnect|Close session|signal/i.test(l)).slice(0, 40).join('\n'))
+    console.log(
+      sshd
+        .log()
+        .split('\n')
+        .filter((l) => /error|fatal|refused|Disconnect|Close session|signal/i.test(l))
+        .slice(0, 40)
+        .join('\n'),
+    )
   }
 } finally {
   await sshd.stop()

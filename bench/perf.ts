@@ -146,7 +146,12 @@ async function measure(label: string, cmd: string[], rack: RackRun, opts: { env?
   const timeFile = path.join(path.dirname(rack.dir), 'time.txt') // in this run's own work dir
   const from = eventCount(rack)
   const started = Date.now()
-  log(`${label}: ${cmd.map((c) => path.basename(c)).join(' ').slice(0, 120)}`)
+  log(
+    `${label}: ${cmd
+      .map((c) => path.basename(c))
+      .join(' ')
+      .slice(0, 120)}`,
+  )
   const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, ...cmd], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
@@ -268,7 +273,10 @@ async function main(): Promise<void> {
   }
   fs.mkdirSync(a.out, { recursive: true })
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gpufleet-bench-'))
-  const load = os.loadavg().map((l) => l.toFixed(1)).join(' ')
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')
   const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average at start ${load}`
   log(machine)
   const sizes = [...new Set([a.hosts, ...a.scale])].sort((x, y) => x - y)
@@ -286,7 +294,10 @@ async function main(): Promise<void> {
 
   function write(): void {
     const main = results.find((r) => r.hosts === a.hosts)
-    const loadEnd = os.loadavg().map((l) => l.toFixed(1)).join(' ')
+    const loadEnd = os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')
     const md = [
       `Machine: ${machine}; load average at the end ${loadEnd}.`,
       `Command: \`npm run bench -- --hosts ${a.hosts} --scale ${a.scale.join(',') || 'none'}${a.ansible ? '' : ' --no-ansible'} --reboot-time ${a.rebootMs}ms --stability ${a.stabilityMs}ms --window ${a.windowPercent}% --forks ${a.forks}\``,

@@ -141,7 +141,10 @@ async function main(): Promise<void> {
         String(m.maxPerRack).padStart(9),
         String(m.connects).padStart(9),
         String(m.execs).padStart(6),
-        '  ' + Object.entries(m.outcomes).map(([k, v]) => `${k}=${v}`).join(' '),
+        '  ' +
+          Object.entries(m.outcomes)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' '),
       ].join(' '),
     )
   }

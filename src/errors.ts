@@ -64,7 +64,10 @@ export class FactParseError extends FleetError {
 // fact-gathering script).
 export function formatCommandFailure(host: string, r: CommandResult, what?: string, options: { command?: boolean; tailLines?: number; oneLine?: boolean } = {}): string {
   const how = r.exitCode === null ? `was killed by ${r.signal ?? 'a signal'}` : `failed with exit code ${r.exitCode}`
-  const tail = r.stderr.trim().split('\n').slice(-(options.tailLines ?? 5))
+  const tail = r.stderr
+    .trim()
+    .split('\n')
+    .slice(-(options.tailLines ?? 5))
   const head = `[${host}] ${what ?? 'Command'} ${how}${options.command === false ? '' : `: ${summarizeCommand(r.command)}`}`
   if (tail.join('') === '') return head
   return options.oneLine ? `${head}${options.command === false ? ':' : ';'} ${tail.join('; ')}` : `${head}\n${tail.join('\n')}`

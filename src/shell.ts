@@ -17,5 +17,8 @@ export function command(...args: string[]): string {
 
 // Split command output into lines, dropping empty ones and trailing CRs.
 export function nonEmptyLines(text: string): string[] {
-  return text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '')
+  return text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim() !== '')
 }

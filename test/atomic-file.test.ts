@@ -5,7 +5,6 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { openAppendPrivate, writeFileAtomic } from '../src/atomic-file.js'
 import { writeRunFile } from '../src/runner/journal.js'
 
-
 const dirs: string[] = []
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })))
 const tmp = () => {

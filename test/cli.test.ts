@@ -110,7 +110,7 @@ describe('what is not an error exits 0', () => {
     expect({ exitCode: r.exitCode, stdout: r.stdout }).toEqual({ exitCode: 0, stdout: '  hosts (1):\n    p9-a01.gpu.example.com' })
   })
 
-  it('a world-writable directory\'s ansible.cfg is ignored with a warning', async () => {
+  it("a world-writable directory's ansible.cfg is ignored with a warning", async () => {
     const dir = mkdtempSync(join(root, 'ww-'))
     writeFileSync(join(dir, 'ansible.cfg'), `[defaults]\ninventory = ${inv}\n`)
     chmodSync(dir, 0o777)

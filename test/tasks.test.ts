@@ -56,10 +56,18 @@ function resolveFact(value: unknown): unknown {
 test('every task has no-op, change and error fixtures', () => {
   for (const name of Object.keys(tasks)) {
     expect(dirs, `fixtures for ${name}`).toContain(name)
-    const kinds = readdirSync(join(root, name)).map((f) => JSON.parse(readFileSync(join(root, name, f), 'utf8')) as TaskFixture).map((f) => (f.error ? 'error' : f.plan!.kind))
+    const kinds = readdirSync(join(root, name))
+      .map((f) => JSON.parse(readFileSync(join(root, name, f), 'utf8')) as TaskFixture)
+      .map((f) => (f.error ? 'error' : f.plan!.kind))
     expect(kinds, name).toContain('noop')
-    expect(kinds.some((k) => k === 'change' || k === 'fail'), name).toBe(true)
-    expect(kinds.some((k) => k === 'error' || k === 'fail'), name).toBe(true)
+    expect(
+      kinds.some((k) => k === 'change' || k === 'fail'),
+      name,
+    ).toBe(true)
+    expect(
+      kinds.some((k) => k === 'error' || k === 'fail'),
+      name,
+    ).toBe(true)
   }
 })
 

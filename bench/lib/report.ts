@@ -39,8 +39,7 @@ export function renderTable(r: SizeResult): string {
     '| command | tool | wall | controller CPU | peak RSS | execs/host | Ansible ÷ gpufleet (wall, CPU) | gpufleet ÷ floor (wall) |',
     '|---|---|---|---|---|---|---|---|',
   ]
-  const row = (cmd: string, tool: string, m: Measure, extra: [string, string]) =>
-    `| ${cmd} | ${tool} | ${sec(m.wallMs)} | ${cpu(m.cpuMs)} | ${mib(m.peakRssKb)} | ${execs(m)} | ${extra[0]} | ${extra[1]} |`
+  const row = (cmd: string, tool: string, m: Measure, extra: [string, string]) => `| ${cmd} | ${tool} | ${sec(m.wallMs)} | ${cpu(m.cpuMs)} | ${mib(m.peakRssKb)} | ${execs(m)} | ${extra[0]} | ${extra[1]} |`
   lines.push(row('floor: connect + `true`', 'ssh2', r.floor, ['', '1.0×']))
   for (const cmd of ['prep', 'noop', 'verify'] as const) {
     const g = r.gpufleet[cmd]

@@ -44,7 +44,7 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 export function addConnectionOptions(cmd: Command, forksHelp = 'hosts worked on in parallel (default: ANSIBLE_FORKS, else forks in ansible.cfg, else 50)'): Command {
   return cmd
     .option('-f, --forks <n>', forksHelp)
-    .option('-u, --user <name>', "log in as this user where the inventory sets no ansible_user (default: ANSIBLE_REMOTE_USER, remote_user in ansible.cfg, then ~/.ssh/config)")
+    .option('-u, --user <name>', 'log in as this user where the inventory sets no ansible_user (default: ANSIBLE_REMOTE_USER, remote_user in ansible.cfg, then ~/.ssh/config)')
     .option('--private-key <file>', 'SSH private key where the inventory sets no ansible_ssh_private_key_file (default: ANSIBLE_PRIVATE_KEY_FILE, private_key_file in ansible.cfg)')
     .option('-b, --become', 'run commands through sudo where the inventory sets no ansible_become (default: ANSIBLE_BECOME, become in ansible.cfg)')
     .option('-e, --extra-vars <vars>', 'vars above every inventory var, connection vars too: key=value ..., YAML/JSON, or @file (repeatable)', collect)
@@ -60,7 +60,7 @@ export function hostSettings(flags: HostFlags, config: AnsibleConfig, warn: (tex
     forks = settings.forks
   }
   const connection: ConnectionDefaults = {
-    ...(flags.user ?? settings.remoteUser ? { user: flags.user ?? settings.remoteUser } : {}),
+    ...((flags.user ?? settings.remoteUser) ? { user: flags.user ?? settings.remoteUser } : {}),
     ...(flags.privateKey ? { privateKeyFile: resolve(flags.privateKey) } : settings.privateKeyFile ? { privateKeyFile: settings.privateKeyFile } : {}),
     ...(flags.become ? { become: true } : settings.become !== undefined ? { become: settings.become } : {}),
     ...(settings.hostKeyChecking !== undefined ? { hostKeyChecking: settings.hostKeyChecking } : {}),

@@ -26,10 +26,7 @@ export async function runDemo(options: DemoOptions, io: Omit<RunIo, 'connect'>):
   const dir = mkdtempSync(join(tmpdir(), 'gpufleet-demo-'))
   // Mixed profiles, racks of four: POWER8 s822lc, POWER9 AC922 (NVLink) and POWER9 with PCIe GPUs.
   const specFile = join(dir, 'rack-spec.yaml')
-  writeFileSync(
-    specFile,
-    ['hostsPerRack: 4', 'profile: ac922', 'rules:', "  - match: '*-r2-*'", '    profile: pcie', "  - match: '*-r3-*'", '    profile: s822lc', ''].join('\n'),
-  )
+  writeFileSync(specFile, ['hostsPerRack: 4', 'profile: ac922', 'rules:', "  - match: '*-r2-*'", '    profile: pcie', "  - match: '*-r3-*'", '    profile: s822lc', ''].join('\n'))
   io.stderr(`starting a simulated rack of ${options.hosts} hosts in ${dir} ...\n`)
   const rack = await startRack({ hosts: options.hosts, spec: specFile, dir: join(dir, 'rack'), rebootTimeMs: options.rebootTimeMs })
   try {

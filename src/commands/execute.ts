@@ -184,7 +184,15 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   // The live listr2 view only on a real terminal; piped or captured output gets plain lines.
   // A terminal that reports no width (some pseudo-terminals) cannot hold a live view either.
   const tty = spec.output === 'tty' && io.isTTY && (process.stdout.columns ?? 0) > 0 ? createListrRenderer() : undefined
-  const renderer = tty ? tty.onEvent : spec.output === 'jsonl' ? createJsonlRenderer(io.stdout) : createPlainRenderer(io.stdout, hosts.map((h) => h.name), { showDiffs: Boolean(spec.diff), verbosity: spec.verbosity ?? 0 })
+  const renderer = tty
+    ? tty.onEvent
+    : spec.output === 'jsonl'
+      ? createJsonlRenderer(io.stdout)
+      : createPlainRenderer(
+          io.stdout,
+          hosts.map((h) => h.name),
+          { showDiffs: Boolean(spec.diff), verbosity: spec.verbosity ?? 0 },
+        )
   let journal: Journal | undefined
   let eventsFd = -1
   let previous: ReturnType<typeof hostStates> | undefined

@@ -43,9 +43,7 @@ export const hostBasics = { hostname, kernelRelease, bootId, kernelCmdline, cpuI
 type HostBasics = { [K in keyof typeof hostBasics]: (typeof hostBasics)[K] extends Fact<infer T> ? T : never }
 
 // One host's outcome: its facts, or why there are none.
-export type HostFactsResult =
-  | { host: string; ok: true; durationMs: number; facts: HostBasics }
-  | { host: string; ok: false; durationMs: number; reason: string; message: string }
+export type HostFactsResult = { host: string; ok: true; durationMs: number; facts: HostBasics } | { host: string; ok: false; durationMs: number; reason: string; message: string }
 
 // Connects to each host (at most `forks` at once), gathers hostBasics in ONE exec, and closes.
 export async function gatherHostBasics(hosts: readonly InventoryHost[], connector: Connector, forks: number, signal?: AbortSignal): Promise<HostFactsResult[]> {
@@ -112,7 +110,11 @@ export function formatFactsTable(results: readonly HostFactsResult[]): string {
   if (rows.length > 0) {
     // Every column but the last (the command line) is padded to its widest cell.
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
-    const fmt = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()
+    const fmt = (cells: string[]) =>
+      cells
+        .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd()
     lines.push(fmt(header), ...rows.map(fmt))
   }
   const ok = results.filter((r) => r.ok).length
@@ -172,11 +174,7 @@ export async function factsCommand(options: FactsCommandOptions, deps: FactsComm
 
 // `gpufleet facts`: connect to every host in parallel and print who they are and what they booted.
 export function registerFacts(program: Command): void {
-  const cmd = addInventoryOption(
-    program
-      .command('facts')
-      .description('Connect to every host in parallel (one SSH connection, one command each) and print hostname, kernel, CPU, boot_id, GPU driver modules and kernel command line'),
-  )
+  const cmd = addInventoryOption(program.command('facts').description('Connect to every host in parallel (one SSH connection, one command each) and print hostname, kernel, CPU, boot_id, GPU driver modules and kernel command line'))
     .option('-l, --limit <pattern>', "only hosts matching an Ansible pattern: host, group, glob, 'a:b', 'a:!b', 'a:&b', @file")
     .option('--json', 'print every gathered fact as JSON')
     .option('--list-hosts', 'print the hosts that would be contacted and exit, connecting to nothing')

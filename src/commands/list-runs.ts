@@ -84,7 +84,9 @@ function readSaved(dir: string): SavedSummary | undefined {
 }
 
 function counts(c: Record<HostOutcome, number>): string {
-  const parts = Object.entries(c).filter(([, n]) => n > 0).map(([o, n]) => `${n} ${o}`)
+  const parts = Object.entries(c)
+    .filter(([, n]) => n > 0)
+    .map(([o, n]) => `${n} ${o}`)
   return parts.join(', ') || '0 hosts'
 }
 

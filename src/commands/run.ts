@@ -185,12 +185,7 @@ ${ANSIBLE_HELP}`,
     )
     .action(async (playbook: string, flags: RunFlags & { check?: boolean }) => runOrList(playbook, flags, Boolean(flags.check)))
 
-  addRunFlags(
-    program
-      .command('plan')
-      .description('the same as `run --check`: gather facts and print what would change, changing nothing')
-      .argument('<playbook>', 'a bundled playbook name or a YAML file'),
-  )
+  addRunFlags(program.command('plan').description('the same as `run --check`: gather facts and print what would change, changing nothing').argument('<playbook>', 'a bundled playbook name or a YAML file'))
     .addHelpText('after', `\nExamples:\n  $ gpufleet plan prep -i hosts.yaml --diff\n  $ gpufleet plan prep -i hosts.yaml --limit p9-01 --output jsonl\n  $ gpufleet plan prep --list-hosts\n${ANSIBLE_HELP}`)
     .action(async (playbook: string, flags: RunFlags) => runOrList(playbook, flags, true))
 }
@@ -202,7 +197,7 @@ function registerResume(program: Command): void {
     .argument('<run-id>', 'the run id (a directory under the runs directory)')
     .option('--run-dir <dir>', `where run directories live (default ${RUNS_DIR_HELP})`)
     .option('-K, --ask-become-pass', 'prompt once for the sudo password')
-    .option('-e, --extra-vars <vars>', "give again a secret extra var the run was started with (it is not saved)", (v: string, p: string[] | undefined) => [...(p ?? []), v])
+    .option('-e, --extra-vars <vars>', 'give again a secret extra var the run was started with (it is not saved)', (v: string, p: string[] | undefined) => [...(p ?? []), v])
     .option('-v, --verbose', 'more output (plain): -v each command run, -vv also its output', countVerbose, 0)
     .option('--rack-by <source>', "replace the run's rack source: var:<name> or group:<glob> (default: as the run was started)")
     .addOption(new Option('--output <mode>', 'tty | plain | jsonl').choices(['tty', 'plain', 'jsonl']))

@@ -17,7 +17,10 @@ const savedRunSpec = z
   .object({
     playbook: z.string().refine((p) => /^[A-Za-z0-9_-]+$/.test(p) || isAbsolute(p), { message: 'must be a bundled playbook name or an absolute path' }),
     // An absolute inventory file or directory, or an Ansible host list ('a,b,').
-    inventory: z.string().min(1).refine((p) => isAbsolute(p) || p.includes(','), { message: 'must be an absolute path or a host list' }),
+    inventory: z
+      .string()
+      .min(1)
+      .refine((p) => isAbsolute(p) || p.includes(','), { message: 'must be an absolute path or a host list' }),
     limit: z.string().optional(),
     rackBy: z.union([z.object({ kind: z.literal('var'), name: z.string().min(1) }), z.object({ kind: z.literal('group'), glob: z.string().min(1) })]).optional(),
     check: z.boolean(),
@@ -37,9 +40,7 @@ const savedRunSpec = z
     extraVars: z.array(z.string()).optional(),
     verbosity: z.number().int().min(0).optional(),
     diff: z.boolean().optional(),
-    vault: z
-      .object({ vaultIds: z.array(z.string()).optional(), passwordFiles: z.array(z.string()).optional(), askVaultPass: z.boolean().optional(), defaultPasswordFile: absolute.optional(), defaultIdentityList: z.array(z.string()).optional() })
-      .optional(),
+    vault: z.object({ vaultIds: z.array(z.string()).optional(), passwordFiles: z.array(z.string()).optional(), askVaultPass: z.boolean().optional(), defaultPasswordFile: absolute.optional(), defaultIdentityList: z.array(z.string()).optional() }).optional(),
     drain: z.enum(['refuse', 'shutdown']).optional(),
     drainTimeoutMs: positiveMs.optional(),
     drainForce: z.boolean().optional(),

@@ -73,10 +73,7 @@ export function findAnsibleCfg(where: ConfigEnvironment): { file?: string; warni
   else candidates.push(cwdCfg)
   candidates.push(join(where.home, '.ansible.cfg'), '/etc/ansible/ansible.cfg')
   const file = candidates.find(readable)
-  const warnings =
-    skippedCwd && (envPath === undefined || file !== envPath)
-      ? [`ignoring ${cwdCfg}: the directory ${where.cwd} is world-writable, so anyone could have put it there (Ansible ignores it too; set ANSIBLE_CONFIG to use it)`]
-      : []
+  const warnings = skippedCwd && (envPath === undefined || file !== envPath) ? [`ignoring ${cwdCfg}: the directory ${where.cwd} is world-writable, so anyone could have put it there (Ansible ignores it too; set ANSIBLE_CONFIG to use it)`] : []
   return { ...(file ? { file } : {}), warnings }
 }
 

@@ -22,17 +22,7 @@ export interface BootEntry {
 
 // Boot tools whose presence changes how kernel.arg edits the configuration (grub2-* on EL, grub-*
 // and update-grub on Debian/Ubuntu).
-export type BootTool =
-  | 'grubby'
-  | 'grub2-mkconfig'
-  | 'grub2-reboot'
-  | 'grub2-set-default'
-  | 'grub2-editenv'
-  | 'update-grub'
-  | 'grub-mkconfig'
-  | 'grub-reboot'
-  | 'grub-set-default'
-  | 'grub-editenv'
+export type BootTool = 'grubby' | 'grub2-mkconfig' | 'grub2-reboot' | 'grub2-set-default' | 'grub2-editenv' | 'update-grub' | 'grub-mkconfig' | 'grub-reboot' | 'grub-set-default' | 'grub-editenv'
 
 // How the host boots next, resolved the way petitboot evaluates the grub.cfg header.
 export interface BootConfig {
@@ -75,7 +65,10 @@ export const bootConfig = defineFact({
   ].join('\n'),
   parse(stdout): BootConfig {
     const sections = splitSections(stdout)
-    const tools = sections.filter((s) => s.name === 'tool').map((s) => s.arg as BootTool).filter((t) => TOOLS.includes(t))
+    const tools = sections
+      .filter((s) => s.name === 'tool')
+      .map((s) => s.arg as BootTool)
+      .filter((t) => TOOLS.includes(t))
     const grubenv = parseGrubenv(section(sections, 'grubenv')?.lines.join('\n') ?? '')
     const cfgSection = section(sections, 'grub-cfg')
     const cfg = cfgSection ? parseGrubCfg(cfgSection.lines.join('\n')) : undefined
@@ -192,12 +185,7 @@ export function findEntry(entries: BootEntry[], value: string | undefined): Boot
   return entries.find((e) => e.id === value) ?? entries.find((e) => e.title === value)
 }
 
-function resolveNext(
-  entries: BootEntry[],
-  env: Record<string, string>,
-  cfg: GrubCfg | undefined,
-  grubbyIndex: number | undefined,
-): Pick<BootConfig, 'defaultIndex' | 'next' | 'nextVia'> {
+function resolveNext(entries: BootEntry[], env: Record<string, string>, cfg: GrubCfg | undefined, grubbyIndex: number | undefined): Pick<BootConfig, 'defaultIndex' | 'next' | 'nextVia'> {
   if (entries.length === 0) return {}
   // Without a readable grub.cfg assume the stock RHEL header (GRUB_DEFAULT=saved).
   const honoursNext = cfg ? cfg.honoursNextEntry : true

@@ -26,7 +26,7 @@ export const bootPlatformCommand = [
   'echo "@@ cpu-platform $(sed -n "s/^platform[[:space:]]*:[[:space:]]*//p" /proc/cpuinfo 2>/dev/null | head -n 1)"',
   '[ -e /proc/device-tree/ibm,secureboot/os-secureboot-enforcing ] && echo "@@ secureboot enforcing"',
   '[ -r /sys/kernel/security/lockdown ] && echo "@@ lockdown $(cat /sys/kernel/security/lockdown 2>/dev/null)"',
-  "command -v nvram >/dev/null 2>&1 && echo \"@@ petitboot-write $(nvram --print-config='petitboot,write?' 2>/dev/null)\"",
+  'command -v nvram >/dev/null 2>&1 && echo "@@ petitboot-write $(nvram --print-config=\'petitboot,write?\' 2>/dev/null)"',
 ].join('\n')
 
 // Parses the sections bootPlatformCommand printed.

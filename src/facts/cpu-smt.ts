@@ -17,13 +17,7 @@ export interface SmtState {
 // "Machine is not SMT capable" only goes to stderr.
 export const smtState = defineFact({
   name: 'cpu.smt',
-  command: [
-    'if command -v ppc64_cpu >/dev/null 2>&1; then',
-    '  echo "@@ path $(command -v ppc64_cpu)"',
-    '  ppc64_cpu --smt 2>&1; rc=$?; echo',
-    '  echo "@@ rc $rc"',
-    'else echo "@@ missing"; fi',
-  ].join('\n'),
+  command: ['if command -v ppc64_cpu >/dev/null 2>&1; then', '  echo "@@ path $(command -v ppc64_cpu)"', '  ppc64_cpu --smt 2>&1; rc=$?; echo', '  echo "@@ rc $rc"', 'else echo "@@ missing"; fi'].join('\n'),
   parse(stdout): SmtState {
     const sections = splitSections(stdout)
     if (section(sections, 'missing') || !section(sections, 'path')) return { available: false, capable: false, mode: 'unknown', output: '' }

@@ -21,12 +21,7 @@ export interface DracutConfig {
 // (a kernel update's included) build with.
 export const dracutConfig = defineFact({
   name: 'dracut.config',
-  command: [
-    `[ -d ${DRACUT_CONF_DIR} ] || exit 0`,
-    'echo "@@ dir"',
-    `for f in ${DRACUT_CONF_DIR}/*.conf; do [ -f "$f" ] || continue; echo "@@ file $(stat -c %Y "$f") $f"; cat "$f"; echo; done`,
-    'true',
-  ].join('\n'),
+  command: [`[ -d ${DRACUT_CONF_DIR} ] || exit 0`, 'echo "@@ dir"', `for f in ${DRACUT_CONF_DIR}/*.conf; do [ -f "$f" ] || continue; echo "@@ file $(stat -c %Y "$f") $f"; cat "$f"; echo; done`, 'true'].join('\n'),
   parse(stdout): DracutConfig {
     const sections = splitSections(stdout)
     const files: DracutConfFile[] = []

@@ -64,10 +64,7 @@ export function parseFact(fact: Fact<unknown>, raw: RawFact | undefined): Parsed
 }
 
 // Parses every requested fact from the split output; throws the first fact's FactParseError.
-export function parseFacts<T extends Record<string, unknown>>(
-  facts: { [K in keyof T]: Fact<T[K]> },
-  raw: Record<string, RawFact>,
-): T {
+export function parseFacts<T extends Record<string, unknown>>(facts: { [K in keyof T]: Fact<T[K]> }, raw: Record<string, RawFact>): T {
   const result = {} as T
   for (const key of Object.keys(facts) as Array<keyof T>) {
     const parsed = parseFact(facts[key] as Fact<unknown>, raw[facts[key].name])

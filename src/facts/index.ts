@@ -23,27 +23,8 @@ import { vfioStatus } from './vfio-status.js'
 
 // Every fact by its name ('boot.config'): for `gpufleet facts`, fixtures and the runner's lookups.
 export const facts: Record<string, Fact<any>> = Object.fromEntries(
-  [
-    hostname,
-    kernelRelease,
-    bootId,
-    kernelCmdline,
-    cpuInfo,
-    kernelModules,
-    bootConfig,
-    smtState,
-    smtUnit,
-    modprobeConfig,
-    initramfsStatus,
-    dracutConfig,
-    pciDevices,
-    iommuGroups,
-    vfioStatus,
-    kvmStatus,
-    kernelConfig,
-    libvirtDomains,
-    libvirtGuests,
-    rebootSentinel,
-    gpufleetBackups,
-  ].map((f) => [f.name, f as Fact<any>]),
+  [hostname, kernelRelease, bootId, kernelCmdline, cpuInfo, kernelModules, bootConfig, smtState, smtUnit, modprobeConfig, initramfsStatus, dracutConfig, pciDevices, iommuGroups, vfioStatus, kvmStatus, kernelConfig, libvirtDomains, libvirtGuests, rebootSentinel, gpufleetBackups].map((f) => [
+    f.name,
+    f as Fact<any>,
+  ]),
 )

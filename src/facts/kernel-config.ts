@@ -14,13 +14,7 @@ export const KERNEL_CONFIG_OPTIONS = ['CONFIG_PPC_POWERNV', 'CONFIG_KVM_BOOK3S_6
 // `/boot/config-$(uname -r)` (every distro kernel package installs it), only the lines above.
 export const kernelConfig = defineFact({
   name: 'kernel.config',
-  command: [
-    'f=/boot/config-$(uname -r)',
-    'if [ -r "$f" ]; then echo "@@ file $f"',
-    `  grep -E '^(# )?(${KERNEL_CONFIG_OPTIONS.join('|')})[= ]' "$f"`,
-    'else echo "@@ missing $f"; fi',
-    'true',
-  ].join('\n'),
+  command: ['f=/boot/config-$(uname -r)', 'if [ -r "$f" ]; then echo "@@ file $f"', `  grep -E '^(# )?(${KERNEL_CONFIG_OPTIONS.join('|')})[= ]' "$f"`, 'else echo "@@ missing $f"; fi', 'true'].join('\n'),
   parse(stdout): KernelConfig {
     let file = ''
     let readable = false

@@ -32,11 +32,7 @@ export interface ModprobeConfig {
 // Every /etc/modprobe.d/*.conf with its mtime (the directory is small; dracut copies it whole).
 export const modprobeConfig = defineFact({
   name: 'modprobe.config',
-  command: [
-    'echo "@@ dir $(stat -c %Y /etc/modprobe.d 2>/dev/null)"',
-    'for f in /etc/modprobe.d/*.conf; do [ -f "$f" ] || continue; echo "@@ file $(stat -c %Y "$f") $f"; cat "$f"; echo; done',
-    'true',
-  ].join('\n'),
+  command: ['echo "@@ dir $(stat -c %Y /etc/modprobe.d 2>/dev/null)"', 'for f in /etc/modprobe.d/*.conf; do [ -f "$f" ] || continue; echo "@@ file $(stat -c %Y "$f") $f"; cat "$f"; echo; done', 'true'].join('\n'),
   parse(stdout): ModprobeConfig {
     const sections = splitSections(stdout)
     const dir = Number(sections.find((s) => s.name === 'dir')?.arg)

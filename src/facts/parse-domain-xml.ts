@@ -58,7 +58,10 @@ export function parseDomainXml(xml: string): DomainXml {
       ...(guestAttrs ? { guest: tuple(guestAttrs) } : {}),
     })
   }
-  const pciAddresses = [...own.matchAll(/<address\b([^>]*)\/?>/g)].map((a) => attributes(a[1])).filter((a) => a.type === 'pci').map(tuple)
+  const pciAddresses = [...own.matchAll(/<address\b([^>]*)\/?>/g)]
+    .map((a) => attributes(a[1]))
+    .filter((a) => a.type === 'pci')
+    .map(tuple)
   const controllers: PciController[] = []
   // A controller is either `<controller .../>` or `<controller ...>body</controller>`.
   for (const m of own.matchAll(/<controller\b([^>]*?)(?:\/>|>([\s\S]*?)<\/controller>)/g)) {
@@ -129,5 +132,10 @@ export function parseHostAddress(text: string): PciTuple | undefined {
 }
 
 function unescapeXml(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&')
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&')
 }

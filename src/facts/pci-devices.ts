@@ -30,7 +30,11 @@ export const pciDevices = defineFact({
         const m = /^\s+([^:]+):\s*(.*)$/.exec(line)
         if (!m) continue
         if (m[1] === 'Kernel driver in use') cur.driver = m[2].trim()
-        else if (m[1] === 'Kernel modules') cur.modules = m[2].split(',').map((s) => s.trim()).filter(Boolean)
+        else if (m[1] === 'Kernel modules')
+          cur.modules = m[2]
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
         continue
       }
       const m = /^([0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]) (.+?) \[([0-9a-fA-F]{4})\]: (.*)$/.exec(line)

@@ -17,12 +17,7 @@ export interface SmtUnit {
 // Reads the unit file and its enablement.
 export const smtUnit = defineFact({
   name: 'systemd.smt-unit',
-  command: [
-    `if [ -f ${SMT_UNIT_PATH} ]; then echo "@@ content"; cat ${SMT_UNIT_PATH}; echo; fi`,
-    `echo "@@ is-enabled $(systemctl is-enabled ${SMT_UNIT_NAME} 2>/dev/null)"`,
-    `[ -e /etc/systemd/system/multi-user.target.wants/${SMT_UNIT_NAME} ] && echo "@@ wanted"`,
-    'true',
-  ].join('\n'),
+  command: [`if [ -f ${SMT_UNIT_PATH} ]; then echo "@@ content"; cat ${SMT_UNIT_PATH}; echo; fi`, `echo "@@ is-enabled $(systemctl is-enabled ${SMT_UNIT_NAME} 2>/dev/null)"`, `[ -e /etc/systemd/system/multi-user.target.wants/${SMT_UNIT_NAME} ] && echo "@@ wanted"`, 'true'].join('\n'),
   parse(stdout): SmtUnit {
     const sections = splitSections(stdout)
     const content = section(sections, 'content')

@@ -128,11 +128,7 @@ export class InventoryBuilder {
       const previous = host.vars.values.get(otherKey)
       if (String(previous) !== String(value)) {
         const first = host.vars.origins.get(otherKey)
-        throw inventoryError(
-          origin,
-          `host '${host.name}' is defined again with a different ${kind}: ${key}=${JSON.stringify(value)}, ` +
-            `but ${otherKey}=${JSON.stringify(previous)}${first ? ` at ${formatOrigin(first)}` : ''}`,
-        )
+        throw inventoryError(origin, `host '${host.name}' is defined again with a different ${kind}: ${key}=${JSON.stringify(value)}, ` + `but ${otherKey}=${JSON.stringify(previous)}${first ? ` at ${formatOrigin(first)}` : ''}`)
       }
     }
   }

@@ -69,8 +69,7 @@ export function resolveConnection(name: string, vars: MergedVars): Pick<Inventor
   // ansible_host_key_checking=false comes before the common args on Ansible's ssh command line, so it wins.
   const hostKeyChecking = read.boolean('ansible_ssh_host_key_checking', 'ansible_host_key_checking')
   const strict = hostKeyChecking === false ? 'no' : args.strictHostKeyChecking
-  const strictHostKeyChecking =
-    strict === undefined ? undefined : strictValue(strict, () => read.error(argsKey(read), `StrictHostKeyChecking '${strict}' is not one of yes, no, accept-new, ask, off`))
+  const strictHostKeyChecking = strict === undefined ? undefined : strictValue(strict, () => read.error(argsKey(read), `StrictHostKeyChecking '${strict}' is not one of yes, no, accept-new, ask, off`))
 
   const ssh: SshTarget = {
     hostname: hostVar?.value.trim() ?? name,

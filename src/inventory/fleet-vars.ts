@@ -45,7 +45,10 @@ export const gpusSchema = z
 const vmSchema = z
   .strictObject(
     {
-      domain: z.string({ error: 'domain must be the libvirt domain name (a string)' }).min(1, { error: 'domain must not be empty' }).refine((d) => !CONTROL_CHAR.test(d), { error: 'domain must not contain control characters' }),
+      domain: z
+        .string({ error: 'domain must be the libvirt domain name (a string)' })
+        .min(1, { error: 'domain must not be empty' })
+        .refine((d) => !CONTROL_CHAR.test(d), { error: 'domain must not contain control characters' }),
       count: z.int({ error: 'count must be a whole number' }).min(1, { error: 'count must be 1 or more' }).optional(),
       addresses: addressList.min(1, { error: 'addresses must not be empty' }).optional(),
     },

@@ -17,7 +17,12 @@ export function hostTable(inventory: Inventory, selected: InventoryHost[]): stri
   const keep = header.map((_, i) => i < 3 || rows.some((r) => r[i] !== '-'))
   const table = [header, ...rows].map((r) => r.filter((_, i) => keep[i]))
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)))
-  const text = table.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd())
+  const text = table.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  )
   const racks = new Set(selected.map((h) => h.rack).filter((r) => r !== undefined))
   const unracked = selected.filter((h) => h.rack === undefined).length
   const summary =

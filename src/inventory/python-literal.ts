@@ -140,11 +140,7 @@ class LiteralParser {
 
   private number(): number {
     const rest = this.text.slice(this.pos)
-    const m =
-      /^0[xX](?:_?[0-9a-fA-F])+/.exec(rest) ??
-      /^0[oO](?:_?[0-7])+/.exec(rest) ??
-      /^0[bB](?:_?[01])+/.exec(rest) ??
-      /^(?:[0-9](?:_?[0-9])*)?(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?/.exec(rest)
+    const m = /^0[xX](?:_?[0-9a-fA-F])+/.exec(rest) ?? /^0[oO](?:_?[0-7])+/.exec(rest) ?? /^0[bB](?:_?[01])+/.exec(rest) ?? /^(?:[0-9](?:_?[0-9])*)?(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?/.exec(rest)
     const token = m?.[0] ?? ''
     if (token === '' || token === '.' || /^\.[eE]/.test(token)) this.fail()
     // A letter right after the number (1j complex, 1x) is not a literal we keep.

@@ -80,10 +80,7 @@ export function rackWarnings(hosts: readonly InventoryHost[], rackBy: RackBy, us
   if (unracked.length === 0) return []
   const source = `--rack-by ${formatRackBy(rackBy)}${rackBy.kind === 'var' && rackBy.name === FLEET_VARS.rack ? ', the default' : ''}`
   if (unracked.length === hosts.length) {
-    return [
-      `warning: ${usedBy}: no selected host has a rack (${source}), so all ${hosts.length} share one failure domain and ${usedBy} applies to the whole run. ` +
-        `Set gpufleet_rack, or use --rack-by group:'rack_*' or --rack-by var:<name>.`,
-    ]
+    return [`warning: ${usedBy}: no selected host has a rack (${source}), so all ${hosts.length} share one failure domain and ${usedBy} applies to the whole run. ` + `Set gpufleet_rack, or use --rack-by group:'rack_*' or --rack-by var:<name>.`]
   }
   const names = unracked.slice(0, 5).join(', ') + (unracked.length > 5 ? `, ... (${unracked.length - 5} more)` : '')
   return [`warning: ${usedBy}: ${unracked.length} of ${hosts.length} selected hosts have no rack (${source}): ${names}; they share one failure domain '${NO_RACK}'.`]

@@ -25,18 +25,8 @@ export function resolveInventory(builder: InventoryBuilder, files: VarsFileLayer
   const hosts: InventoryHost[] = []
   for (const raw of builder.hosts.values()) {
     const memberOf = hostGroups(builder, directGroups.get(raw.name) ?? [])
-    const sorted = [...memberOf]
-      .filter((g) => g !== 'all')
-      .sort((a, b) => compareGroups(builder.groups.get(a)!, builder.groups.get(b)!, depth))
-    const layers: VarLayer[] = [
-      builder.groups.get('all')!.vars,
-      ...sorted.map((g) => builder.groups.get(g)!.vars),
-      ...(files.groups.get('all') ?? []),
-      ...sorted.flatMap((g) => files.groups.get(g) ?? []),
-      raw.vars,
-      ...(files.hosts.get(raw.name) ?? []),
-      ...(extraVars ? [extraVars] : []),
-    ]
+    const sorted = [...memberOf].filter((g) => g !== 'all').sort((a, b) => compareGroups(builder.groups.get(a)!, builder.groups.get(b)!, depth))
+    const layers: VarLayer[] = [builder.groups.get('all')!.vars, ...sorted.map((g) => builder.groups.get(g)!.vars), ...(files.groups.get('all') ?? []), ...sorted.flatMap((g) => files.groups.get(g) ?? []), raw.vars, ...(files.hosts.get(raw.name) ?? []), ...(extraVars ? [extraVars] : [])]
     const merged = mergeLayers(layers)
     hosts.push({
       name: raw.name,

@@ -59,7 +59,10 @@ export async function loadInventoryScript(file: string, builder: InventoryBuilde
       const vars = parseJson(`${file} --host ${host.name}`, text)
       const map = vars.doc.contents as Node | null
       if (map !== null && !isMap(map)) throw new InventoryError(`${vars.file}:1: must print a JSON object of vars`)
-      builder.addHostVars(host, [...mapEntries(map, vars.doc)].map(([key, k, v]) => [key, vars.toJS(v), vars.origin(k, v)] as [string, unknown, Origin]))
+      builder.addHostVars(
+        host,
+        [...mapEntries(map, vars.doc)].map(([key, k, v]) => [key, vars.toJS(v), vars.origin(k, v)] as [string, unknown, Origin]),
+      )
     }
   }
   return use

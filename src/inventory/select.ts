@@ -47,7 +47,12 @@ function expandFiles(patterns: string[]): string[] {
     const file = p.slice(1)
     if (!existsSync(file)) throw new UsageError(`--limit ${p}: file ${file} not found`)
     if (!statSync(file).isFile()) throw new UsageError(`--limit ${p}: ${file} is not a file`)
-    out.push(...readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== ''))
+    out.push(
+      ...readFileSync(file, 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== ''),
+    )
   }
   return out
 }

@@ -104,7 +104,10 @@ function expandPath(path: string): string {
 }
 
 function splitList(text: string): string[] {
-  return text.split(',').map((s) => s.trim()).filter(Boolean)
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 }
 
 function isTrue(text: string | undefined): boolean {

@@ -49,7 +49,10 @@ export function parseEnvelope(text: string): VaultEnvelope {
   const [, version, cipher, label] = header.map((part) => part.trim())
   if (version !== '1.1' && version !== '1.2') throw new VaultFormatError(`vault format ${version} is not supported (only 1.1 and 1.2)`)
   if (cipher !== 'AES256') throw new VaultFormatError(`vault cipher ${cipher} is not supported (only AES256)`)
-  const body = lines.slice(1).map((line) => line.trim()).join('')
+  const body = lines
+    .slice(1)
+    .map((line) => line.trim())
+    .join('')
   return { version, cipher, ...(label ? { label } : {}), body }
 }
 

@@ -57,7 +57,10 @@ export function parseListOutput(source: YamlSource, root: Node, builder: Invento
     if (!sections.has('hosts') && !sections.has('vars') && !sections.has('children')) {
       // Ansible's "simplified syntax": a group that is a single host with these vars.
       const host = builder.addHost(name, name, [], at)
-      builder.addHostVars(host, [...mapEntries(value, source.doc)].map(([key, k, v]) => [key, source.toJS(v), source.origin(k, v)] as [string, unknown, Origin]))
+      builder.addHostVars(
+        host,
+        [...mapEntries(value, source.doc)].map(([key, k, v]) => [key, source.toJS(v), source.origin(k, v)] as [string, unknown, Origin]),
+      )
       continue
     }
     for (const [section, { k, v }] of sections) {
@@ -85,7 +88,10 @@ export function parseListOutput(source: YamlSource, root: Node, builder: Invento
     const host = builder.hosts.get(name)
     if (!host) continue // Ansible ignores vars of hosts that are in no group
     if (value !== null && !isMap(value)) throw inventoryError(source.origin(keyNode), `_meta.hostvars of '${name}' must be a mapping, found ${describe(value)}`)
-    builder.addHostVars(host, [...mapEntries(value, source.doc)].map(([key, k, v]) => [key, source.toJS(v), source.origin(k, v)] as [string, unknown, Origin]))
+    builder.addHostVars(
+      host,
+      [...mapEntries(value, source.doc)].map(([key, k, v]) => [key, source.toJS(v), source.origin(k, v)] as [string, unknown, Origin]),
+    )
   }
   return { defined, referenced: new Map() }
 }

@@ -52,11 +52,13 @@ function ansibleTags(tags: Tags): Tags {
     }
     const { tag: name, format, test } = tag
     if (name === 'tag:yaml.org,2002:bool') patched.push({ ...tag, test: test.test('yes') ? PY_TRUE : PY_FALSE })
-    else if (name === 'tag:yaml.org,2002:float' && format === 'EXP') continue // folded into PY_FLOAT
+    else if (name === 'tag:yaml.org,2002:float' && format === 'EXP')
+      continue // folded into PY_FLOAT
     else if (name === 'tag:yaml.org,2002:float' && !format && !test.test('.inf')) patched.push({ ...tag, test: PY_FLOAT })
     else if (name === 'tag:yaml.org,2002:int' && !format) patched.push({ ...tag, test: PY_INT })
     else if (format === 'TIME') continue
-    else if (name === 'tag:yaml.org,2002:timestamp') continue // dates stay text, as ansible-inventory prints them
+    else if (name === 'tag:yaml.org,2002:timestamp')
+      continue // dates stay text, as ansible-inventory prints them
     else patched.push(tag)
   }
   return [...patched, vaultTag, unsafeTag]
@@ -91,8 +93,7 @@ export function parseYamlSource(file: string, text: string): YamlSource {
     const message = problem.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '')
     throw new InventoryError(`${file}:${line}: YAML ${doc.errors.length > 0 ? 'syntax error' : 'problem'}: ${message}`)
   }
-  const lineOf = (node: Node | null | undefined, fallback = 1): number =>
-    node?.range ? lineCounter.linePos(node.range[0]).line : fallback
+  const lineOf = (node: Node | null | undefined, fallback = 1): number => (node?.range ? lineCounter.linePos(node.range[0]).line : fallback)
   const source: YamlSource = {
     file,
     doc,

@@ -140,7 +140,13 @@ function section(doc: Document, root: YAMLMap, phase: 'stage' | 'roll', at: At, 
       if (taskKey) throw err(keyNode, `one task per item: '${taskKey.name}' and '${key}' are both here`)
       taskKey = { name: key, keyNode, valueNode: (pair.value as Node | null) ?? null }
     }
-    if (!taskKey) throw err(item, `item has no task (only ${ITEM_KEYS.filter((k) => item.has(k)).map((k) => `'${k}'`).join(' and ')})`)
+    if (!taskKey)
+      throw err(
+        item,
+        `item has no task (only ${ITEM_KEYS.filter((k) => item.has(k))
+          .map((k) => `'${k}'`)
+          .join(' and ')})`,
+      )
     const task = tasks[taskKey.name]
     if (task.phase !== 'any' && task.phase !== phase) {
       throw err(taskKey.keyNode, `'${task.name}' belongs in ${task.phase}, not in ${phase}${task.phase === 'roll' ? ' (it reboots or checks a rebooted host, which the rolling limits must govern)' : ''}`)

@@ -5,10 +5,7 @@ import type { Task } from '../tasks/define.js'
 import { tasks } from '../tasks/index.js'
 
 // An item's `timeout:`, as the loader accepts it: a positive duration with a unit (30s, 15m, 1h30m).
-const taskTimeoutSchema = z
-  .string()
-  .regex(new RegExp(POSITIVE_DURATION_PATTERN), DURATION_HINT)
-  .describe(`how long all of this task's commands may take together (e.g. 10m); ${DURATION_HINT} (a bare number is refused); a reboot's wait is not counted, it has its own timeout`)
+const taskTimeoutSchema = z.string().regex(new RegExp(POSITIVE_DURATION_PATTERN), DURATION_HINT).describe(`how long all of this task's commands may take together (e.g. 10m); ${DURATION_HINT} (a bare number is refused); a reboot's wait is not counted, it has its own timeout`)
 
 // One playbook item for a task: `{ name?: string, <task.name>: args }` (args may be left empty).
 function itemSchema(task: Task<any, any>): z.ZodType {

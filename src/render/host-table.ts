@@ -211,9 +211,7 @@ export class HostTable {
       `${rows.length} hosts: ${counts.join(', ')}`,
       `window: ${c.blue(`${rebooting.length}/${this.allowed || '-'} down`)}${racks.length ? ` (per rack: ${racks.join(', ')})` : ''}, ${count('waiting for slot')} waiting for a slot${count('needs drain') ? `, ${count('needs drain')} need drain` : ''}`,
     ]
-    const taskLine = [...this.tasks]
-      .filter(([, n]) => n.changed + n.failed + n.planned > 0)
-      .map(([task, n]) => `${task}: ${[n.planned ? `${n.planned} would change` : '', n.changed ? `${n.changed} changed` : '', n.failed ? c.red(`${n.failed} failed`) : ''].filter(Boolean).join(', ')}`)
+    const taskLine = [...this.tasks].filter(([, n]) => n.changed + n.failed + n.planned > 0).map(([task, n]) => `${task}: ${[n.planned ? `${n.planned} would change` : '', n.changed ? `${n.changed} changed` : '', n.failed ? c.red(`${n.failed} failed`) : ''].filter(Boolean).join(', ')}`)
     if (taskLine.length) header.push(`tasks: ${taskLine.join('; ')}`)
     for (const n of this.notes) header.push(c.red(n))
     // Failed hosts first (what needs a human), then hosts at work, then those waiting.

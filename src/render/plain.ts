@@ -36,7 +36,12 @@ const FORMAT: { [K in FleetEventKind]: Formatter<K> } = {
   'task-planned': (e, c) =>
     [
       `would change ${e.task}: ${e.reason}${e.reboots ? ' (reboots)' : ''}`,
-      ...(e.diff ? e.diff.replace(/\n$/, '').split('\n').map((l) => `    ${l}`) : []),
+      ...(e.diff
+        ? e.diff
+            .replace(/\n$/, '')
+            .split('\n')
+            .map((l) => `    ${l}`)
+        : []),
       ...(c.verbose ? e.steps.map((s) => `    step: ${s}`) : []),
     ].join('\n'),
   'step-started': (e) => `...      ${e.task}: ${e.step}`,
@@ -60,13 +65,14 @@ const FORMAT: { [K in FleetEventKind]: Formatter<K> } = {
   'reboot-skipped': (e) => `reboot skipped: ${e.reason}`,
   'slot-released': () => undefined,
   'host-finished': (e, c) => `finished: ${e.outcome}${e.message && !c.reported.has(e.host) ? ` (${e.message})` : ''}`,
-  'budget-exhausted': (e) =>
-    e.scope === 'fleet'
-      ? `failure budget exceeded: ${e.failed} failed, --max-fail allows ${e.allowed}; no new reboots start`
-      : `${e.scope} paused after ${e.failed} failure${e.failed === 1 ? '' : 's'} (--rack-fail-stop)`,
+  'budget-exhausted': (e) => (e.scope === 'fleet' ? `failure budget exceeded: ${e.failed} failed, --max-fail allows ${e.allowed}; no new reboots start` : `${e.scope} paused after ${e.failed} failure${e.failed === 1 ? '' : 's'} (--rack-fail-stop)`),
   interrupted: (e) => (e.second ? 'second interrupt: aborting now' : 'interrupt: starting nothing new, letting in-flight steps finish (Ctrl-C again to abort)'),
   'run-finished': (e) => {
-    const counts = e.counts ? Object.entries(e.counts).filter(([, n]) => n > 0).map(([o, n]) => `${n} ${o}`) : []
+    const counts = e.counts
+      ? Object.entries(e.counts)
+          .filter(([, n]) => n > 0)
+          .map(([o, n]) => `${n} ${o}`)
+      : []
     return `run ${e.runId} finished in ${secs(e.durationMs)}${counts.length ? `: ${counts.join(', ')}` : ''}`
   },
   ...HYPERVISOR_FORMAT,

@@ -16,7 +16,13 @@ export function createVerboseFormatter(level: number): (event: FleetEvent) => st
       const output = held.get(key) ?? []
       held.delete(key)
       if (event.command === undefined && output.length === 0) return undefined
-      const command = event.command === undefined ? [] : event.command.replace(/\n$/, '').split('\n').map((line, i) => `${i === 0 ? '$' : '>'} ${line}`)
+      const command =
+        event.command === undefined
+          ? []
+          : event.command
+              .replace(/\n$/, '')
+              .split('\n')
+              .map((line, i) => `${i === 0 ? '$' : '>'} ${line}`)
       return [...command, ...output].map((line) => `    ${line}`).join('\n')
     }
     return undefined

@@ -79,6 +79,11 @@ export function eventsJsonSchema(): Record<string, unknown> {
 
 // docs/events.md's table, generated so it cannot drift.
 export function eventsMarkdownTable(): string {
-  const rows = Object.entries(EVENT_FIELDS).map(([kind, { doc, fields }]) => `| \`${kind}\` | ${doc} | ${Object.entries(fields).map(([n, t]) => `\`${n}\`${t.endsWith('?') ? '?' : ''}: ${t.replace(/\?$/, '').replace(/\|/g, ' \\| ')}`).join(', ')} |`)
+  const rows = Object.entries(EVENT_FIELDS).map(
+    ([kind, { doc, fields }]) =>
+      `| \`${kind}\` | ${doc} | ${Object.entries(fields)
+        .map(([n, t]) => `\`${n}\`${t.endsWith('?') ? '?' : ''}: ${t.replace(/\?$/, '').replace(/\|/g, ' \\| ')}`)
+        .join(', ')} |`,
+  )
   return ['| kind | when | fields (besides `t`, `kind`) |', '| --- | --- | --- |', ...rows].join('\n') + '\n'
 }

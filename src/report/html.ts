@@ -26,13 +26,14 @@ export function formatHtml(summary: RunSummary): string {
   const tiles = [...racks]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(
-      ([rack, hs]) => `<section class="rack" data-rack="${esc(rack)}"><h3>${esc(rack)} <small>${hs.length} hosts, ${hs.filter((h) => h.outcome === 'failed' || h.outcome === 'unreachable').length} failed</small></h3><div class="tiles">${hs
-        .map((h) => {
-          const o = h.outcome ?? 'running'
-          const reboot = h.reboot?.waitedMs !== undefined ? ` · ${Math.round(h.reboot.waitedMs / 1000)}s reboot` : ''
-          return `<button class="tile" data-host="${esc(h.host)}" data-outcome="${esc(o)}" style="background:${OUTCOME_COLOUR[o] ?? OUTCOME_COLOUR.running}" title="${esc(`${h.host}: ${o}${h.message ? ` — ${h.message}` : ''}`)}"><b>${esc(h.host)}</b><span>${esc(o)}${reboot}</span></button>`
-        })
-        .join('')}</div></section>`,
+      ([rack, hs]) =>
+        `<section class="rack" data-rack="${esc(rack)}"><h3>${esc(rack)} <small>${hs.length} hosts, ${hs.filter((h) => h.outcome === 'failed' || h.outcome === 'unreachable').length} failed</small></h3><div class="tiles">${hs
+          .map((h) => {
+            const o = h.outcome ?? 'running'
+            const reboot = h.reboot?.waitedMs !== undefined ? ` · ${Math.round(h.reboot.waitedMs / 1000)}s reboot` : ''
+            return `<button class="tile" data-host="${esc(h.host)}" data-outcome="${esc(o)}" style="background:${OUTCOME_COLOUR[o] ?? OUTCOME_COLOUR.running}" title="${esc(`${h.host}: ${o}${h.message ? ` — ${h.message}` : ''}`)}"><b>${esc(h.host)}</b><span>${esc(o)}${reboot}</span></button>`
+          })
+          .join('')}</div></section>`,
     )
     .join('\n')
   const legend = Object.entries(OUTCOME_COLOUR)

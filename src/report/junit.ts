@@ -17,7 +17,10 @@ export function formatJunit(summary: RunSummary): string {
     if (h.outcome) suite.property('outcome', h.outcome)
     const tasks = finalTasks(h)
     for (const t of tasks) {
-      const tc = suite.testCase().className(`${h.host}.${t.phase ?? 'task'}`).name(t.task)
+      const tc = suite
+        .testCase()
+        .className(`${h.host}.${t.phase ?? 'task'}`)
+        .name(t.task)
       if (t.durationMs !== undefined) tc.time(t.durationMs / 1000)
       if (t.status === 'failed') {
         const step = t.failedStep ? `step '${t.failedStep.step}'${t.failedStep.exitCode !== undefined ? ` exit ${t.failedStep.exitCode ?? 'killed'}` : ''}: ` : ''
@@ -26,9 +29,25 @@ export function formatJunit(summary: RunSummary): string {
       } else if (t.status === 'running') tc.error('the run ended while this task was running', 'Interrupted')
       else tc.standardOutput(`${t.status}: ${t.reason ?? ''}`)
     }
-    if (h.outcome === 'unreachable' && !tasks.some((t) => t.status === 'failed')) suite.testCase().className(`${h.host}.connect`).name('connect').error(h.unreachable?.message ?? h.message ?? 'unreachable', 'Unreachable')
-    else if (h.outcome === 'not-started') suite.testCase().className(`${h.host}.run`).name('not started').skipped().standardOutput(h.message ?? '')
-    else if (h.outcome === 'failed' && !tasks.some((t) => t.status === 'failed')) suite.testCase().className(`${h.host}.run`).name('host').failure(h.message ?? 'failed', 'HostFailed')
+    if (h.outcome === 'unreachable' && !tasks.some((t) => t.status === 'failed'))
+      suite
+        .testCase()
+        .className(`${h.host}.connect`)
+        .name('connect')
+        .error(h.unreachable?.message ?? h.message ?? 'unreachable', 'Unreachable')
+    else if (h.outcome === 'not-started')
+      suite
+        .testCase()
+        .className(`${h.host}.run`)
+        .name('not started')
+        .skipped()
+        .standardOutput(h.message ?? '')
+    else if (h.outcome === 'failed' && !tasks.some((t) => t.status === 'failed'))
+      suite
+        .testCase()
+        .className(`${h.host}.run`)
+        .name('host')
+        .failure(h.message ?? 'failed', 'HostFailed')
   }
   return builder.build()
 }

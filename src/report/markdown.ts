@@ -39,7 +39,11 @@ export function formatMarkdown(summary: RunSummary, paths: { runDir?: string; re
     out.push(formatPlan(summary).trim())
     out.push('```')
   } else {
-    const changed = hosts.flatMap((h) => finalTasks(h).filter((t) => t.status === 'changed').map((t) => ({ h, t })))
+    const changed = hosts.flatMap((h) =>
+      finalTasks(h)
+        .filter((t) => t.status === 'changed')
+        .map((t) => ({ h, t })),
+    )
     out.push('')
     out.push('## What changed')
     out.push('')

@@ -119,6 +119,10 @@ export async function checkBlockers(ctx: GuestContext, commands: string[]): Prom
   const m = /^@@blocker (\d+) (\d+)$/m.exec(r.stdout)
   if (r.exitCode !== 0) return { command: commands[0]!, exitCode: r.exitCode, output: r.stderr.trim().slice(-300) }
   if (!m) return undefined
-  const output = r.stdout.slice(m.index + m[0].length).trim().replace(/\n/g, ' ').slice(0, 300)
+  const output = r.stdout
+    .slice(m.index + m[0].length)
+    .trim()
+    .replace(/\n/g, ' ')
+    .slice(0, 300)
   return { command: commands[Number(m[1])]!, exitCode: Number(m[2]), output }
 }

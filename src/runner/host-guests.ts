@@ -24,7 +24,10 @@ export function drainRefusal(s: HostState): string[] | undefined {
   if (s.shared.hypervisor.drain !== 'refuse' || s.outcome !== undefined) return undefined
   let active: string[]
   try {
-    active = gatheredGuests(s)?.guests.filter((g) => g.active).map((g) => g.name) ?? []
+    active =
+      gatheredGuests(s)
+        ?.guests.filter((g) => g.active)
+        .map((g) => g.name) ?? []
   } catch {
     return undefined // unreadable guests: the host fails in its slot, before any reboot (drainBeforeReboot)
   }
@@ -89,7 +92,10 @@ export async function drainBeforeReboot(s: HostState): Promise<void> {
   const hv = s.shared.hypervisor
   if (hv.drain === 'refuse') {
     // Guests started after the host queued: still never a silent kill.
-    refuseForDrain(s, active.map((g) => g.name))
+    refuseForDrain(
+      s,
+      active.map((g) => g.name),
+    )
     throw new HostFailure(s.message!, 'needs-drain')
   }
   s.shared.journal({ kind: 'step', host: s.host.name, task: 'host.reboot', step: `drain: virsh shutdown ${active.map((g) => g.name).join(' ')}` })

@@ -93,7 +93,10 @@ export function isUnfinished(records: JournalRecord[]): boolean {
 
 // A run id sorts by time and is unique across controllers: 20261126T031502Z-3f9a1c.
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
   return `${stamp}-${randomBytes(3).toString('hex')}`
 }
 

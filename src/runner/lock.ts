@@ -105,9 +105,5 @@ const LOCK_PARENT = LOCK_DIR.replace(/\/[^/]+$/, '')
 function lockRemoval(text: string): string {
   const d = quote(LOCK_DIR)
   const m = quote(`${LOCK_DIR}.removing.${createHash('sha256').update(text).digest('hex').slice(0, 16)}`)
-  return (
-    `if mkdir ${m} 2>/dev/null; then ` +
-    `if [ "$(cat ${d}/owner 2>/dev/null)" = ${quote(text)} ]; then mv -T ${d} ${m}/old; fi; rm -rf ${m}; ` +
-    `else i=0; while [ -d ${m} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi`
-  )
+  return `if mkdir ${m} 2>/dev/null; then ` + `if [ "$(cat ${d}/owner 2>/dev/null)" = ${quote(text)} ]; then mv -T ${d} ${m}/old; fi; rm -rf ${m}; ` + `else i=0; while [ -d ${m} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi`
 }

@@ -91,8 +91,7 @@ export class RollWindow {
 
   // Why a host must wait for a slot now, or undefined when it may start.
   waitReason(host: RollHost): string | undefined {
-    if (this.down >= this.policy.maxUnavailable)
-      return `${this.down} of ${this.policy.maxUnavailable} allowed hosts are down (--max-unavailable)${this.lost.size ? `, ${this.lost.size} of them never came back` : ''}`
+    if (this.down >= this.policy.maxUnavailable) return `${this.down} of ${this.policy.maxUnavailable} allowed hosts are down (--max-unavailable)${this.lost.size ? `, ${this.lost.size} of them never came back` : ''}`
     if (this.policy.perRack !== undefined && this.downIn(host.domain) >= this.policy.perRack) return `rack ${host.domain} has ${this.downIn(host.domain)} of ${this.policy.perRack} allowed hosts down (--per-rack)`
     return undefined
   }
@@ -164,7 +163,7 @@ export async function rollHosts(queue: readonly RollHost[], options: RollRunOpti
     while (pending.length > 0 || running.size > 0) {
       // Start every host that may start now, in queue order; a host blocked by its rack does not
       // block hosts of other racks behind it.
-      for (let i = 0; i < pending.length; ) {
+      for (let i = 0; i < pending.length;) {
         const host = pending[i]!
         const forever = options.stop?.aborted ? 'interrupted before its turn' : window.blockedForever(host)
         if (forever) {

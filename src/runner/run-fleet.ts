@@ -98,10 +98,15 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
   // sees every staging failure (a dracut that failed on a third of the rack) before the first reboot.
   emit({ kind: 'phase-started', phase: 'stage' })
   // A host that fails here is finished at once (its end reaches the renderers now, not at run end).
-  await fanOut(runs, input.forks, async (r) => {
-    await r.stage()
-    if (r.outcome !== undefined) await r.finish()
-  }, input.stop)
+  await fanOut(
+    runs,
+    input.forks,
+    async (r) => {
+      await r.stage()
+      if (r.outcome !== undefined) await r.finish()
+    },
+    input.stop,
+  )
   for (const r of runs) if (r.outcome === undefined && !r.staged) r.notStarted('interrupted before staging')
 
   // Roll: hosts that must reboot queue for slots; the rest run their roll tasks (verify) first,

@@ -28,7 +28,11 @@ export class HostRun {
   private readonly s: HostState
   private finishing: Promise<HostOutcome> | undefined
 
-  constructor(host: InventoryHost, private readonly shared: HostRunShared, previous?: JournalHostState) {
+  constructor(
+    host: InventoryHost,
+    private readonly shared: HostRunShared,
+    previous?: JournalHostState,
+  ) {
     this.host = host
     this.s = {
       host,

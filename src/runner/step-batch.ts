@@ -40,12 +40,7 @@ export function batchScript(parts: BatchPart[], confirm?: string): string {
   const lines: string[] = []
   parts.forEach((part, i) => {
     const ok = part.okExitCodes.map((c) => String(Math.trunc(c))).join(' ')
-    lines.push(
-      `echo '${MARK} begin ${i}'; echo '${MARK} begin ${i}' >&2`,
-      part.script,
-      `__gf_rc=$?; echo; echo "${MARK} end ${i} $__gf_rc"; echo >&2; echo "${MARK} end ${i} $__gf_rc" >&2`,
-      `case " ${ok} " in *" $__gf_rc "*) ;; *) exit "$__gf_rc" ;; esac`,
-    )
+    lines.push(`echo '${MARK} begin ${i}'; echo '${MARK} begin ${i}' >&2`, part.script, `__gf_rc=$?; echo; echo "${MARK} end ${i} $__gf_rc"; echo >&2; echo "${MARK} end ${i} $__gf_rc" >&2`, `case " ${ok} " in *" $__gf_rc "*) ;; *) exit "$__gf_rc" ;; esac`)
   })
   if (confirm !== undefined) lines.push(`echo '${CONFIRM}'`, confirm)
   return lines.join('\n') + '\n'

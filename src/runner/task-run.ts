@@ -110,19 +110,23 @@ async function applyPlan(s: HostState, pt: RunnableTask, plan: ChangePlan, failu
     failure.step = group[0]!.description
     s.stepsThisSession += group.length
     const started = s.shared.now()
-    const result = await applyGroup(group, {
-      host: s.host,
-      transport: conn(s),
-      task,
-      emit: s.shared.emit,
-      become: s.host.become,
-      commandTimeoutMs: s.shared.commandTimeoutMs,
-      signal: s.shared.abort,
-      now: s.shared.now,
-      beforeEffect: (description) => s.shared.journal({ kind: 'step', host, task, step: description }),
-      onStepStarted: (description) => (failure.step = description),
-      ...(budget ? { budget } : {}),
-    }, extras)
+    const result = await applyGroup(
+      group,
+      {
+        host: s.host,
+        transport: conn(s),
+        task,
+        emit: s.shared.emit,
+        become: s.host.become,
+        commandTimeoutMs: s.shared.commandTimeoutMs,
+        signal: s.shared.abort,
+        now: s.shared.now,
+        beforeEffect: (description) => s.shared.journal({ kind: 'step', host, task, step: description }),
+        onStepStarted: (description) => (failure.step = description),
+        ...(budget ? { budget } : {}),
+      },
+      extras,
+    )
     if (result.confirm !== undefined) {
       const facts = s.facts.absorb(result.confirm, confirmFacts, false)
       s.shared.emit({ kind: 'facts-gathered', host, durationMs: s.shared.now() - started, facts })

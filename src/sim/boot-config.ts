@@ -29,17 +29,7 @@ export function parseGrubenv(text: string): Record<string, string> {
 export function renderDefaultGrub(p: Profile): string {
   if (p.os === 'ubuntu') return renderUbuntuDefaultGrub(p.grubCmdlineLinux)
   const distributor = `GRUB_DISTRIBUTOR="$(sed 's, release .*$,,g' /etc/system-release)"`
-  return [
-    'GRUB_TIMEOUT=5',
-    distributor,
-    'GRUB_DEFAULT=saved',
-    'GRUB_DISABLE_SUBMENU=true',
-    'GRUB_TERMINAL_OUTPUT="ofconsole"',
-    `GRUB_CMDLINE_LINUX="${p.grubCmdlineLinux}"`,
-    'GRUB_DISABLE_RECOVERY="true"',
-    ...(p.bls ? ['GRUB_ENABLE_BLSCFG=true'] : []),
-    '',
-  ].join('\n')
+  return ['GRUB_TIMEOUT=5', distributor, 'GRUB_DEFAULT=saved', 'GRUB_DISABLE_SUBMENU=true', 'GRUB_TERMINAL_OUTPUT="ofconsole"', `GRUB_CMDLINE_LINUX="${p.grubCmdlineLinux}"`, 'GRUB_DISABLE_RECOVERY="true"', ...(p.bls ? ['GRUB_ENABLE_BLSCFG=true'] : []), ''].join('\n')
 }
 
 // The 00_header section grub2-mkconfig writes on EL7/EL8 (also shipped for sim-tools' grub2-mkconfig).
@@ -166,7 +156,12 @@ ${CUSTOM}`
 
 // The whole grub.cfg: EL8 (BLS: entries live in /boot/loader/entries) or EL7 (menuentries inline).
 export function renderGrubCfg(p: Profile, entries: Array<{ title: string; kver: string; args: string }>): string {
-  if (p.os === 'ubuntu') return renderUbuntuGrubCfg(entries.map((e) => e.kver), p.grubCmdlineLinux, '')
+  if (p.os === 'ubuntu')
+    return renderUbuntuGrubCfg(
+      entries.map((e) => e.kver),
+      p.grubCmdlineLinux,
+      '',
+    )
   if (p.bls) return GRUB_HEADER + BLS_BODY
   return GRUB_HEADER + LEGACY_OPEN + entries.map((e) => renderMenuentry(e.title, e.kver, e.args)).join('') + LEGACY_CLOSE
 }

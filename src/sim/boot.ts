@@ -20,9 +20,7 @@ export interface BootEntry {
 }
 
 // What a boot produced (or why the host did not come back).
-export type BootOutcome =
-  | { ok: true; entry: BootEntry; kver: string; cmdline: string; bootId: string; smt: number; modules: string[]; nouveau: boolean; startDomains: string[] }
-  | { ok: false; reason: string; entry?: BootEntry }
+export type BootOutcome = { ok: true; entry: BootEntry; kver: string; cmdline: string; bootId: string; smt: number; modules: string[]; nouveau: boolean; startDomains: string[] } | { ok: false; reason: string; entry?: BootEntry }
 
 const read = (file: string): string | undefined => {
   try {
@@ -33,7 +31,10 @@ const read = (file: string): string | undefined => {
 }
 
 function expandVars(text: string, env: Record<string, string>): string {
-  return text.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, name: string) => env[name] ?? '').replace(/\s+/g, ' ').trim()
+  return text
+    .replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, name: string) => env[name] ?? '')
+    .replace(/\s+/g, ' ')
+    .trim()
 }
 
 // rpm-ish version compare, enough for kernel versions in BLS file names.
@@ -136,10 +137,11 @@ export function modprobeConfig(texts: string[]): { blacklist: Set<string>; forbi
       const mod = (words[1] ?? '').replace(/-/g, '_')
       if (words[0] === 'blacklist' && mod) blacklist.add(mod)
       else if (words[0] === 'install' && mod && /^\/(usr\/)?bin\/(false|true)$/.test(words[2] ?? '')) forbidden.add(mod)
-      else if (words[0] === 'options' && mod) for (const kv of words.slice(2)) {
-        const i = kv.indexOf('=')
-        ;(options[mod] ??= {})[i < 0 ? kv : kv.slice(0, i)] = i < 0 ? '1' : kv.slice(i + 1)
-      }
+      else if (words[0] === 'options' && mod)
+        for (const kv of words.slice(2)) {
+          const i = kv.indexOf('=')
+          ;(options[mod] ??= {})[i < 0 ? kv : kv.slice(0, i)] = i < 0 ? '1' : kv.slice(i + 1)
+        }
     }
   }
   return { blacklist, forbidden, options }
@@ -148,14 +150,21 @@ export function modprobeConfig(texts: string[]): { blacklist: Set<string>; forbi
 function etcModprobe(root: string): string[] {
   const dir = path.join(root, 'etc/modprobe.d')
   try {
-    return fs.readdirSync(dir).filter((f) => f.endsWith('.conf')).sort().map((f) => read(path.join(dir, f)) ?? '')
+    return fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.conf'))
+      .sort()
+      .map((f) => read(path.join(dir, f)) ?? '')
   } catch {
     return []
   }
 }
 
 function cmdlineList(words: string[], key: string): string[] {
-  return words.filter((w) => w.startsWith(key + '=')).flatMap((w) => w.slice(key.length + 1).split(',')).map((m) => m.replace(/-/g, '_'))
+  return words
+    .filter((w) => w.startsWith(key + '='))
+    .flatMap((w) => w.slice(key.length + 1).split(','))
+    .map((m) => m.replace(/-/g, '_'))
 }
 
 // SMT threads per core after boot: on, unless an enabled unit runs `ppc64_cpu --smt=...`.
@@ -258,7 +267,12 @@ export function writeModulesAndDrivers(root: string, p: Profile, order: string[]
     if (params) {
       fs.mkdirSync(path.join(dir, 'parameters'))
       for (const [k, def] of Object.entries(params)) {
-        const fromCmd = words.filter((w) => w.replace(/-/g, '_').startsWith(`${m}.${k}=`)).pop()?.split('=').slice(1).join('=')
+        const fromCmd = words
+          .filter((w) => w.replace(/-/g, '_').startsWith(`${m}.${k}=`))
+          .pop()
+          ?.split('=')
+          .slice(1)
+          .join('=')
         fs.writeFileSync(path.join(dir, 'parameters', k), sysValue(def, fromCmd ?? options[m]?.[k]) + '\n')
       }
     }
@@ -310,7 +324,11 @@ export function bootHost(root: string, p: Profile, opts: BootOptions = {}): Boot
   const words = entry.args.split(' ').filter(Boolean)
   const cmdline = (p.bootImagePrefix ? `BOOT_IMAGE=${entry.linux} ` : '') + entry.args
   const etc = modprobeConfig(etcModprobe(root))
-  const initrdConf = modprobeConfig(Object.entries(image.files).filter(([f]) => /^(etc|usr\/lib)\/modprobe\.d\//.test(f)).map(([, t]) => t))
+  const initrdConf = modprobeConfig(
+    Object.entries(image.files)
+      .filter(([f]) => /^(etc|usr\/lib)\/modprobe\.d\//.test(f))
+      .map(([, t]) => t),
+  )
   const kernelBlock = cmdlineList(words, 'module_blacklist')
   const modprobeBlock = cmdlineList(words, 'modprobe.blacklist')
   const rdBlock = cmdlineList(words, 'rd.driver.blacklist')
@@ -334,7 +352,12 @@ export function bootHost(root: string, p: Profile, opts: BootOptions = {}): Boot
   writeInPlace(path.join(root, 'proc/cmdline'), cmdline + '\n')
   fs.writeFileSync(path.join(root, 'var/lib/sim-hw/kver'), kver + '\n')
   writeInPlace(path.join(root, 'proc/sys/kernel/osrelease'), kver + '\n')
-  writeInPlace(path.join(root, 'proc/version'), p.os === 'ubuntu' ? `Linux version ${kver} (buildd@bos02-ppc64el-011) (gcc (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #101-Ubuntu SMP Tue Nov 14 13:29:11 UTC 2023\n` : `Linux version ${kver} (mockbuild@ppc64le-builder) (gcc version 8.4.1 20200928 (Red Hat 8.4.1-1) (GCC)) #1 SMP ${p.os === 'el7' ? 'Wed May 2 17:03:48 GMT 2018' : 'Thu Apr 29 08:54:30 EDT 2021'}\n`)
+  writeInPlace(
+    path.join(root, 'proc/version'),
+    p.os === 'ubuntu'
+      ? `Linux version ${kver} (buildd@bos02-ppc64el-011) (gcc (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #101-Ubuntu SMP Tue Nov 14 13:29:11 UTC 2023\n`
+      : `Linux version ${kver} (mockbuild@ppc64le-builder) (gcc version 8.4.1 20200928 (Red Hat 8.4.1-1) (GCC)) #1 SMP ${p.os === 'el7' ? 'Wed May 2 17:03:48 GMT 2018' : 'Thu Apr 29 08:54:30 EDT 2021'}\n`,
+  )
   // the stock layer already holds the all-threads-online CPU state
   if (!(opts.firstBoot && smt === p.threadsPerCore)) writeCpuState(root, p, smt, true)
   writeModulesAndDrivers(root, p, order, words, { ...initrdConf.options, ...etc.options }, nouveau, opts.firstBoot)
@@ -342,8 +365,7 @@ export function bootHost(root: string, p: Profile, opts: BootOptions = {}): Boot
   // systemd: enabled units are active after boot
   const sysd = path.join(root, 'etc/systemd/system')
   try {
-    for (const w of fs.readdirSync(sysd).filter((d) => d.endsWith('.wants')))
-      for (const u of fs.readdirSync(path.join(sysd, w))) fs.writeFileSync(path.join(run, 'systemd/sim-active', u), '')
+    for (const w of fs.readdirSync(sysd).filter((d) => d.endsWith('.wants'))) for (const u of fs.readdirSync(path.join(sysd, w))) fs.writeFileSync(path.join(run, 'systemd/sim-active', u), '')
   } catch {
     /* no units */
   }

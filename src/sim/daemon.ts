@@ -24,9 +24,7 @@ export interface ReadyInfo {
 
 // The control protocol: one JSON line each way.
 export type ControlRequest = { cmd: 'status' } | { cmd: 'repair'; host: string } | { cmd: 'power-cycle'; host: string } | { cmd: 'kernel-install'; host: string; kver?: string } | { cmd: 'stop' }
-export type ControlResponse =
-  | { ok: true; hosts?: SimHostStatus[]; memory?: ReturnType<Rack['memory']>; kver?: string }
-  | { ok: false; error: string }
+export type ControlResponse = { ok: true; hosts?: SimHostStatus[]; memory?: ReturnType<Rack['memory']>; kver?: string } | { ok: false; error: string }
 
 // Serves a started rack until asked to stop (or SIGTERM/SIGINT); resolves when everything is down.
 export async function serveRack(rack: Rack, startedMs: number): Promise<void> {

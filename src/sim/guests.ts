@@ -39,10 +39,7 @@ export function seedGuests(upper: string, p: Profile, faults: Faults): void {
   if (lg) {
     const lines = ['# written by gpufleet sim', ...(lg.onShutdown ? [`ON_SHUTDOWN=${lg.onShutdown}`] : []), ...(lg.shutdownTimeout !== undefined ? [`SHUTDOWN_TIMEOUT=${lg.shutdownTimeout}`] : [])]
     write(at('etc/sysconfig/libvirt-guests'), lines.join('\n') + '\n')
-    write(
-      at('etc/systemd/system/libvirt-guests.service'),
-      '[Unit]\nDescription=Suspend/Resume Running libvirt Guests\nAfter=libvirtd.service\n\n[Service]\nType=oneshot\nExecStart=/bin/true\nRemainAfterExit=yes\n\n[Install]\nWantedBy=multi-user.target\n',
-    )
+    write(at('etc/systemd/system/libvirt-guests.service'), '[Unit]\nDescription=Suspend/Resume Running libvirt Guests\nAfter=libvirtd.service\n\n[Service]\nType=oneshot\nExecStart=/bin/true\nRemainAfterExit=yes\n\n[Install]\nWantedBy=multi-user.target\n')
     if (lg.enabled !== false) link('/etc/systemd/system/libvirt-guests.service', at('etc/systemd/system/multi-user.target.wants/libvirt-guests.service'))
   }
 }
@@ -59,7 +56,11 @@ export function readGuests(root: string, now: number): SimGuest[] {
   const conf = path.join(root, 'etc/libvirt/qemu')
   let names: string[] = []
   try {
-    names = fs.readdirSync(conf).filter((f) => f.endsWith('.xml')).map((f) => f.replace(/\.xml$/, '')).sort()
+    names = fs
+      .readdirSync(conf)
+      .filter((f) => f.endsWith('.xml'))
+      .map((f) => f.replace(/\.xml$/, ''))
+      .sort()
   } catch {
     return []
   }

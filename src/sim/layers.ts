@@ -57,7 +57,9 @@ export function buildUsrLayer(layerDir: string): void {
     for (const [name, info] of Object.entries(moduleCatalog)) {
       write(path.join(base, info.path), '')
       dep.push(`${info.path}: ${info.deps.map((d) => moduleCatalog[d]!.path).join(' ')}`.trimEnd())
-      const params = Object.entries(info.params ?? {}).map(([k, v]) => `${k}=${v}`).join(',')
+      const params = Object.entries(info.params ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')
       sim.push([name, info.size, info.deps.join(',') || '-', params || '-'].join('\t'))
     }
     write(path.join(base, 'modules.dep'), dep.join('\n') + '\n')
@@ -101,10 +103,77 @@ export function buildOsUsrLayer(layerDir: string, family: OsFamily): void {
 }
 
 // Boot and initramfs tools of either family (and of the machine the simulator runs on).
-const BOOT_TOOLS = ['dracut', 'lsinitrd', 'grubby', 'grub2-editenv', 'grub2-mkconfig', 'grub2-reboot', 'grub2-set-default', 'update-grub', 'update-grub2', 'grub-mkconfig', 'grub-editenv', 'grub-reboot', 'grub-set-default', 'update-initramfs', 'lsinitramfs', 'mkinitramfs', 'unmkinitramfs', 'kernel-install', 'new-kernel-pkg']
+const BOOT_TOOLS = [
+  'dracut',
+  'lsinitrd',
+  'grubby',
+  'grub2-editenv',
+  'grub2-mkconfig',
+  'grub2-reboot',
+  'grub2-set-default',
+  'update-grub',
+  'update-grub2',
+  'grub-mkconfig',
+  'grub-editenv',
+  'grub-reboot',
+  'grub-set-default',
+  'update-initramfs',
+  'lsinitramfs',
+  'mkinitramfs',
+  'unmkinitramfs',
+  'kernel-install',
+  'new-kernel-pkg',
+]
 
 // The parts of the real /etc a host needs for its real tools (bash, sudo + PAM, python, perl).
-const ETC_FROM_HOST = ['passwd', 'group', 'shadow', 'gshadow', 'nsswitch.conf', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'alternatives', 'pam.d', 'pam.conf', 'security', 'login.defs', 'sudoers', 'sudo.conf', 'sudo_logsrvd.conf', 'bash.bashrc', 'profile', 'profile.d', 'environment', 'localtime', 'timezone', 'host.conf', 'inputrc', 'shells', 'locale.alias', 'locale.gen', 'default', 'python3', 'python3.11', 'perl', 'ssl', 'ca-certificates.conf', 'gai.conf', 'protocols', 'services', 'networks', 'rpc', 'ethertypes', 'mime.types', 'magic', 'skel', 'subuid', 'subgid', 'terminfo', 'ld.so.preload']
+const ETC_FROM_HOST = [
+  'passwd',
+  'group',
+  'shadow',
+  'gshadow',
+  'nsswitch.conf',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'alternatives',
+  'pam.d',
+  'pam.conf',
+  'security',
+  'login.defs',
+  'sudoers',
+  'sudo.conf',
+  'sudo_logsrvd.conf',
+  'bash.bashrc',
+  'profile',
+  'profile.d',
+  'environment',
+  'localtime',
+  'timezone',
+  'host.conf',
+  'inputrc',
+  'shells',
+  'locale.alias',
+  'locale.gen',
+  'default',
+  'python3',
+  'python3.11',
+  'perl',
+  'ssl',
+  'ca-certificates.conf',
+  'gai.conf',
+  'protocols',
+  'services',
+  'networks',
+  'rpc',
+  'ethertypes',
+  'mime.types',
+  'magic',
+  'skel',
+  'subuid',
+  'subgid',
+  'terminfo',
+  'ld.so.preload',
+]
 
 const pciDir = (addr: string) => `devices/pci${addr.slice(0, 4)}:00/${addr}`
 
@@ -114,8 +183,7 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
   fs.mkdirSync(layerDir, { recursive: true })
   const at = (rel: string) => path.join(layerDir, rel)
   for (const l of ['bin', 'sbin', 'lib', 'lib64']) symlink(`usr/${l}`, at(l))
-  for (const d of ['usr', 'dev', 'proc', 'run', 'mnt', 'opt', 'srv', 'media', 'var/log', 'var/cache', 'var/lib/libvirt/images', 'var/lib/libvirt/qemu', 'var/lib/sim-hw/kproc', 'var/lib/sim-hw/ctl', 'run/libvirt/qemu'])
-    fs.mkdirSync(at(d), { recursive: true })
+  for (const d of ['usr', 'dev', 'proc', 'run', 'mnt', 'opt', 'srv', 'media', 'var/log', 'var/cache', 'var/lib/libvirt/images', 'var/lib/libvirt/qemu', 'var/lib/sim-hw/kproc', 'var/lib/sim-hw/ctl', 'run/libvirt/qemu']) fs.mkdirSync(at(d), { recursive: true })
   for (const d of ['tmp', 'var/tmp']) {
     fs.mkdirSync(at(d), { recursive: true })
     fs.chmodSync(at(d), 0o1777)
@@ -130,14 +198,26 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
   const fromHost = ETC_FROM_HOST.filter((f) => fs.existsSync(`/etc/${f}`)).map((f) => `/etc/${f}`)
   execFileSync('cp', ['-a', ...fromHost, at('etc')])
   symlink('../proc/self/mounts', at('etc/mtab'))
-  write(at('etc/fstab'), `/dev/mapper/${p.root.includes('centos') ? 'centos' : 'rhel'}-root /                       xfs     defaults        0 0\nUUID=${BOOT_UUID} /boot                   xfs     defaults        0 0\n/dev/mapper/${p.root.includes('centos') ? 'centos' : 'rhel'}-swap swap                    swap    defaults        0 0\n`)
-  const passwd = fs.readFileSync(at('etc/passwd'), 'utf8').split('\n').filter((l) => l && Number(l.split(':')[2]) < 1000 || l.startsWith('nobody:'))
+  write(
+    at('etc/fstab'),
+    `/dev/mapper/${p.root.includes('centos') ? 'centos' : 'rhel'}-root /                       xfs     defaults        0 0\nUUID=${BOOT_UUID} /boot                   xfs     defaults        0 0\n/dev/mapper/${p.root.includes('centos') ? 'centos' : 'rhel'}-swap swap                    swap    defaults        0 0\n`,
+  )
+  const passwd = fs
+    .readFileSync(at('etc/passwd'), 'utf8')
+    .split('\n')
+    .filter((l) => (l && Number(l.split(':')[2]) < 1000) || l.startsWith('nobody:'))
   passwd.push(`admin:x:${ADMIN_UID}:${ADMIN_UID}:admin:/home/admin:/bin/bash`)
   write(at('etc/passwd'), passwd.join('\n') + '\n')
-  const group = fs.readFileSync(at('etc/group'), 'utf8').split('\n').filter((l) => l && Number(l.split(':')[2]) < 1000 || l.startsWith('nogroup:'))
+  const group = fs
+    .readFileSync(at('etc/group'), 'utf8')
+    .split('\n')
+    .filter((l) => (l && Number(l.split(':')[2]) < 1000) || l.startsWith('nogroup:'))
   group.push(`admin:x:${ADMIN_UID}:`)
   write(at('etc/group'), group.join('\n') + '\n')
-  const shadow = fs.readFileSync(at('etc/shadow'), 'utf8').split('\n').filter((l) => l && passwd.some((p) => p.split(':')[0] === l.split(':')[0]))
+  const shadow = fs
+    .readFileSync(at('etc/shadow'), 'utf8')
+    .split('\n')
+    .filter((l) => l && passwd.some((p) => p.split(':')[0] === l.split(':')[0]))
   shadow.push('admin:!!:20228:0:99999:7:::')
   write(at('etc/shadow'), shadow.join('\n') + '\n', 0o640)
   write(at('etc/os-release'), p.osRelease)
@@ -162,8 +242,7 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
   }
   write(at('etc/default/grub'), renderDefaultGrub(p))
   fs.rmSync(at('etc/systemd'), { recursive: true, force: true })
-  for (const u of ['libvirtd.service', 'sshd.service', 'kdump.service'])
-    symlink(`/usr/lib/systemd/system/${u}`, at(`etc/systemd/system/multi-user.target.wants/${u}`))
+  for (const u of ['libvirtd.service', 'sshd.service', 'kdump.service']) symlink(`/usr/lib/systemd/system/${u}`, at(`etc/systemd/system/multi-user.target.wants/${u}`))
   symlink('/usr/lib/systemd/system/multi-user.target', at('etc/systemd/system/default.target'))
 
   // /boot
@@ -171,13 +250,16 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
     write(at(kernelFile(p, k.kver)), `SIMKERNEL ${k.kver}\n`, 0o755)
     write(at(`boot/System.map-${k.kver}`), `c000000000000000 T _stext\n`)
     write(at(`boot/config-${k.kver}`), renderKernelConfig(k.kver))
-    write(
-      at(initrdFile(p, k.kver)),
-      renderInitramfs({ kver: k.kver, args: ` --kver '${k.kver}'`, modules: initramfsModules, files: {} }),
-      0o600,
-    )
+    write(at(initrdFile(p, k.kver)), renderInitramfs({ kver: k.kver, args: ` --kver '${k.kver}'`, modules: initramfsModules, files: {} }), 0o600)
   }
-  write(at(`${grubDir(p)}/grub.cfg`), renderGrubCfg(p, p.kernels.map((k) => ({ title: k.title, kver: k.kver, args: stockArgs(p) }))), p.os === 'ubuntu' ? 0o444 : 0o600)
+  write(
+    at(`${grubDir(p)}/grub.cfg`),
+    renderGrubCfg(
+      p,
+      p.kernels.map((k) => ({ title: k.title, kver: k.kver, args: stockArgs(p) })),
+    ),
+    p.os === 'ubuntu' ? 0o444 : 0o600,
+  )
   // Ubuntu: grub-editenv create (at install) and recordfail's save_env at every boot.
   if (p.os === 'ubuntu') write(at('boot/grub/grubenv'), renderGrubenv({ recordfail: '1' }), 0o644)
   else if (!p.bls) write(at('boot/grub2/grubenv'), renderGrubenv({ saved_entry: p.kernels[0]!.title }), 0o600)
@@ -274,7 +356,10 @@ export function seedHostUpper(upper: string, seed: HostSeed): void {
   write(at('etc/sudoers.d/90-admin'), `admin ALL=(ALL) ${seed.sudoNoPassword ? 'NOPASSWD: ' : ''}ALL\n`, 0o440)
   if (seed.adminPasswordHash) {
     // the profile layer's shadow, with admin's password set
-    const lines = fs.readFileSync(path.join(seed.profileLayer, 'etc/shadow'), 'utf8').split('\n').map((l) => (l.startsWith('admin:') ? `admin:${seed.adminPasswordHash}:20228:0:99999:7:::` : l))
+    const lines = fs
+      .readFileSync(path.join(seed.profileLayer, 'etc/shadow'), 'utf8')
+      .split('\n')
+      .map((l) => (l.startsWith('admin:') ? `admin:${seed.adminPasswordHash}:20228:0:99999:7:::` : l))
     write(at('etc/shadow'), lines.join('\n'), 0o640)
   }
   if (p.bls) {

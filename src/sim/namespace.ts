@@ -21,7 +21,9 @@ export class NamespaceKeeper {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()))
     const rl = readline.createInterface({ input: child.stdout! })
     rl.on('line', (line) => {
-      const parts = line.split('\t'); const [kind, a] = parts; const b = parts[parts.length - 1]
+      const parts = line.split('\t')
+      const [kind, a] = parts
+      const b = parts[parts.length - 1]
       if (kind === 'pid') this.pids.set(a!, Number(b))
       else if (kind === 'err') this.errors.push(`${a}: ${b}`)
       else if (kind === 'ok') {

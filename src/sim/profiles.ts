@@ -107,37 +107,36 @@ export const domain = (name: string, n: number, running: boolean): DomainTemplat
 })
 
 // The AC922's PCI functions: 4 V100 SXM2 in two compound NVLink groups (see profiles' doc).
-const ac922Devices = (): PciDevice[] =>
-  [
-    ibmBridge('0000:00:00.0', 0),
-    usb('0000:01:00.0', 0),
-    ibmBridge('0001:00:00.0', 1),
-    sata('0001:01:00.0', 1),
-    ibmBridge('0002:00:00.0', 2),
-    ibmBridge('0003:00:00.0', 3),
-    eth('0003:01:00.0', 3),
-    ibmBridge('0004:00:00.0', 4),
-    gpu('0004:04:00.0', ...V100_SXM2, 5),
-    gpu('0004:05:00.0', ...V100_SXM2, 5),
-    npu('0006:00:00.0', 5),
-    npu('0006:00:00.1', 5),
-    npu('0006:00:00.2', 5),
-    npu('0006:00:01.0', 5),
-    npu('0006:00:01.1', 5),
-    npu('0006:00:01.2', 5),
-    npu('0007:00:00.0', 10),
-    npu('0007:00:00.1', 10),
-    npu('0007:00:00.2', 10),
-    npu('0007:00:01.0', 10),
-    npu('0007:00:01.1', 10),
-    npu('0007:00:01.2', 10),
-    ibmBridge('0030:00:00.0', 6),
-    ibmBridge('0033:00:00.0', 7),
-    ibmBridge('0034:00:00.0', 8),
-    ibmBridge('0035:00:00.0', 9),
-    gpu('0035:03:00.0', ...V100_SXM2, 10),
-    gpu('0035:04:00.0', ...V100_SXM2, 10),
-  ]
+const ac922Devices = (): PciDevice[] => [
+  ibmBridge('0000:00:00.0', 0),
+  usb('0000:01:00.0', 0),
+  ibmBridge('0001:00:00.0', 1),
+  sata('0001:01:00.0', 1),
+  ibmBridge('0002:00:00.0', 2),
+  ibmBridge('0003:00:00.0', 3),
+  eth('0003:01:00.0', 3),
+  ibmBridge('0004:00:00.0', 4),
+  gpu('0004:04:00.0', ...V100_SXM2, 5),
+  gpu('0004:05:00.0', ...V100_SXM2, 5),
+  npu('0006:00:00.0', 5),
+  npu('0006:00:00.1', 5),
+  npu('0006:00:00.2', 5),
+  npu('0006:00:01.0', 5),
+  npu('0006:00:01.1', 5),
+  npu('0006:00:01.2', 5),
+  npu('0007:00:00.0', 10),
+  npu('0007:00:00.1', 10),
+  npu('0007:00:00.2', 10),
+  npu('0007:00:01.0', 10),
+  npu('0007:00:01.1', 10),
+  npu('0007:00:01.2', 10),
+  ibmBridge('0030:00:00.0', 6),
+  ibmBridge('0033:00:00.0', 7),
+  ibmBridge('0034:00:00.0', 8),
+  ibmBridge('0035:00:00.0', 9),
+  gpu('0035:03:00.0', ...V100_SXM2, 10),
+  gpu('0035:04:00.0', ...V100_SXM2, 10),
+]
 
 // An AC922 (8335-GTH) without its OS: the el9 and ubuntu profiles run on it.
 const ac922Hardware = (): Omit<Profile, 'name' | 'os' | 'osRelease' | 'releaseFile' | 'bls' | 'grubCmdlineLinux' | 'root' | 'kernels' | 'updateKernels' | 'baseModules'> => ({
@@ -293,4 +292,3 @@ export function getProfile(name: string): Profile {
   if (!p) throw new Error(`unknown sim profile '${name}' (known: ${Object.keys(profiles).join(', ')})`)
   return p
 }
-

@@ -70,7 +70,10 @@ export async function hostStatus(host: SimHost): Promise<SimHostStatus> {
   }
   const mods = (rd('proc/modules') ?? '').split('\n').map((l) => l.split(' ')[0]!)
   base.modules = mods.filter((m) => /^(nouveau|nvidia.*|vfio.*)$/.test(m))
-  for (const [dirRel, running] of [['etc/libvirt/qemu', false], ['run/libvirt/qemu', true]] as const) {
+  for (const [dirRel, running] of [
+    ['etc/libvirt/qemu', false],
+    ['run/libvirt/qemu', true],
+  ] as const) {
     let files: string[] = []
     try {
       files = fs.readdirSync(path.join(v, dirRel)).filter((f) => f.endsWith('.xml'))

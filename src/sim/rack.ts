@@ -141,71 +141,71 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
   const nsView = (p: string) => `/proc/${keeper.pid}/root${p}`
   const layer = (name: string) => path.join(fsDir, 'layers', name)
   try {
-  buildUsrLayer(nsView(layer('usr')))
-  // Wrappers only when some tool costs something: a free tool then costs no extra bash.
-  if (plan.some((h) => Object.entries(h.costs.ms).some(([t, ms]) => t !== 'dracut' && ms > 0))) wrapCostedTools(nsView(layer('usr')))
-  buildDevLayer(nsView(layer('dev')))
-  const used = new Map<string, Profile>(plan.map((h) => [h.profile.name, h.profile]))
-  for (const p of used.values()) buildProfileLayer(nsView(layer(p.name)), p)
-  const families = new Set([...used.values()].map(osFamily))
-  for (const f of families) buildOsUsrLayer(nsView(layer(`usr-${f}`)), f)
+    buildUsrLayer(nsView(layer('usr')))
+    // Wrappers only when some tool costs something: a free tool then costs no extra bash.
+    if (plan.some((h) => Object.entries(h.costs.ms).some(([t, ms]) => t !== 'dracut' && ms > 0))) wrapCostedTools(nsView(layer('usr')))
+    buildDevLayer(nsView(layer('dev')))
+    const used = new Map<string, Profile>(plan.map((h) => [h.profile.name, h.profile]))
+    for (const p of used.values()) buildProfileLayer(nsView(layer(p.name)), p)
+    const families = new Set([...used.values()].map(osFamily))
+    for (const f of families) buildOsUsrLayer(nsView(layer(`usr-${f}`)), f)
 
-  debug(`layers built in ${Date.now() - t0} ms`)
+    debug(`layers built in ${Date.now() - t0} ms`)
 
-  // per-host upper dirs
-  const hashes = new Map<string, string>()
-  const hashFor = (pw: string) => {
-    if (!hashes.has(pw)) hashes.set(pw, execFileSync('perl', ['-e', 'print crypt($ARGV[0], q($6$) . $ARGV[1] . q($))', pw, randomBytes(6).toString('hex')]).toString())
-    return hashes.get(pw)!
-  }
-  for (const h of plan) {
-    const base = nsView(path.join(fsDir, 'hosts', h.name))
-    for (const d of ['upper', 'work', 'root']) fs.mkdirSync(path.join(base, d), { recursive: true })
-    fs.mkdirSync(path.join(dir, 'ctl', h.name), { recursive: true })
-    const upper = path.join(base, 'upper')
-    seedHostUpper(upper, {
-      name: h.name,
-      address: h.address,
-      machineId: randomBytes(16).toString('hex'),
-      profile: h.profile,
-      sudoNoPassword: !h.faults.sudoPassword,
-      ...(h.faults.sudoPassword ? { adminPasswordHash: hashFor(h.faults.sudoPassword) } : {}),
-      profileLayer: nsView(layer(h.profile.name)),
-    })
-    fs.mkdirSync(path.join(upper, 'var/lib/sim-hw'), { recursive: true })
-    seedToolCosts(upper, h.costs)
-    if (h.faults.dracutNoSpace) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-dracut-enospc'), '1\n')
-    if (h.faults.bootFreeKiB !== undefined) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-boot-free-kb'), `${h.faults.bootFreeKiB}\n`)
-    seedGuests(upper, h.profile, h.faults)
-  }
+    // per-host upper dirs
+    const hashes = new Map<string, string>()
+    const hashFor = (pw: string) => {
+      if (!hashes.has(pw)) hashes.set(pw, execFileSync('perl', ['-e', 'print crypt($ARGV[0], q($6$) . $ARGV[1] . q($))', pw, randomBytes(6).toString('hex')]).toString())
+      return hashes.get(pw)!
+    }
+    for (const h of plan) {
+      const base = nsView(path.join(fsDir, 'hosts', h.name))
+      for (const d of ['upper', 'work', 'root']) fs.mkdirSync(path.join(base, d), { recursive: true })
+      fs.mkdirSync(path.join(dir, 'ctl', h.name), { recursive: true })
+      const upper = path.join(base, 'upper')
+      seedHostUpper(upper, {
+        name: h.name,
+        address: h.address,
+        machineId: randomBytes(16).toString('hex'),
+        profile: h.profile,
+        sudoNoPassword: !h.faults.sudoPassword,
+        ...(h.faults.sudoPassword ? { adminPasswordHash: hashFor(h.faults.sudoPassword) } : {}),
+        profileLayer: nsView(layer(h.profile.name)),
+      })
+      fs.mkdirSync(path.join(upper, 'var/lib/sim-hw'), { recursive: true })
+      seedToolCosts(upper, h.costs)
+      if (h.faults.dracutNoSpace) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-dracut-enospc'), '1\n')
+      if (h.faults.bootFreeKiB !== undefined) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-boot-free-kb'), `${h.faults.bootFreeKiB}\n`)
+      seedGuests(upper, h.profile, h.faults)
+    }
 
-  debug(`upper dirs seeded in ${Date.now() - t0} ms`)
-  // mounts + host processes
-  // One /usr per OS family: its own tools over the shared ones over the real /usr.
-  const usrMerged = (f: OsFamily) => path.join(fsDir, `usr-${f}`)
-  const cmds: string[][] = []
-  for (const f of families) {
-    fs.mkdirSync(nsView(usrMerged(f)), { recursive: true })
-    cmds.push(['overlay', `${layer(`usr-${f}`)}:${layer('usr')}:/usr`, '', '', usrMerged(f)])
-  }
-  for (const h of plan) {
-    const base = path.join(fsDir, 'hosts', h.name)
-    const root = path.join(base, 'root')
-    const hw = path.join(root, 'var/lib/sim-hw')
-    cmds.push(
-      ['overlay', layer(h.profile.name), path.join(base, 'upper'), path.join(base, 'work'), root],
-      ['bind', usrMerged(osFamily(h.profile)), path.join(root, 'usr'), 'ro'],
-      // /dev: the real one under the dev layer (/dev/kvm); its submounts are not seen through an overlay.
-      ['overlay', `${layer('dev')}:/dev`, '', '', path.join(root, 'dev')],
-      ['rbind', '/dev/pts', path.join(root, 'dev/pts')],
-      ['rbind', '/dev/shm', path.join(root, 'dev/shm')],
-      ['proc', `${hw}/kproc`],
-      ['bind', path.join(dir, 'ctl', h.name), `${hw}/ctl`],
-      ['host', h.name, root],
-    )
-  }
-  started = await keeper.run(cmds)
-  if (started.errors.length) throw new Error(`sim: mount setup failed: ${started.errors.slice(0, 3).join('; ')}`)
+    debug(`upper dirs seeded in ${Date.now() - t0} ms`)
+    // mounts + host processes
+    // One /usr per OS family: its own tools over the shared ones over the real /usr.
+    const usrMerged = (f: OsFamily) => path.join(fsDir, `usr-${f}`)
+    const cmds: string[][] = []
+    for (const f of families) {
+      fs.mkdirSync(nsView(usrMerged(f)), { recursive: true })
+      cmds.push(['overlay', `${layer(`usr-${f}`)}:${layer('usr')}:/usr`, '', '', usrMerged(f)])
+    }
+    for (const h of plan) {
+      const base = path.join(fsDir, 'hosts', h.name)
+      const root = path.join(base, 'root')
+      const hw = path.join(root, 'var/lib/sim-hw')
+      cmds.push(
+        ['overlay', layer(h.profile.name), path.join(base, 'upper'), path.join(base, 'work'), root],
+        ['bind', usrMerged(osFamily(h.profile)), path.join(root, 'usr'), 'ro'],
+        // /dev: the real one under the dev layer (/dev/kvm); its submounts are not seen through an overlay.
+        ['overlay', `${layer('dev')}:/dev`, '', '', path.join(root, 'dev')],
+        ['rbind', '/dev/pts', path.join(root, 'dev/pts')],
+        ['rbind', '/dev/shm', path.join(root, 'dev/shm')],
+        ['proc', `${hw}/kproc`],
+        ['bind', path.join(dir, 'ctl', h.name), `${hw}/ctl`],
+        ['host', h.name, root],
+      )
+    }
+    started = await keeper.run(cmds)
+    if (started.errors.length) throw new Error(`sim: mount setup failed: ${started.errors.slice(0, 3).join('; ')}`)
   } catch (e) {
     await keeper.stop()
     throw e
@@ -265,7 +265,10 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
 
   debug(`booted and listening in ${Date.now() - t0} ms`)
   // One Redfish endpoint per host, at the host's address on a port of its own.
-  const certs = makeBmcCerts(dir, plan.map((h) => h.address))
+  const certs = makeBmcCerts(
+    dir,
+    plan.map((h) => h.address),
+  )
   const bmcPasswordFile = path.join(dir, 'bmc-password')
   fs.rmSync(bmcPasswordFile, { force: true })
   const bmcPassword = randomBytes(12).toString('base64url')
@@ -413,4 +416,3 @@ export function prepareScript(p: Profile): string {
   }
   return lines.join('\n')
 }
-

@@ -272,8 +272,7 @@ export class SimHost {
     const slow = faults.slowCommands && (!faults.slowCommands.pattern || new RegExp(faults.slowCommands.pattern).test(seen ?? ''))
     const start = () => {
       if (this.state !== 'up') return
-      const argv =
-        command === null ? (pty ? ['/usr/bin/script', '-qfec', '/bin/bash -l', '/dev/null'] : ['/bin/bash', '-l']) : ['/bin/bash', '-c', command]
+      const argv = command === null ? (pty ? ['/usr/bin/script', '-qfec', '/bin/bash -l', '/dev/null'] : ['/bin/bash', '-l']) : ['/bin/bash', '-c', command]
       this.spawnIn(user, argv, env, stream, client)
       const drop = faults.dropConnection
       if (drop && this.drops < (drop.times ?? 1)) {
@@ -391,7 +390,6 @@ export class SimHost {
   get uts(): string | undefined {
     return this.utsIno
   }
-
 
   // Power-cycles a bricked or dead host after restoring /boot from the stock install, as a
   // technician with a rescue image would (`sim repair`): stock kernels and initramfs images, and

@@ -18,9 +18,7 @@ export const faultsSchema = z
     neverComesBack: z.boolean().optional(),
     dracutNoSpace: z.boolean().optional(),
     bootFreeKiB: z.number().int().nonnegative().optional(), // df reports this much free for /boot (sim-tools/usr/bin/df)
-    dropConnection: z
-      .object({ onExec: z.number().int().positive().optional(), pattern: z.string().optional(), afterMs: z.number().int().nonnegative().optional(), times: z.number().int().positive().optional() })
-      .optional(),
+    dropConnection: z.object({ onExec: z.number().int().positive().optional(), pattern: z.string().optional(), afterMs: z.number().int().nonnegative().optional(), times: z.number().int().positive().optional() }).optional(),
     slowCommands: z.object({ pattern: z.string().optional(), delay: duration }).optional(),
     nouveauLoaded: z.boolean().optional(),
     prepared: z.boolean().optional(),
@@ -30,14 +28,12 @@ export const faultsSchema = z
     // Guests: state at first boot, autostart, and how the guest answers an ACPI shutdown
     // (`virsh shutdown`): off after a delay, or never ('ignore'). A name the profile does not
     // define becomes a plain guest without host devices.
-    guests: z
-      .record(
-        z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a guest name is letters, digits, . _ -'),
-        z.object({ running: z.boolean().optional(), autostart: z.boolean().optional(), acpi: z.union([z.literal('ignore'), duration]).optional() }).strict(),
-      )
-      .optional(),
+    guests: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a guest name is letters, digits, . _ -'), z.object({ running: z.boolean().optional(), autostart: z.boolean().optional(), acpi: z.union([z.literal('ignore'), duration]).optional() }).strict()).optional(),
     // libvirt-guests.service: enabled or not, and its ON_SHUTDOWN (libvirt's default is suspend).
-    libvirtGuests: z.object({ enabled: z.boolean().optional(), onShutdown: z.enum(['suspend', 'shutdown']).optional(), shutdownTimeout: z.number().int().nonnegative().optional() }).strict().optional(),
+    libvirtGuests: z
+      .object({ enabled: z.boolean().optional(), onShutdown: z.enum(['suspend', 'shutdown']).optional(), shutdownTimeout: z.number().int().nonnegative().optional() })
+      .strict()
+      .optional(),
     // After its next reboot the host hangs in IPL (power on, no OS) until a power cycle (BMC).
     hangsAfterReboot: z.boolean().optional(),
     // The password its BMC accepts instead of the rack's (so the inventory's one is wrong).

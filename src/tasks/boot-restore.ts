@@ -53,11 +53,7 @@ export const bootRestore = defineTask<BootRestoreArgs, BootRestoreFacts>({
     const steps: Step[] = restore.map((b) => ({
       kind: 'run' as const,
       description: `restore ${b.path} from ${b.backup}`,
-      command: [
-        `cp -p ${quote(b.backup)} ${quote(b.path + '.gpufleet-restore')}`,
-        `[ "$(sha256sum < ${quote(b.path + '.gpufleet-restore')} | cut -d ' ' -f 1)" = ${quote(b.sha256)} ]`,
-        `mv -f ${quote(b.path + '.gpufleet-restore')} ${quote(b.path)}`,
-      ].join(' && '),
+      command: [`cp -p ${quote(b.backup)} ${quote(b.path + '.gpufleet-restore')}`, `[ "$(sha256sum < ${quote(b.path + '.gpufleet-restore')} | cut -d ' ' -f 1)" = ${quote(b.sha256)} ]`, `mv -f ${quote(b.path + '.gpufleet-restore')} ${quote(b.path)}`].join(' && '),
     }))
     for (const e of extraBls) {
       steps.push({ kind: 'run', description: `remove trial entry '${e.title}'`, command: command('rm', '-f', '--', e.file!, ...['orig', 'prev'].flatMap((k) => [`${BACKUP_DIR}/${k}${e.file}`, `${BACKUP_DIR}/${k}${e.file}${BACKUP_SUM_SUFFIX}`])) })

@@ -16,9 +16,7 @@ import { change, defineTask, noop, type Step } from './define.js'
 //   - cpu.smt: { state: on, persist: false }   # rollback: SMT on, unit removed
 export const cpuSmtArgs = z
   .object({
-    state: z
-      .union([z.enum(['off', 'on']), z.number().int().min(1).max(8)])
-      .describe('off, on (all threads), or threads per core'),
+    state: z.union([z.enum(['off', 'on']), z.number().int().min(1).max(8)]).describe('off, on (all threads), or threads per core'),
     persist: z.boolean().default(true).describe('true: install and enable gpufleet-smt.service; false: remove it'),
     generations: z.array(z.string()).optional().describe("only on these CPU generations, e.g. ['POWER8'] (others: no-op)"),
   })
@@ -99,8 +97,7 @@ export const cpuSmt = defineTask<CpuSmtArgs, CpuSmtFacts>({
       return noop(`machine is not SMT capable (ppc64_cpu: ${smt.output || 'no output'})`, [...notes, ...trap])
     }
     const wantThreads = args.state === 'off' ? 1 : args.state === 'on' ? undefined : args.state
-    const liveOk =
-      wantThreads === undefined ? smt.mode === 'uniform' && (smt.threads ?? 0) > 1 : wantThreads === 1 ? smt.mode === 'off' : smt.mode === 'uniform' && smt.threads === wantThreads
+    const liveOk = wantThreads === undefined ? smt.mode === 'uniform' && (smt.threads ?? 0) > 1 : wantThreads === 1 ? smt.mode === 'off' : smt.mode === 'uniform' && smt.threads === wantThreads
     const steps: Step[] = []
     const done: string[] = []
     if (args.persist) {

@@ -30,10 +30,7 @@ export type Step =
 
 // Either nothing to do (with the reason, shown to the user) or the steps to apply.
 // `diff` is what check mode shows: file diffs, kernel command line before/after.
-export type Plan =
-  | { kind: 'noop'; reason: string; notes?: string[] }
-  | { kind: 'change'; reason: string; steps: Step[]; diff?: string; notes?: string[]; rebootPending?: boolean }
-  | { kind: 'fail'; reason: string; evidence?: Record<string, unknown> } // verify found a problem
+export type Plan = { kind: 'noop'; reason: string; notes?: string[] } | { kind: 'change'; reason: string; steps: Step[]; diff?: string; notes?: string[]; rebootPending?: boolean } | { kind: 'fail'; reason: string; evidence?: Record<string, unknown> } // verify found a problem
 
 // Read-only context a plan may use besides its facts. Pure data, never a handle.
 export interface PlanContext {

@@ -27,10 +27,7 @@ const assignmentSchema = z
 export const gpuAttachArgs = z
   .object({
     vms: z.array(assignmentSchema).optional().describe("GPU→VM assignments; default: the host's `gpufleet_vms` inventory var"),
-    guestAddress: z
-      .enum(['pick', 'libvirt'])
-      .default('pick')
-      .describe('pick: pseries guests get one spapr-pci-host-bridge per IOMMU group (others: a free slot on bus 0); libvirt: omit the address and read back what libvirt chose'),
+    guestAddress: z.enum(['pick', 'libvirt']).default('pick').describe('pick: pseries guests get one spapr-pci-host-bridge per IOMMU group (others: a free slot on bus 0); libvirt: omit the address and read back what libvirt chose'),
     live: z.boolean().default(true).describe('also attach to running domains (--live), not only their definition (--config)'),
     sparePhbs: z.number().int().min(0).max(16).default(1).describe('empty PHBs kept in a pseries definition that gains PHBs, for later live attaches (PHBs cannot be hot-plugged)'),
   })
@@ -68,18 +65,24 @@ export const gpuAttach = defineTask<GpuAttachArgs, GpuFacts>({
       const phbs = new PhbAllocator(dom.config, running ? dom.live : undefined)
       let grew = false
       for (const g of owned) {
-        const changes: HostdevChange[] = g.members
-          .map((m) => ({ source: m, config: !inConfig.has(m), live: args.live && running && !inLive.has(m) }))
-          .filter((c) => c.config || c.live)
+        const changes: HostdevChange[] = g.members.map((m) => ({ source: m, config: !inConfig.has(m), live: args.live && running && !inLive.has(m) })).filter((c) => c.config || c.live)
         if (changes.length === 0) {
           done.push(`group ${g.group} (${g.gpus.join(', ')}) on '${name}'`)
           continue
         }
         if (g.foreign.length) {
-          return { kind: 'fail', reason: `IOMMU group ${g.group} (${g.gpus.join(', ')}) also holds ${g.foreign.join('; ')}: neither an NVIDIA GPU function nor an NVLink bridge, so passing the group through would take it from the host; move the card to another slot or detach that device from the group by hand`, evidence: { group: g } }
+          return {
+            kind: 'fail',
+            reason: `IOMMU group ${g.group} (${g.gpus.join(', ')}) also holds ${g.foreign.join('; ')}: neither an NVIDIA GPU function nor an NVLink bridge, so passing the group through would take it from the host; move the card to another slot or detach that device from the group by hand`,
+            evidence: { group: g },
+          }
         }
         if (g.nvlink2 && changes.some((c) => c.live)) {
-          return { kind: 'fail', reason: `IOMMU group ${g.group} (${g.gpus.join(', ')} with NVLink2 bridges) cannot be attached to running '${name}': NVLink2 is set up when the guest's PHB is reset, at guest start; shut '${name}' down and run attach again, or attach with live: false (definition only, effective at its next start)`, evidence: { group: g, state: dom.state } }
+          return {
+            kind: 'fail',
+            reason: `IOMMU group ${g.group} (${g.gpus.join(', ')} with NVLink2 bridges) cannot be attached to running '${name}': NVLink2 is set up when the guest's PHB is reset, at guest start; shut '${name}' down and run attach again, or attach with live: false (definition only, effective at its next start)`,
+            evidence: { group: g, state: dom.state },
+          }
         }
         const before = phbs.added.length
         if (pseries) {
@@ -88,7 +91,11 @@ export const gpuAttach = defineTask<GpuAttachArgs, GpuFacts>({
           if (fresh.length) {
             const bus = phbs.take(wantLive)
             if (bus === undefined) {
-              return { kind: 'fail', reason: `running '${name}' has no spare PHB (spapr-pci-host-bridge) for IOMMU group ${g.group}: PHBs cannot be hot-plugged; attach with live: false (a PHB is added to the definition, the GPUs come at its next start) or shut '${name}' down first`, evidence: { group: g } }
+              return {
+                kind: 'fail',
+                reason: `running '${name}' has no spare PHB (spapr-pci-host-bridge) for IOMMU group ${g.group}: PHBs cannot be hot-plugged; attach with live: false (a PHB is added to the definition, the GPUs come at its next start) or shut '${name}' down first`,
+                evidence: { group: g },
+              }
             }
             if (fresh.length > 31) return { kind: 'fail', reason: `IOMMU group ${g.group} has ${fresh.length} functions, more than the 31 slots of one PHB` }
             phbAddresses(bus, fresh.length).forEach((a, i) => (fresh[i].guest = a))

@@ -46,9 +46,7 @@ export const gpuDetach = defineTask<GpuDetachArgs, GpuFacts>({
       if (args.domains && !args.domains.includes(dom.name)) continue
       const { running, inConfig, inLive } = domainHostdevs(dom)
       for (const g of groups) {
-        const changes: HostdevChange[] = g.members
-          .map((m) => ({ source: m, config: inConfig.has(m), live: args.live && running && inLive.has(m) }))
-          .filter((c) => c.config || c.live)
+        const changes: HostdevChange[] = g.members.map((m) => ({ source: m, config: inConfig.has(m), live: args.live && running && inLive.has(m) })).filter((c) => c.config || c.live)
         if (changes.length === 0) continue
         steps.push({ kind: 'run', description: `detach IOMMU group ${g.group} from '${dom.name}'`, command: hostdevScript('detach', dom.name, changes), timeoutMs: 5 * 60_000 })
         did.push(`group ${g.group} (${g.gpus.join(', ')}) from '${dom.name}'`)

@@ -32,10 +32,6 @@ export const hostReboot = defineTask<HostRebootArgs, HostRebootFacts>({
     const reasons = pendingReboot(facts, ctx)
     if (args.force) reasons.push('force: true')
     if (reasons.length === 0) return noop('no reboot pending: staged changes are live')
-    return change(
-      `reboot pending: ${reasons[0]}${reasons.length > 1 ? ` (+${reasons.length - 1} more)` : ''}`,
-      [{ kind: 'reboot', description: `reboot and wait up to ${Math.round(args.timeout / 1000)} s`, timeoutMs: args.timeout, stabilityMs: args.stability }],
-      { notes: reasons },
-    )
+    return change(`reboot pending: ${reasons[0]}${reasons.length > 1 ? ` (+${reasons.length - 1} more)` : ''}`, [{ kind: 'reboot', description: `reboot and wait up to ${Math.round(args.timeout / 1000)} s`, timeoutMs: args.timeout, stabilityMs: args.stability }], { notes: reasons })
   },
 })

@@ -25,7 +25,10 @@ import { isNvlinkBridge, V100_SXM2_IDS } from './lib/gpu-groups.js'
 export const hostVerifyArgs = z
   .object({
     kernelArgs: z.array(kernelArgSchema).default(['vfio-pci.disable_idle_d3=1']).describe('arguments that must be live in /proc/cmdline'),
-    smt: z.union([z.enum(['off', 'on']), z.number().int().min(1).max(8)]).optional().describe('required live SMT state (unset: reported only)'),
+    smt: z
+      .union([z.enum(['off', 'on']), z.number().int().min(1).max(8)])
+      .optional()
+      .describe('required live SMT state (unset: reported only)'),
     forbiddenModules: z.array(moduleNameSchema).default(['nouveau', 'nvidia']).describe('modules that must not be loaded (nvidia also matches nvidia_*)'),
     requireVfio: z.boolean().default(true).describe('vfio_pci and the sPAPR TCE IOMMU backend (vfio_iommu_spapr_tce) must be available'),
     loadVfio: z.boolean().default(true).describe('load vfio_pci when it is not loaded, to read whether disable_idle_d3 took effect (a step; the fact gather stays read-only)'),
@@ -154,9 +157,7 @@ export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: Plan
   } else {
     // A GPU host without GPUs (a card not seated, a dead riser) must not pass as ready; a host meant
     // to have none says so with gpufleet_gpus: {count: 0}.
-    checks.gpus = gpus.length
-      ? { ok: true, detail: `${gpus.length} NVIDIA GPU(s) found (no expectation in the inventory)`, found }
-      : { ok: false, detail: 'no NVIDIA GPU found (a host meant to have none: gpufleet_gpus: {count: 0})', found }
+    checks.gpus = gpus.length ? { ok: true, detail: `${gpus.length} NVIDIA GPU(s) found (no expectation in the inventory)`, found } : { ok: false, detail: 'no NVIDIA GPU found (a host meant to have none: gpufleet_gpus: {count: 0})', found }
   }
 
   const groups: Record<string, string[]> = {}
@@ -182,7 +183,9 @@ export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: Plan
       ? `no IOMMU group for ${ungrouped.join(', ')} (IOMMU off?)`
       : hostBound.length
         ? `not viable: ${hostBound.map((d) => `${d.address} (group ${f.iommu.byDevice[d.address]}) is bound to host driver ${d.driver}`).join(', ')}; every member must be bound to vfio-pci or free`
-        : Object.entries(groups).map(([n, m]) => `group ${n}: ${m.map(describe).join(', ')}`).join('; ') || 'no GPUs',
+        : Object.entries(groups)
+            .map(([n, m]) => `group ${n}: ${m.map(describe).join(', ')}`)
+            .join('; ') || 'no GPUs',
     groups,
   }
 
@@ -192,7 +195,9 @@ export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: Plan
     // drive a POWER PHB, so it never counts.
     const spapr = has('vfio_iommu_spapr_tce')
     const ok = has('vfio_pci') && has('vfio') && spapr
-    const list = Object.entries(f.vfio.modules).map(([m, s]) => `${m}: ${s}`).join(', ')
+    const list = Object.entries(f.vfio.modules)
+      .map(([m, s]) => `${m}: ${s}`)
+      .join(', ')
     checks.vfio = {
       ok,
       detail: (spapr ? list : `no sPAPR TCE IOMMU backend (vfio_iommu_spapr_tce)${has('vfio_iommu_type1') ? '; vfio_iommu_type1 is the x86 backend and does not work on POWER' : ''}; ${list}`) + (f.vfio.disableIdleD3 ? `; disable_idle_d3=${f.vfio.disableIdleD3}` : ''),

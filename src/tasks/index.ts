@@ -13,6 +13,4 @@ import { kernelArg } from './kernel-arg.js'
 import { modprobeBlacklist } from './modprobe-blacklist.js'
 
 // Every task by its playbook name ('kernel.arg'), in the order `gpufleet schema` lists them.
-export const tasks: Record<string, Task<any, any>> = Object.fromEntries(
-  [kernelArg, cpuSmt, modprobeBlacklist, initramfsRebuild, hostReboot, hostVerify, bootVerify, bootPromote, gpuAttach, gpuDetach, bootRestore, initramfsRestore].map((t) => [t.name, t as Task<any, any>]),
-)
+export const tasks: Record<string, Task<any, any>> = Object.fromEntries([kernelArg, cpuSmt, modprobeBlacklist, initramfsRebuild, hostReboot, hostVerify, bootVerify, bootPromote, gpuAttach, gpuDetach, bootRestore, initramfsRestore].map((t) => [t.name, t as Task<any, any>]))

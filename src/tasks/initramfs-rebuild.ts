@@ -45,7 +45,7 @@ const STALING_TASKS = ['modprobe.blacklist']
 // The initramfs.rebuild task.
 export const initramfsRebuild = defineTask<InitramfsRebuildArgs, InitramfsRebuildFacts>({
   name: 'initramfs.rebuild',
-  summary: 'rebuild the next-boot kernel\'s initramfs without nouveau (dracut --omit-drivers), backed up and restored on failure',
+  summary: "rebuild the next-boot kernel's initramfs without nouveau (dracut --omit-drivers), backed up and restored on failure",
   phase: 'stage',
   facts: { boot: bootConfig, initramfs: initramfsStatus, modprobe: modprobeConfig, dracut: dracutConfig },
   writes: [initramfsStatus, dracutConfig, rebootSentinel, gpufleetBackups],
@@ -127,11 +127,11 @@ export const initramfsRebuild = defineTask<InitramfsRebuildArgs, InitramfsRebuil
         evidence: { bootFreeBytes: initramfs.bootFreeBytes, imageBytes: image.sizeBytes },
       }
     }
-    return change(
-      `rebuild ${path} for ${next.kver} without ${args.omitDrivers.join(', ')}: ${why.join('; ')}`,
-      [...confSteps, { kind: 'run', description: `back up, rebuild (${tool}) and verify ${path}`, command: script, timeoutMs: 30 * 60_000 }],
-      { rebootPending: true, ...(confDiff ? { diff: confDiff } : {}), ...(tool === 'update-initramfs' ? { notes: ['update-initramfs has no --omit-drivers; the modprobe.d blacklist keeps nouveau out'] } : {}) },
-    )
+    return change(`rebuild ${path} for ${next.kver} without ${args.omitDrivers.join(', ')}: ${why.join('; ')}`, [...confSteps, { kind: 'run', description: `back up, rebuild (${tool}) and verify ${path}`, command: script, timeoutMs: 30 * 60_000 }], {
+      rebootPending: true,
+      ...(confDiff ? { diff: confDiff } : {}),
+      ...(tool === 'update-initramfs' ? { notes: ['update-initramfs has no --omit-drivers; the modprobe.d blacklist keeps nouveau out'] } : {}),
+    })
   },
 })
 
@@ -140,5 +140,11 @@ function mib(bytes: number): string {
 }
 
 function prefixLines(text: string, p: string): string {
-  return text.replace(/\n$/, '').split('\n').map((l) => p + l).join('\n') + '\n'
+  return (
+    text
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((l) => p + l)
+      .join('\n') + '\n'
+  )
 }

@@ -65,7 +65,15 @@ export const initramfsRestore = defineTask<InitramfsRestoreArgs, InitramfsRestor
     // The drop-in only steers future dracut runs: removing it alone needs no reboot.
     return change(what.join('; ') + (stale.length ? '' : `; ${imagesState}`), steps, {
       ...(stale.length ? { rebootPending: true } : {}),
-      ...(conf ? { diff: `--- ${DRACUT_OMIT_CONF}\n${conf.content.replace(/\n$/, '').split('\n').map((l) => '-' + l).join('\n')}\n` } : {}),
+      ...(conf
+        ? {
+            diff: `--- ${DRACUT_OMIT_CONF}\n${conf.content
+              .replace(/\n$/, '')
+              .split('\n')
+              .map((l) => '-' + l)
+              .join('\n')}\n`,
+          }
+        : {}),
     })
   },
 })

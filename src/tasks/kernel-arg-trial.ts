@@ -43,10 +43,7 @@ export function planTrial(args: TrialRequest, boot: BootConfig, next: BootEntry,
   if (existing && argsSatisfied(existing.args, args.present, args.absent)) {
     if (boot.nextVia === 'next_entry' && boot.next?.index === existing.index) return noop(`trial entry '${existing.title}' boots once at the next reboot: pending reboot`)
     if (liveOk) return noop(`trial entry '${existing.title}' is booted and live; boot.promote makes it the default after verify`)
-    return change(`boot trial entry '${existing.title}' once at the next reboot`, [
-      { kind: 'run', description: `grub2-reboot '${existing.title}'`, command: command('grub2-reboot', existing.title) },
-      markRebootStep(`kernel.arg trial: boot '${existing.title}' once`),
-    ], { rebootPending: true })
+    return change(`boot trial entry '${existing.title}' once at the next reboot`, [{ kind: 'run', description: `grub2-reboot '${existing.title}'`, command: command('grub2-reboot', existing.title) }, markRebootStep(`kernel.arg trial: boot '${existing.title}' once`)], { rebootPending: true })
   }
   if (existing) return { kind: 'fail', reason: `trial entry '${existing.title}' exists with other arguments; remove it (rollback) first`, evidence: { args: existing.args } }
   if (!boot.tools.includes('grubby')) return { kind: 'fail', reason: 'trial mode needs grubby to add the trial entry', evidence: { tools: boot.tools } }

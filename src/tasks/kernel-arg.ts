@@ -28,15 +28,12 @@ export const kernelArgArgs = z
   .object({
     present: z.array(kernelArgSchema).default([]).describe('arguments that must be on the next boot entry'),
     absent: z.array(kernelArgSchema).default([]).describe('arguments (or bare parameter names) that must not be'),
-    mode: z
-      .enum(['persistent', 'trial'])
-      .default('persistent')
-      .describe("persistent: edit the entry in place; trial: copy it to a '<title> - gpufleet' entry booted once (grub2-reboot), promoted by boot.promote after verify"),
+    mode: z.enum(['persistent', 'trial']).default('persistent').describe("persistent: edit the entry in place; trial: copy it to a '<title> - gpufleet' entry booted once (grub2-reboot), promoted by boot.promote after verify"),
     modprobeOptions: z
       .boolean()
       .default(false)
       .describe(
-        "count a module parameter (module.param=value) as present when /etc/modprobe.d sets it (`options vfio-pci disable_idle_d3=1`, either module spelling, 1/Y/y alike for a bool): right only where the module is loadable (not built into the kernel) and the initramfs carries the same modprobe.d; off by default",
+        'count a module parameter (module.param=value) as present when /etc/modprobe.d sets it (`options vfio-pci disable_idle_d3=1`, either module spelling, 1/Y/y alike for a bool): right only where the module is loadable (not built into the kernel) and the initramfs carries the same modprobe.d; off by default',
       ),
   })
   .strict()
@@ -113,4 +110,3 @@ function spellings(present: string[], entry: string[], byModprobe: Map<string, M
 function describe(args: KernelArgArgs): string {
   return [...args.present.map((a) => `+${a}`), ...args.absent.map((a) => `-${a}`)].join(' ')
 }
-

@@ -14,7 +14,6 @@ import { markRebootStep } from './lib/reboot-marker.js'
 //   - modprobe.blacklist: { state: absent }                 # rollback
 export const BLACKLIST_FILE = '/etc/modprobe.d/blacklist-nouveau.conf'
 
-
 // Args schema: checked when the playbook loads, exported by `gpufleet schema`.
 export const modprobeBlacklistArgs = z
   .object({
@@ -47,7 +46,7 @@ export function blacklistContent(modules: string[]): string {
 // The modprobe.blacklist task.
 export const modprobeBlacklist = defineTask<ModprobeBlacklistArgs, ModprobeBlacklistFacts>({
   name: 'modprobe.blacklist',
-  summary: 'blacklist GPU drivers (nouveau) in /etc/modprobe.d, the guide\'s four lines; marks the initramfs stale',
+  summary: "blacklist GPU drivers (nouveau) in /etc/modprobe.d, the guide's four lines; marks the initramfs stale",
   phase: 'stage',
   facts: { modprobe: modprobeConfig },
   writes: [modprobeConfig, rebootSentinel],
@@ -57,23 +56,20 @@ export const modprobeBlacklist = defineTask<ModprobeBlacklistArgs, ModprobeBlack
     const names = args.modules.join(', ')
     if (args.state === 'absent') {
       if (!current) return noop(`${args.file} does not exist`)
-      return change(`remove ${args.file} (${names} no longer blacklisted)`, [
-        { kind: 'run', description: `remove ${args.file}`, command: command('rm', '-f', '--', args.file) },
-        markRebootStep(`modprobe.blacklist: ${args.file} removed`),
-      ], { rebootPending: true, diff: `--- ${args.file}\n${prefixLines(current.content, '-')}` })
+      return change(`remove ${args.file} (${names} no longer blacklisted)`, [{ kind: 'run', description: `remove ${args.file}`, command: command('rm', '-f', '--', args.file) }, markRebootStep(`modprobe.blacklist: ${args.file} removed`)], {
+        rebootPending: true,
+        diff: `--- ${args.file}\n${prefixLines(current.content, '-')}`,
+      })
     }
     const content = blacklistContent(args.modules)
     // Same directives (comments, order and spacing aside) = no-op, so a file written by hand from the
     // guide is left alone and does not make the initramfs stale.
     if (current && sameDirectives(current.content, content)) return noop(`${args.file} blacklists ${names}`)
-    return change(
-      `${current ? 'update' : 'create'} ${args.file} (blacklist ${names})`,
-      [
-        { kind: 'write', description: `write ${args.file}`, path: args.file, content, mode: '0644', owner: 'root:root' },
-        markRebootStep(`modprobe.blacklist: ${names} blacklisted`),
-      ],
-      { rebootPending: true, diff: `--- ${args.file}\n+++ ${args.file}\n${current ? prefixLines(current.content, '-') : ''}${prefixLines(content, '+')}`, notes: ['the initramfs is stale until rebuilt (initramfs.rebuild)'] },
-    )
+    return change(`${current ? 'update' : 'create'} ${args.file} (blacklist ${names})`, [{ kind: 'write', description: `write ${args.file}`, path: args.file, content, mode: '0644', owner: 'root:root' }, markRebootStep(`modprobe.blacklist: ${names} blacklisted`)], {
+      rebootPending: true,
+      diff: `--- ${args.file}\n+++ ${args.file}\n${current ? prefixLines(current.content, '-') : ''}${prefixLines(content, '+')}`,
+      notes: ['the initramfs is stale until rebuilt (initramfs.rebuild)'],
+    })
   },
   // modprobe.d with the file written (or removed). Times are not predicted: a written file keeps
   // the newest time the directory had, and the directory its own.
@@ -98,5 +94,11 @@ function sameDirectives(a: string, b: string): boolean {
 }
 
 function prefixLines(text: string, p: string): string {
-  return text.replace(/\n$/, '').split('\n').map((l) => p + l).join('\n') + '\n'
+  return (
+    text
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((l) => p + l)
+      .join('\n') + '\n'
+  )
 }

@@ -33,12 +33,8 @@ export function atomicWriteScript(path: string, options: { mode?: string; owner?
     `trap ${quote(`rm -f -- ${t}`)} EXIT`,
     `cat > ${t}`,
     ...(options.size !== undefined ? [`got=$(stat -c %s ${t}); [ "$got" = ${options.size} ] || { echo ${quote(`gpufleet: ${path}: input cut short: got`)} "$got" ${quote(`of ${options.size} bytes; not replaced`)} >&2; exit 1; }`] : []),
-    options.mode !== undefined
-      ? `chmod ${options.mode} ${t}`
-      : `if [ -e ${q} ]; then chmod "$(stat -c %a ${q})" ${t}; else chmod 0644 ${t}; fi`,
-    options.owner !== undefined
-      ? `chown ${quote(options.owner)} ${t}`
-      : `if [ -e ${q} ] && [ "$(id -u)" = 0 ]; then chown "$(stat -c %u:%g ${q})" ${t}; fi`,
+    options.mode !== undefined ? `chmod ${options.mode} ${t}` : `if [ -e ${q} ]; then chmod "$(stat -c %a ${q})" ${t}; else chmod 0644 ${t}; fi`,
+    options.owner !== undefined ? `chown ${quote(options.owner)} ${t}` : `if [ -e ${q} ] && [ "$(id -u)" = 0 ]; then chown "$(stat -c %u:%g ${q})" ${t}; fi`,
     `mv -f -- ${t} ${q}`,
     'trap - EXIT',
   ]

@@ -67,14 +67,7 @@ export interface Connector {
 
 // What the certificate probe offers, in ssh2's order of plain types (RSA certificates are
 // negotiated under their signature algorithms' names).
-const CERT_HOST_KEY_ALGOS = [
-  'ssh-ed25519-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp256-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp384-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp521-cert-v01@openssh.com',
-  'rsa-sha2-512-cert-v01@openssh.com',
-  'rsa-sha2-256-cert-v01@openssh.com',
-]
+const CERT_HOST_KEY_ALGOS = ['ssh-ed25519-cert-v01@openssh.com', 'ecdsa-sha2-nistp256-cert-v01@openssh.com', 'ecdsa-sha2-nistp384-cert-v01@openssh.com', 'ecdsa-sha2-nistp521-cert-v01@openssh.com', 'rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com']
 
 // Creates a connector; connections made through it share the handshake cap, the parsed
 // known_hosts/ssh config, the unlocked keys and the jump-host connections.
@@ -134,7 +127,10 @@ export function createConnector(options: ConnectorOptions = {}): Connector {
     async connect(host, signal) {
       if (host.connection === 'local') return createLocalTransport(host.name)
       const t = resolveTarget(host, await configFor(host.name, host.ssh.hostname), options)
-      const chain = (t.proxyJump ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+      const chain = (t.proxyJump ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
       const client = await session(t, chain, t, signal)
       return createSshTransport(client, {
         host: host.name,

@@ -10,9 +10,7 @@ export function abortedBeforeStart(command: string): CommandResult {
 // Calls stop('timed out after N ms') once opts.timeoutMs has passed since `started`, or
 // stop('aborted') when opts.signal fires. The returned function stops watching.
 export function watchForStop(opts: ExecOptions, started: number, stop: (why: string) => void): () => void {
-  const timer = opts.timeoutMs !== undefined && opts.timeoutMs > 0
-    ? setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), Math.max(0, opts.timeoutMs - (Date.now() - started)))
-    : undefined
+  const timer = opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), Math.max(0, opts.timeoutMs - (Date.now() - started))) : undefined
   const onAbort = () => stop('aborted')
   opts.signal?.addEventListener('abort', onAbort, { once: true })
   return () => {

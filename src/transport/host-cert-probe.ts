@@ -45,22 +45,7 @@ function kexinit(hostKeyAlgorithms: string[]): Buffer {
   const list = (s: string) => str(s)
   const ciphers = 'chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com'
   const macs = 'hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512'
-  return Buffer.concat([
-    Buffer.from([MSG_KEXINIT]),
-    randomBytes(16),
-    list('curve25519-sha256,curve25519-sha256@libssh.org'),
-    list(hostKeyAlgorithms.join(',')),
-    list(ciphers),
-    list(ciphers),
-    list(macs),
-    list(macs),
-    list('none'),
-    list('none'),
-    list(''),
-    list(''),
-    Buffer.from([0]),
-    u32(0),
-  ])
+  return Buffer.concat([Buffer.from([MSG_KEXINIT]), randomBytes(16), list('curve25519-sha256,curve25519-sha256@libssh.org'), list(hostKeyAlgorithms.join(',')), list(ciphers), list(ciphers), list(macs), list(macs), list('none'), list('none'), list(''), list(''), Buffer.from([0]), u32(0)])
 }
 
 // Runs the probe over `stream` (a TCP socket or a forwarded channel); `hostKeyAlgorithms` are
@@ -166,7 +151,11 @@ function readNameList(payload: Buffer, start: number, which: number): string[] {
   let pos = start
   for (let i = 0; ; i++) {
     const len = payload.readUInt32BE(pos)
-    if (i === which) return payload.subarray(pos + 4, pos + 4 + len).toString('latin1').split(',')
+    if (i === which)
+      return payload
+        .subarray(pos + 4, pos + 4 + len)
+        .toString('latin1')
+        .split(',')
     pos += 4 + len
   }
 }

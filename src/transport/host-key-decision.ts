@@ -38,9 +38,7 @@ export function decideHostKey(q: HostKeyQuestion): HostKeyDecision {
       return { action: 'refuse', reason: 'hostkey-changed', message: `host key for ${q.name} (${fp}) is REVOKED in ${verdict.entry.file}:${verdict.entry.line}; refusing to connect` }
     case 'unknown': {
       const unknown = (): HostKeyDecision =>
-        q.acceptNew
-          ? { action: 'record' }
-          : { action: 'refuse', reason: 'hostkey-unknown', message: `host key for ${q.name} is not known (${fp}); refusing. Add it to ${q.recordIn} (ssh-keyscan -p ${q.port} ${q.hostname}), or pass --accept-new-host-keys to record it` }
+        q.acceptNew ? { action: 'record' } : { action: 'refuse', reason: 'hostkey-unknown', message: `host key for ${q.name} is not known (${fp}); refusing. Add it to ${q.recordIn} (ssh-keyscan -p ${q.port} ${q.hostname}), or pass --accept-new-host-keys to record it` }
       // No CA for this host, or the server has no certificate: a plain unknown key.
       const certificate = q.certificate
       if (!certificate || 'none' in certificate) return unknown()

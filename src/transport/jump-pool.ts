@@ -42,7 +42,10 @@ export function createJumpPool(open: (chain: string[], target: ResolvedTarget, s
             released = true
             if (--entry.refs === 0) {
               if (jumps.get(key) === entry) jumps.delete(key)
-              entry.client.then((c) => c.end(), () => undefined)
+              entry.client.then(
+                (c) => c.end(),
+                () => undefined,
+              )
             }
           },
         }

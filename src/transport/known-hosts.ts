@@ -119,11 +119,7 @@ export function knownKeyTypes(entries: readonly KnownHostEntry[], name: string):
 export function changedKeyMessage(host: string, blob: Buffer, entry: KnownHostEntry): string {
   const offered = blobKeyType(blob)
   const held = offered === entry.keyType ? 'a different key' : `a ${entry.keyType} key and no ${offered} key`
-  return (
-    `host key for ${host} has CHANGED (${offered} ${fingerprint(blob)}); ` +
-    `known_hosts ${entry.file}:${entry.line} has ${held}. Possible man-in-the-middle attack. ` +
-    `Remove the old line if the change is expected.`
-  )
+  return `host key for ${host} has CHANGED (${offered} ${fingerprint(blob)}); ` + `known_hosts ${entry.file}:${entry.line} has ${held}. Possible man-in-the-middle attack. ` + `Remove the old line if the change is expected.`
 }
 
 // Reads and parses a known_hosts file; undefined when it does not exist (so a file named
@@ -143,26 +139,28 @@ const appendQueue = new Map<string, Promise<unknown>>()
 // existing file keeps its mode). Appends to one file are serialized within this process.
 export function appendKnownHost(file: string, name: string, blob: Buffer): Promise<KnownHostEntry> {
   const previous = appendQueue.get(file) ?? Promise.resolve()
-  const next = previous.catch(() => undefined).then(async () => {
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 })
-    let prefix = ''
-    let lineCount = 0
-    try {
-      const text = await readFile(file, 'utf8')
-      // Two connections to one address may both have found the key unknown: record it once.
-      const already = checkHostKey(parseKnownHosts(text, file), name, blob)
-      if (already.status === 'ok') return already.entry
-      if (text.length > 0 && !text.endsWith('\n')) prefix = '\n'
-      lineCount = text.split('\n').length - (text.endsWith('\n') ? 1 : 0)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-      const handle = await open(file, constants.O_CREAT | constants.O_WRONLY | constants.O_APPEND, 0o600)
-      await handle.close()
-    }
-    const keyType = blobKeyType(blob)
-    await appendFile(file, `${prefix}${name} ${keyType} ${blob.toString('base64')}\n`)
-    return { file, line: lineCount + 1, patterns: [name], keyType, key: blob } satisfies KnownHostEntry
-  })
+  const next = previous
+    .catch(() => undefined)
+    .then(async () => {
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 })
+      let prefix = ''
+      let lineCount = 0
+      try {
+        const text = await readFile(file, 'utf8')
+        // Two connections to one address may both have found the key unknown: record it once.
+        const already = checkHostKey(parseKnownHosts(text, file), name, blob)
+        if (already.status === 'ok') return already.entry
+        if (text.length > 0 && !text.endsWith('\n')) prefix = '\n'
+        lineCount = text.split('\n').length - (text.endsWith('\n') ? 1 : 0)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+        const handle = await open(file, constants.O_CREAT | constants.O_WRONLY | constants.O_APPEND, 0o600)
+        await handle.close()
+      }
+      const keyType = blobKeyType(blob)
+      await appendFile(file, `${prefix}${name} ${keyType} ${blob.toString('base64')}\n`)
+      return { file, line: lineCount + 1, patterns: [name], keyType, key: blob } satisfies KnownHostEntry
+    })
   appendQueue.set(file, next)
   return next
 }

@@ -84,9 +84,7 @@ export function resolveJumpTarget(jump: { user?: string; host: string; port?: nu
     identityFiles: cfg.identityFiles.length > 0 ? cfg.identityFiles : via.identityFiles,
     identitiesOnly: cfg.identitiesOnly === true,
     // The bastion's own config decides its known_hosts, unless --known-hosts named one for all.
-    ...(cfg.userKnownHostsFiles?.length && !flags.knownHostsFile
-      ? { knownHostsFiles: cfg.userKnownHostsFiles, knownHostsSource: `UserKnownHostsFile at ${cfg.knownHostsSource}` }
-      : { knownHostsFiles: via.knownHostsFiles, ...(via.knownHostsSource ? { knownHostsSource: via.knownHostsSource } : {}) }),
+    ...(cfg.userKnownHostsFiles?.length && !flags.knownHostsFile ? { knownHostsFiles: cfg.userKnownHostsFiles, knownHostsSource: `UserKnownHostsFile at ${cfg.knownHostsSource}` } : { knownHostsFiles: via.knownHostsFiles, ...(via.knownHostsSource ? { knownHostsSource: via.knownHostsSource } : {}) }),
     globalKnownHostsFiles: cfg.globalKnownHostsFiles ?? via.globalKnownHostsFiles,
     acceptNew: via.acceptNew,
     connectTimeoutMs: via.connectTimeoutMs,

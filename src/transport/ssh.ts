@@ -33,8 +33,7 @@ export function createSshTransport(client: Client, options: SshTransportOptions)
   const host = options.host
   const password = options.becomePassword
 
-  const lost = (command: string, cause?: unknown) =>
-    new ConnectError(host, 'unreachable', `connection lost while running \`${summarizeCommand(command)}\`: the command was interrupted and may or may not have completed`, { cause })
+  const lost = (command: string, cause?: unknown) => new ConnectError(host, 'unreachable', `connection lost while running \`${summarizeCommand(command)}\`: the command was interrupted and may or may not have completed`, { cause })
 
   async function exec(command: string, opts: ExecOptions = {}): Promise<CommandResult> {
     if (!connected) throw new ConnectError(host, 'unreachable', `not connected (the connection closed earlier); cannot run \`${summarizeCommand(command)}\``)
@@ -56,7 +55,12 @@ export function createSshTransport(client: Client, options: SshTransportOptions)
           resolve,
           reject,
         }
-        openChannel(client, wrap?.command ?? withRemoteUmask(command), (stream) => attachChannel(stream, job), () => connected).catch((error: unknown) => {
+        openChannel(
+          client,
+          wrap?.command ?? withRemoteUmask(command),
+          (stream) => attachChannel(stream, job),
+          () => connected,
+        ).catch((error: unknown) => {
           if (!connected) reject(lost(command, error))
           else reject(new ConnectError(host, 'other', `could not open a channel for \`${summarizeCommand(command)}\`: ${(error as Error).message}`, { cause: error }))
         })

@@ -59,7 +59,14 @@ describe('bench SVG chart', () => {
   it('draws one line and one legend entry per series, escaped, inside the canvas', () => {
     const svg = renderSvg(
       [
-        { name: 'gpufleet <prep>', color: '#1f77b4', points: [{ x: 50, y: 10 }, { x: 200, y: 20 }] },
+        {
+          name: 'gpufleet <prep>',
+          color: '#1f77b4',
+          points: [
+            { x: 50, y: 10 },
+            { x: 200, y: 20 },
+          ],
+        },
         { name: 'Ansible', color: '#d62728', points: [{ x: 50, y: 90 }] },
       ],
       'wall & N',

@@ -20,10 +20,7 @@ describe('gpufleet facts against real sshd endpoints', () => {
     dir = await mkdtemp(join(tmpdir(), 'gpufleet-facts-'))
     inventory = join(dir, 'hosts.yaml')
     const hosts = sshd.ports.map((port, i) => `        node-${String(i + 1).padStart(2, '0')}:\n          ansible_port: ${port}`).join('\n')
-    await writeFile(
-      inventory,
-      `all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: ${sshd.user}\n    ansible_ssh_private_key_file: ${sshd.clientKeyFile}\n    ansible_become: true\n  children:\n    rack_a:\n      hosts:\n${hosts}\n`,
-    )
+    await writeFile(inventory, `all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: ${sshd.user}\n    ansible_ssh_private_key_file: ${sshd.clientKeyFile}\n    ansible_become: true\n  children:\n    rack_a:\n      hosts:\n${hosts}\n`)
     // One endpoint's known_hosts line holds another key: that host must be refused.
     changedPort = sshd.ports[6]!
     const other = await generateKey(join(dir, 'imposter'), 'ed25519')
@@ -38,10 +35,7 @@ describe('gpufleet facts against real sshd endpoints', () => {
 
   it('gathers with one connection and one exec per host; the changed-key host is refused and reported', async () => {
     const warnings: string[] = []
-    const { text, exitCode, results } = await factsCommand(
-      { inventory, knownHosts, forks: 8 },
-      { connectorOptions: { agentSocket: null }, warn: (w) => warnings.push(w) },
-    )
+    const { text, exitCode, results } = await factsCommand({ inventory, knownHosts, forks: 8 }, { connectorOptions: { agentSocket: null }, warn: (w) => warnings.push(w) })
     expect(exitCode).toBe(EXIT.hostsFailed)
     expect(results).toHaveLength(ENDPOINTS)
     const failed = results.filter((r) => !r.ok)
@@ -85,10 +79,7 @@ describe('gpufleet facts against real sshd endpoints', () => {
       `all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: ${PW_USER}\n    ansible_ssh_private_key_file: ${sshd.clientKeyFile}\n    ansible_become: true\n  hosts:\n    pw-1:\n      ansible_port: ${sshd.ports[0]}\n    pw-2:\n      ansible_port: ${sshd.ports[1]}\n`,
     )
     let asked = 0
-    const { text, exitCode } = await factsCommand(
-      { inventory: pwInventory, knownHosts: sshd.knownHostsFile, json: true, askBecomePass: true },
-      { connectorOptions: { agentSocket: null }, promptBecomePassword: async () => (asked++, PW_USER_PASSWORD) },
-    )
+    const { text, exitCode } = await factsCommand({ inventory: pwInventory, knownHosts: sshd.knownHostsFile, json: true, askBecomePass: true }, { connectorOptions: { agentSocket: null }, promptBecomePassword: async () => (asked++, PW_USER_PASSWORD) })
     expect(asked).toBe(1)
     expect(exitCode).toBe(EXIT.ok)
     expect(text).not.toContain(PW_USER_PASSWORD)
@@ -100,13 +91,14 @@ describe('gpufleet facts against real sshd endpoints', () => {
 
   it('warns about a malformed gpufleet_* var (facts uses none) instead of refusing the inventory', async () => {
     const file = join(dir, 'bad-vars.yaml')
-    await writeFile(file, `all:\n  vars:\n    vms: [{name: train-1, gpus: 2}]\n  hosts:\n    node-01:\n      ansible_host: 127.0.0.1\n      ansible_port: ${sshd.ports[0]}\n      ansible_user: ${sshd.user}\n      ansible_ssh_private_key_file: ${sshd.clientKeyFile}\n      gpufleet_vms: {domain: vm1}\n`)
+    await writeFile(
+      file,
+      `all:\n  vars:\n    vms: [{name: train-1, gpus: 2}]\n  hosts:\n    node-01:\n      ansible_host: 127.0.0.1\n      ansible_port: ${sshd.ports[0]}\n      ansible_user: ${sshd.user}\n      ansible_ssh_private_key_file: ${sshd.clientKeyFile}\n      gpufleet_vms: {domain: vm1}\n`,
+    )
     const warnings: string[] = []
     const r = await factsCommand({ inventory: file, knownHosts: sshd.knownHostsFile }, { warn: (t) => void warnings.push(t), connectorOptions: { agentSocket: null } })
     expect(r.results.map((x) => [x.host, x.ok])).toEqual([['node-01', true]])
-    expect(warnings.filter((w) => w.includes('gpufleet_vms'))).toEqual([
-      `warning: ${file}:10: host 'node-01': gpufleet_vms: gpufleet_vms must be a list of {domain, count} or {domain, addresses} (ignored here; run, plan and resume refuse it)\n`,
-    ])
+    expect(warnings.filter((w) => w.includes('gpufleet_vms'))).toEqual([`warning: ${file}:10: host 'node-01': gpufleet_vms: gpufleet_vms must be a list of {domain, count} or {domain, addresses} (ignored here; run, plan and resume refuse it)\n`])
   })
 
   it('rejects bad flags as usage errors before connecting', async () => {

@@ -30,10 +30,7 @@ describe('gpufleet run verify with no -i: everything from ./ansible.cfg', () => 
     const hosts = sshd.ports.map((port, i) => `        p9-0${i + 1}:\n          ansible_host: 127.0.0.1\n          ansible_port: ${port}`).join('\n')
     await writeFile(join(dir, 'hosts.yaml'), `all:\n  children:\n    rack_a:\n      hosts:\n${hosts}\n`)
     // Relative paths in ansible.cfg are relative to the file, as in Ansible.
-    await writeFile(
-      join(dir, 'ansible.cfg'),
-      `[defaults]\ninventory = hosts.yaml\nforks = 2\nremote_user = ${sshd.user}\nprivate_key_file = keys/fleet_ed25519\n\n[privilege_escalation]\nbecome = True\n`,
-    )
+    await writeFile(join(dir, 'ansible.cfg'), `[defaults]\ninventory = hosts.yaml\nforks = 2\nremote_user = ${sshd.user}\nprivate_key_file = keys/fleet_ed25519\n\n[privilege_escalation]\nbecome = True\n`)
   })
   afterAll(async () => {
     await sshd?.stop()
@@ -49,7 +46,10 @@ describe('gpufleet run verify with no -i: everything from ./ansible.cfg', () => 
       reject: false,
       timeout: 120_000,
     })
-    const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as FleetEvent)
+    const events = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as FleetEvent)
     const started = events.find((e) => e.kind === 'run-started')
     expect(started).toMatchObject({ hosts: ['p9-01', 'p9-02', 'p9-03'], options: { inventory: join(dir, 'hosts.yaml'), forks: 2 } })
     const connected = events.filter((e) => e.kind === 'host-connected').map((e) => (e as { host: string }).host)
@@ -58,7 +58,10 @@ describe('gpufleet run verify with no -i: everything from ./ansible.cfg', () => 
     expect(events.filter((e) => e.kind === 'facts-gathered')).toHaveLength(3)
     expect(events.filter((e) => e.kind === 'host-unreachable')).toEqual([])
     // sshd saw the cfg's user log in with the cfg's key, once per host.
-    const accepted = sshd.log().split('\n').filter((l) => l.includes(`Accepted publickey for ${sshd.user} `) && l.includes(fingerprint))
+    const accepted = sshd
+      .log()
+      .split('\n')
+      .filter((l) => l.includes(`Accepted publickey for ${sshd.user} `) && l.includes(fingerprint))
     expect(accepted).toHaveLength(3)
     // verify checks GPUs and VFIO, which a plain sshd host lacks: exit 0 or 1, never a usage error.
     expect([0, 1]).toContain(r.exitCode)

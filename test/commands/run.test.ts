@@ -106,16 +106,19 @@ describe('gpufleet run: Ansible flags and settings reach the hosts', () => {
     const base = { inventory: join(dir, 'hosts.yaml'), commandTimeout: '30m', lockTtl: '2h', runDir: join(dir, 'runs') }
     const seen = new Map<string, InventoryHost>()
     const run = (flags: Record<string, unknown>) =>
-      executeRun(specFromFlags('verify', { ...base, ...flags } as never, true, false, cfg, () => undefined), {
-        stdout: () => undefined,
-        stderr: () => undefined,
-        isTTY: false,
-        installSignals: false,
-        connect: async (host) => {
-          seen.set(host.name, host)
-          throw new Error('stop here: the host is what this test looks at')
+      executeRun(
+        specFromFlags('verify', { ...base, ...flags } as never, true, false, cfg, () => undefined),
+        {
+          stdout: () => undefined,
+          stderr: () => undefined,
+          isTTY: false,
+          installSignals: false,
+          connect: async (host) => {
+            seen.set(host.name, host)
+            throw new Error('stop here: the host is what this test looks at')
+          },
         },
-      })
+      )
     const spec = specFromFlags('verify', base as never, true, false, cfg, () => undefined)
     expect(spec).toMatchObject({ forks: 3, connection: { user: 'cfguser', privateKeyFile: '/keys/cfg', become: true } })
     await run({})

@@ -50,10 +50,7 @@ describe('findAnsibleCfg: the order Ansible searches', () => {
 describe('readAnsibleConfig', () => {
   it('types every setting; paths relative to the file, ~ and $VARS expanded', () => {
     const s = sandbox()
-    writeFileSync(
-      join(s.cwd, 'ansible.cfg'),
-      '[defaults]\ninventory = inv/hosts.yaml, $HOME/more ; two sources\nforks = 07\nremote_user = "admin"\nprivate_key_file = ~/.ssh/fleet_ed25519\nhost_key_checking = False\nvault_password_file = ../vault-pass\n\n[privilege_escalation]\nbecome = yes\n',
-    )
+    writeFileSync(join(s.cwd, 'ansible.cfg'), '[defaults]\ninventory = inv/hosts.yaml, $HOME/more ; two sources\nforks = 07\nremote_user = "admin"\nprivate_key_file = ~/.ssh/fleet_ed25519\nhost_key_checking = False\nvault_password_file = ../vault-pass\n\n[privilege_escalation]\nbecome = yes\n')
     const config = readAnsibleConfig(s.where())
     expect(config.settings).toEqual({
       inventory: [join(s.cwd, 'inv/hosts.yaml'), join(s.home, 'more')],
@@ -70,9 +67,7 @@ describe('readAnsibleConfig', () => {
   it('env vars beat the file; their relative paths are relative to the current directory', () => {
     const s = sandbox()
     writeFileSync(join(s.home, '.ansible.cfg'), '[defaults]\ninventory = /etc/hosts.ini\nforks = 5\nremote_user = cfguser\n')
-    const config = readAnsibleConfig(
-      s.where({ ANSIBLE_INVENTORY: 'a.yaml,/abs/b', ANSIBLE_FORKS: '9', ANSIBLE_BECOME: 'true', ANSIBLE_HOST_KEY_CHECKING: '0', ANSIBLE_PRIVATE_KEY_FILE: 'k' }),
-    )
+    const config = readAnsibleConfig(s.where({ ANSIBLE_INVENTORY: 'a.yaml,/abs/b', ANSIBLE_FORKS: '9', ANSIBLE_BECOME: 'true', ANSIBLE_HOST_KEY_CHECKING: '0', ANSIBLE_PRIVATE_KEY_FILE: 'k' }))
     expect(config.settings).toEqual({ inventory: [join(s.cwd, 'a.yaml'), '/abs/b'], forks: 9, remoteUser: 'cfguser', become: true, hostKeyChecking: false, privateKeyFile: join(s.cwd, 'k') })
     expect(config.origins).toMatchObject({ forks: 'env ANSIBLE_FORKS', remoteUser: `${join(s.home, '.ansible.cfg')}:4` })
   })

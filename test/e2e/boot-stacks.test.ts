@@ -48,7 +48,11 @@ async function bootFiles(host: string): Promise<Map<string, string>> {
   return files
 }
 
-const downs = (host: string, from = 0) => f.rack.events().slice(from).filter((e) => e.host === host && e.kind === 'down')
+const downs = (host: string, from = 0) =>
+  f.rack
+    .events()
+    .slice(from)
+    .filter((e) => e.host === host && e.kind === 'down')
 const run = (playbook: string) => runQuiet(f.spec({ playbook, stabilityMs: 200, roll: { maxUnavailable: { kind: 'count', n: 4 } } }))
 const statuses = (r: Awaited<ReturnType<typeof run>>, host: string) => Object.fromEntries(r.summary.hosts[host]!.tasks.map((t) => [t.task, t.status]))
 const reasons = (r: Awaited<ReturnType<typeof run>>, host: string) => Object.fromEntries(r.summary.hosts[host]!.tasks.map((t) => [t.task, t.reason ?? '']))
@@ -60,7 +64,10 @@ async function expectPrepared(host: string): Promise<SimHostStatus> {
   expect(st.state, host).toBe('up')
   expect(st.cmdline!.split(/\s+/), host).toContain(ARG)
   expect(st.modules, host).not.toContain('nouveau')
-  expect(Object.values(st.gpuDrivers).some((d) => d === 'nouveau'), host).toBe(false)
+  expect(
+    Object.values(st.gpuDrivers).some((d) => d === 'nouveau'),
+    host,
+  ).toBe(false)
   return st
 }
 

@@ -66,10 +66,7 @@ async function bootFiles(host: string): Promise<Map<string, string>> {
 
 // Every PCI function of a host: IOMMU group, class, vendor:device (from its sysfs).
 async function pciFunctions(host: string): Promise<Array<{ address: string; group: string; classCode: string; id: string }>> {
-  const out = await sh(
-    host,
-    `cd /sys/kernel/iommu_groups && for d in */devices/*; do a=\${d##*/}; p=/sys/bus/pci/devices/$a; printf '%s %s %s %s:%s\\n' "\${d%%/*}" "$a" "$(cat $p/class)" "$(cat $p/vendor)" "$(cat $p/device)"; done`,
-  )
+  const out = await sh(host, `cd /sys/kernel/iommu_groups && for d in */devices/*; do a=\${d##*/}; p=/sys/bus/pci/devices/$a; printf '%s %s %s %s:%s\\n' "\${d%%/*}" "$a" "$(cat $p/class)" "$(cat $p/vendor)" "$(cat $p/device)"; done`)
   return out
     .trim()
     .split('\n')
@@ -80,8 +77,7 @@ async function pciFunctions(host: string): Promise<Array<{ address: string; grou
 }
 
 const attrs = (text: string): Record<string, string> => Object.fromEntries([...text.matchAll(/(\w+)='([^']*)'/g)].map((m) => [m[1]!, m[2]!]))
-const hostAddr = (a: Record<string, string>) =>
-  `${a.domain!.replace(/^0x/, '').padStart(4, '0')}:${a.bus!.replace(/^0x/, '').padStart(2, '0')}:${a.slot!.replace(/^0x/, '').padStart(2, '0')}.${a.function!.replace(/^0x/, '')}`
+const hostAddr = (a: Record<string, string>) => `${a.domain!.replace(/^0x/, '').padStart(4, '0')}:${a.bus!.replace(/^0x/, '').padStart(2, '0')}:${a.slot!.replace(/^0x/, '').padStart(2, '0')}.${a.function!.replace(/^0x/, '')}`
 const tuple = (a: Record<string, string>) => [a.domain, a.bus, a.slot, a.function].map((v) => Number.parseInt(v!, 16))
 
 // A domain XML as libvirt prints it: the PCI hostdevs (host source, guest address) and every guest
@@ -108,7 +104,11 @@ async function waitNewBoot(host: string, bootIdBefore: string | undefined, timeo
   throw new Error(`${host} did not come back on a new boot within ${timeoutMs} ms`)
 }
 
-const downs = (host: string, from = 0) => f.rack.events().slice(from).filter((e) => e.host === host && e.kind === 'down')
+const downs = (host: string, from = 0) =>
+  f.rack
+    .events()
+    .slice(from)
+    .filter((e) => e.host === host && e.kind === 'down')
 const allTasks = (r: Awaited<ReturnType<typeof runQuiet>>) => Object.values(r.summary.hosts).flatMap((h) => h.tasks.map((t) => ({ host: h.host, task: t.task, status: t.status, reason: t.reason })))
 // Short reboots and stability window; every host of the rack may reboot at once (one rack, no cap).
 const run = (playbook: string) => runQuiet(f.spec({ playbook, stabilityMs: 200, roll: { maxUnavailable: { kind: 'count', n: 3 } } }))
@@ -146,7 +146,12 @@ describe.sequential('issue 4 end to end on a mixed s822lc/ac922/pcie rack', () =
     const args = ['run', 'prep', '-i', f.rack.inventoryFile, '--known-hosts', f.rack.knownHostsFile, '--max-unavailable', '3', '--reboot-stability', '0.2s', '--reboot-timeout', '30s', '--run-dir', join(f.dir, 'runs'), '--output', 'jsonl']
     const r = await execa('node', [CLI, ...args], { reject: false })
     expect(r.exitCode, r.stderr).toBe(0)
-    const summary = summarize(r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as FleetEvent))
+    const summary = summarize(
+      r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as FleetEvent),
+    )
     expect(Object.fromEntries(Object.values(summary.hosts).map((h) => [h.host, h.outcome]))).toEqual(Object.fromEntries(names.map((h) => [h, 'changed'])))
     for (const host of names) {
       // Every step of the guide was needed on a stock host; verify (read-only) passed after the reboot.
@@ -183,7 +188,10 @@ describe.sequential('issue 4 end to end on a mixed s822lc/ac922/pcie rack', () =
       const changed = [...files.keys()].filter((k) => files.get(k) !== orig.get(k))
       expect(changed, host).toContain('/etc/default/grub')
       expect(changed, host).toContain(`/boot/initramfs-${st.kernel}.img`)
-      expect(changed.some((k) => k !== '/etc/default/grub' && files.get(k)!.includes(ARG)), `${host}: arg in grub.cfg/BLS/grubenv`).toBe(true)
+      expect(
+        changed.some((k) => k !== '/etc/default/grub' && files.get(k)!.includes(ARG)),
+        `${host}: arg in grub.cfg/BLS/grubenv`,
+      ).toBe(true)
       // SMT off is persisted by an enabled unit, which is what survives a reboot (next test).
       expect(await sh(host, 'grep -l "ppc64_cpu --smt=off" /etc/systemd/system/*.wants/*.service')).not.toBe('')
     }
@@ -215,8 +223,14 @@ describe.sequential('issue 4 end to end on a mixed s822lc/ac922/pcie rack', () =
     expect(tasks.filter((t) => t.status !== 'noop')).toEqual([])
     expect(after.filter((e) => e.kind === 'down')).toEqual([])
     for (const host of names) {
-      expect(after.filter((e) => e.host === host && e.kind === 'connect'), host).toHaveLength(1)
-      expect(after.filter((e) => e.host === host && e.kind === 'exec'), host).toHaveLength(1)
+      expect(
+        after.filter((e) => e.host === host && e.kind === 'connect'),
+        host,
+      ).toHaveLength(1)
+      expect(
+        after.filter((e) => e.host === host && e.kind === 'exec'),
+        host,
+      ).toHaveLength(1)
     }
   })
 
@@ -225,7 +239,12 @@ describe.sequential('issue 4 end to end on a mixed s822lc/ac922/pcie rack', () =
     const r = await run('attach')
     expect(r.exitCode, r.output).toBe(0)
     expect(r.outcomes).toEqual(Object.fromEntries(names.map((h) => [h, 'changed'])))
-    expect(f.rack.events().slice(mark).filter((e) => e.kind === 'down')).toEqual([])
+    expect(
+      f.rack
+        .events()
+        .slice(mark)
+        .filter((e) => e.kind === 'down'),
+    ).toEqual([])
 
     for (const host of names) {
       const profile = f.rack.hosts.find((h) => h.name === host)!.profile
@@ -239,7 +258,10 @@ describe.sequential('issue 4 end to end on a mixed s822lc/ac922/pcie rack', () =
       for (const { domain, addresses } of assigned) {
         // Everything of each GPU's IOMMU group goes along, except PCI-to-PCI bridges (stay with the host).
         const groups = new Set(addresses.map((a) => pci.find((d) => d.address === a)!.group))
-        const expected = pci.filter((d) => groups.has(d.group) && d.classCode !== '0604').map((d) => d.address).sort()
+        const expected = pci
+          .filter((d) => groups.has(d.group) && d.classCode !== '0604')
+          .map((d) => d.address)
+          .sort()
         if (profile === 'ac922') expect(expected.filter((a) => pci.find((d) => d.address === a)!.id === '1014:04ea').length, `${host} ${domain} NVLink bridges`).toBe(6)
         const running = (await sh(host, `virsh domstate ${domain}`)).trim() === 'running'
         for (const inactive of running ? [false, true] : [true]) {
@@ -264,11 +286,18 @@ describe.sequential('issue 4 end to end on a mixed s822lc/ac922/pcie rack', () =
           const slots = guestPci.map((a) => tuple(a).slice(0, 3).join(':'))
           for (const h of hostdevs) {
             const s = tuple(h.guest!).slice(0, 3).join(':')
-            expect(slots.filter((x) => x === s), `${where}: guest slot ${s} of ${h.source} shared`).toHaveLength(1)
+            expect(
+              slots.filter((x) => x === s),
+              `${where}: guest slot ${s} of ${h.source} shared`,
+            ).toHaveLength(1)
           }
         }
         // The simulator's own view agrees: every GPU of the domain is a hostdev of it.
-        for (const a of addresses) expect(status.hostdevs.some((h) => h.domain === domain && h.address === a), `${host} ${domain} ${a}`).toBe(true)
+        for (const a of addresses)
+          expect(
+            status.hostdevs.some((h) => h.domain === domain && h.address === a),
+            `${host} ${domain} ${a}`,
+          ).toBe(true)
       }
       for (const g of gpus) expect(owner.has(g), `${host} GPU ${g} attached`).toBe(true)
     }
@@ -280,7 +309,12 @@ describe.sequential('issue 4 end to end on a mixed s822lc/ac922/pcie rack', () =
     expect(r.exitCode, r.output).toBe(0)
     expect(r.outcomes).toEqual(Object.fromEntries(names.map((h) => [h, 'ok'])))
     expect(allTasks(r).filter((t) => t.status !== 'noop')).toEqual([])
-    expect(f.rack.events().slice(mark).filter((e) => e.kind === 'down')).toEqual([])
+    expect(
+      f.rack
+        .events()
+        .slice(mark)
+        .filter((e) => e.kind === 'down'),
+    ).toEqual([])
   })
 
   it('detach then rollback restore the original boot configuration, and every host boots it', async () => {

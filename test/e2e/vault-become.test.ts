@@ -30,10 +30,7 @@ describe('a vaulted ansible_become_password over real sshd', () => {
     await writeFile(vaultPw, 'fleet vault pw\n')
     const vaulted = await execa('ansible-vault', ['encrypt_string', '--vault-password-file', vaultPw, '--stdin-name', 'ansible_become_password'], { input: PW_USER_PASSWORD, env })
     inventory = join(dir, 'hosts.yaml')
-    await writeFile(
-      inventory,
-      `all:\n  hosts:\n    vaulted:\n      ansible_host: 127.0.0.1\n      ansible_port: ${sshd.port}\n      ansible_user: ${PW_USER}\n      ansible_ssh_private_key_file: ${sshd.clientKeyFile}\n      ansible_become: true\n`,
-    )
+    await writeFile(inventory, `all:\n  hosts:\n    vaulted:\n      ansible_host: 127.0.0.1\n      ansible_port: ${sshd.port}\n      ansible_user: ${PW_USER}\n      ansible_ssh_private_key_file: ${sshd.clientKeyFile}\n      ansible_become: true\n`)
     await execa('mkdir', ['-p', join(dir, 'group_vars')])
     await writeFile(join(dir, 'group_vars', 'all.yml'), vaulted.stdout + '\n')
   })
@@ -78,11 +75,7 @@ describe('a vaulted ansible_become_password over real sshd', () => {
   it('a playbook run keeps it out of its output, journal, events and reports', async () => {
     const runs = join(dir, 'runs')
     const reports = join(dir, 'reports')
-    const run = await execa(
-      'node',
-      [CLI, 'run', 'verify', '-i', inventory, '--known-hosts', sshd.knownHostsFile, '--vault-password-file', vaultPw, '--run-dir', runs, '--report-dir', reports, '--output', 'jsonl'],
-      { env, extendEnv: false, reject: false },
-    )
+    const run = await execa('node', [CLI, 'run', 'verify', '-i', inventory, '--known-hosts', sshd.knownHostsFile, '--vault-password-file', vaultPw, '--run-dir', runs, '--report-dir', reports, '--output', 'jsonl'], { env, extendEnv: false, reject: false })
     // verify checks POWER/VFIO settings this test machine does not have, so the host may fail
     // its checks; what matters is that sudo accepted the password (facts were gathered as root).
     expect([0, 1]).toContain(run.exitCode)

@@ -41,7 +41,13 @@ describe('gather script', () => {
   })
 
   it('wraps a parser exception with the fact name and raw output', () => {
-    const bad = defineFact({ name: 'test.bad', command: 'echo nope', parse: () => { throw new Error('unexpected') } })
+    const bad = defineFact({
+      name: 'test.bad',
+      command: 'echo nope',
+      parse: () => {
+        throw new Error('unexpected')
+      },
+    })
     try {
       parseFacts({ b: bad }, splitGatherOutput(run(buildGatherScript([bad]))))
       expect.unreachable()

@@ -72,7 +72,12 @@ test('backups taken by the backup step: sums from their sidecars match the files
     ['/boot/grub2/grub.cfg', true],
     ['/etc/default/grub', false],
   ])
-  for (const b of facts) expect(b.sha256).toBe(createHash('sha256').update(readFileSync(join(root, b.backup))).digest('hex'))
+  for (const b of facts)
+    expect(b.sha256).toBe(
+      createHash('sha256')
+        .update(readFileSync(join(root, b.backup)))
+        .digest('hex'),
+    )
 })
 
 test('a backup damaged since it was taken is refused by the restore (the sidecar keeps the original sum)', () => {

@@ -28,7 +28,7 @@ function run(script: string) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
-const listed = () => (readFileSync(join(root, 'lsinitrd.log'), { encoding: 'utf8', flag: 'a+' }).trim().split('\n').filter(Boolean))
+const listed = () => readFileSync(join(root, 'lsinitrd.log'), { encoding: 'utf8', flag: 'a+' }).trim().split('\n').filter(Boolean)
 const gather = () => {
   writeFileSync(join(root, 'lsinitrd.log'), '')
   const r = run(initramfsStatusCommand(root))

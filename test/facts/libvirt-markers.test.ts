@@ -29,10 +29,7 @@ beforeAll(() => {
     '  </devices>',
     '</domain>',
   ].join('\n')
-  writeFileSync(
-    join(bin, 'virsh'),
-    `#!/bin/sh\ncase "$1" in list) echo vm1; echo ;; domstate) echo 'shut off' ;; dumpxml) cat <<'XML'\n${xml}\nXML\n;; esac\n`,
-  )
+  writeFileSync(join(bin, 'virsh'), `#!/bin/sh\ncase "$1" in list) echo vm1; echo ;; domstate) echo 'shut off' ;; dumpxml) cat <<'XML'\n${xml}\nXML\n;; esac\n`)
   chmodSync(join(bin, 'virsh'), 0o755)
 })
 afterAll(() => rmSync(bin, { recursive: true, force: true }))

@@ -37,7 +37,12 @@ describe('captured real-tool outputs', () => {
   test("kmod: what modprobe --showconfig made of gpufleet's blacklist file is what the fact reads from it today", () => {
     const shown = read('kmod/showconfig-blacklist-nouveau.txt').trim().split('\n')
     const fact = modprobeConfig.parse(`@@ dir 1\n@@ file 1 /etc/modprobe.d/blacklist-nouveau.conf\n${blacklistContent(['nouveau'])}\n`, 0)
-    expect(fact.blacklisted).toEqual(shown.filter((l) => l.startsWith('blacklist ')).map((l) => l.slice('blacklist '.length)).sort())
+    expect(fact.blacklisted).toEqual(
+      shown
+        .filter((l) => l.startsWith('blacklist '))
+        .map((l) => l.slice('blacklist '.length))
+        .sort(),
+    )
     expect(fact.options.map((o) => `options ${o.module} ${o.param}=${o.value}`)).toEqual(shown.filter((l) => l.startsWith('options ')))
     expect(shown).toContain('alias nouveau off')
   })

@@ -22,16 +22,7 @@ function prng(seed: number): () => number {
   }
 }
 
-const FAULTS = [
-  '{ unreachable: refused }',
-  '{ authRefused: true }',
-  '{ neverComesBack: true }',
-  '{ dracutNoSpace: true }',
-  '{ dropConnection: { onExec: 4, afterMs: 50 } }',
-  '{ hangsAfterReboot: true }',
-  '{ rebootTime: 3s }',
-  '{ bootFreeKiB: 0 }',
-]
+const FAULTS = ['{ unreachable: refused }', '{ authRefused: true }', '{ neverComesBack: true }', '{ dracutNoSpace: true }', '{ dropConnection: { onExec: 4, afterMs: 50 } }', '{ hangsAfterReboot: true }', '{ rebootTime: 3s }', '{ bootFreeKiB: 0 }']
 
 describe(`fault matrix at scale: ${N} simulated hosts, 5% random faults`, () => {
   it('every host ends verified or failed with a reason; none left with a pending reboot it was not told about', async () => {
@@ -64,7 +55,10 @@ describe(`fault matrix at scale: ${N} simulated hosts, 5% random faults`, () => 
       if (pending) {
         // told: the host is reported failed with a reason, and the changes it staged are listed
         expect(['failed', 'unreachable'], `${h} has a pending reboot but is ${outcome}`).toContain(outcome)
-        expect(summary.tasks.some((t) => t.status === 'changed'), `${h}: pending reboot, no staged change reported`).toBe(true)
+        expect(
+          summary.tasks.some((t) => t.status === 'changed'),
+          `${h}: pending reboot, no staged change reported`,
+        ).toBe(true)
       }
       if (!faulty.has(h)) expect(['changed'], `${h} (no fault): ${summary.message ?? ''}`).toContain(outcome)
     }

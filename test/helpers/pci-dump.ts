@@ -43,7 +43,13 @@ export function configSpaceDump(devices: PciDevice[]): string {
   return devices
     .map((d) => {
       const bytes = configSpace(d)
-      const rows = [0, 16, 32, 48].map((o) => `${hex2(o)}: ${bytes.slice(o, o + 16).map(hex2).join(' ')}`)
+      const rows = [0, 16, 32, 48].map(
+        (o) =>
+          `${hex2(o)}: ${bytes
+            .slice(o, o + 16)
+            .map(hex2)
+            .join(' ')}`,
+      )
       return `${d.address} ${d.className}: ${d.vendorName} ${d.deviceName}\n${rows.join('\n')}\n`
     })
     .join('\n')

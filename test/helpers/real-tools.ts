@@ -99,10 +99,7 @@ export function dracutWrapper(dir: string, kmoddir: string, confdir: string): st
   const tmp = join(dir, 'dracut-tmp')
   mkdirSync(tmp, { recursive: true })
   const q = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`
-  writeFileSync(
-    join(bin, 'dracut'),
-    `#!/bin/sh\nexec /usr/bin/dracut --no-hostonly --kmoddir ${q(kmoddir)} -m base --add drm --no-compress --no-early-microcode --nostrip --nohardlink --conf /dev/null --confdir ${q(confdir)} --tmpdir ${q(tmp)} "$@"\n`,
-  )
+  writeFileSync(join(bin, 'dracut'), `#!/bin/sh\nexec /usr/bin/dracut --no-hostonly --kmoddir ${q(kmoddir)} -m base --add drm --no-compress --no-early-microcode --nostrip --nohardlink --conf /dev/null --confdir ${q(confdir)} --tmpdir ${q(tmp)} "$@"\n`)
   chmodSync(join(bin, 'dracut'), 0o755)
   return bin
 }

@@ -52,11 +52,15 @@ export interface TestSshd {
 // Reserves `count` distinct free loopback ports (held open together so none repeats).
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<import('node:net').Server>((resolve, reject) => {
-      const s = createServer()
-      s.once('error', reject)
-      s.listen(0, '127.0.0.1', () => resolve(s))
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<import('node:net').Server>((resolve, reject) => {
+          const s = createServer()
+          s.once('error', reject)
+          s.listen(0, '127.0.0.1', () => resolve(s))
+        }),
+    ),
   )
   const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port)
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))

@@ -37,7 +37,11 @@ describe('same output as ansible-inventory', () => {
   it.each(['web[1:2]:zeta:!h2', '&alpha:zeta', '~(d|w):!deep'])('the hosts --limit %s selects', async (limit) => {
     const file = join(fixtures, 'compat/hosts.yaml')
     const theirs = await execa(ansible, ['-i', file, 'all', '--limit', limit, '--list-hosts'], { env })
-    const expected = theirs.stdout.split('\n').slice(1).map((l) => l.trim()).filter(Boolean)
+    const expected = theirs.stdout
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim())
+      .filter(Boolean)
     const ours = selectHosts(await loadInventory(file), limit).map((h) => h.name)
     expect([...ours].sort()).toEqual([...expected].sort())
   })

@@ -82,7 +82,13 @@ describe('dynamic inventories, compared with ansible-inventory', () => {
               p9-b01:
                 gpu_model: a100
                 gpu_count: 4
-      `.trimEnd() + '\n' + vaultedUser.stdout.split('\n').map((line) => `                ${line}`).join('\n') + '\n',
+      `.trimEnd() +
+        '\n' +
+        vaultedUser.stdout
+          .split('\n')
+          .map((line) => `                ${line}`)
+          .join('\n') +
+        '\n',
     )
     await write(
       'constructed/02-constructed.yml',

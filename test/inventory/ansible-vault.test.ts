@@ -16,7 +16,10 @@ const SECRET_MOTD = 'vaulted motd: $(x) "q"'
 // `name: !vault |` block for `value`, as `ansible-vault encrypt_string` prints it, indented.
 async function encryptString(value: string, name: string, vaultArgs: string[], indent: string): Promise<string> {
   const out = await execa('ansible-vault', ['encrypt_string', ...vaultArgs, '--stdin-name', name], { input: value, env })
-  return out.stdout.split('\n').map((line) => indent + line).join('\n')
+  return out.stdout
+    .split('\n')
+    .map((line) => indent + line)
+    .join('\n')
 }
 
 describe('Ansible Vault values made by ansible-vault', () => {

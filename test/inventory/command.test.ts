@@ -52,9 +52,7 @@ describe('gpufleet inventory --graph', () => {
         rack_b
       `,
     })
-    expect(await inventoryCommand({ inventory: join(dir, 'hosts.ini'), graph: true })).toBe(
-      ['@all:', '  |--@ungrouped:', '  |  |--solo', '  |--@power9:', '  |  |--@rack_a:', '  |  |  |--a1', '  |  |  |--a2', '  |  |--@rack_b:', '  |  |  |--b1', ''].join('\n'),
-    )
+    expect(await inventoryCommand({ inventory: join(dir, 'hosts.ini'), graph: true })).toBe(['@all:', '  |--@ungrouped:', '  |  |--solo', '  |--@power9:', '  |  |--@rack_a:', '  |  |  |--a1', '  |  |  |--a2', '  |  |--@rack_b:', '  |  |  |--b1', ''].join('\n'))
   })
 })
 
@@ -79,12 +77,15 @@ describe('gpufleet inventory (table)', () => {
 })
 
 describe('gpufleet inventory: racks and foreign vars', () => {
-  const RACKS = '[power9:children]\nrack_a\nrack_b\n[rack_a]\na1 rack=12 vms="[{\'name\': \'train-1\', \'gpus\': 2}]" gpus=4\na2\n[rack_b]\nb1\n[spare]\ns1\n'
+  const RACKS = "[power9:children]\nrack_a\nrack_b\n[rack_a]\na1 rack=12 vms=\"[{'name': 'train-1', 'gpus': 2}]\" gpus=4\na2\n[rack_b]\nb1\n[spare]\ns1\n"
 
   it('shows the rack each host rolls in under --rack-by, and counts hosts without one', async () => {
     const dir = await writeTree({ 'hosts.ini': RACKS })
     const out = await inventoryCommand({ inventory: join(dir, 'hosts.ini'), rackBy: 'group:rack_*' })
-    const rows = out.trimEnd().split('\n').map((l) => l.split(/\s{2,}/))
+    const rows = out
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(/\s{2,}/))
     expect(rows[0]).toEqual(['HOST', 'ADDRESS', 'USER', 'RACK', 'GROUPS', 'SOURCE'])
     expect(rows.slice(1, 5).map((r) => [r[0], r[3]])).toEqual([
       ['a1', 'rack_a'],
@@ -95,10 +96,15 @@ describe('gpufleet inventory: racks and foreign vars', () => {
     expect(out.trimEnd().split('\n').at(-1)).toBe(`4 of 4 hosts in 2 racks, 1 without a rack (one shared failure domain) (${join(dir, 'hosts.ini')})`)
     // The admin's own rack/gpus/vms are just vars: no RACK from them by default, no GPUS/VMS columns.
     expect((await inventoryCommand({ inventory: join(dir, 'hosts.ini') })).split('\n')[0].split(/\s{2,}/)).toEqual(['HOST', 'ADDRESS', 'USER', 'GROUPS', 'SOURCE'])
-    expect((await inventoryCommand({ inventory: join(dir, 'hosts.ini'), rackBy: 'var:rack' })).split('\n')[1].split(/\s{2,}/).slice(0, 4)).toEqual(['a1', 'a1', '(ssh config)', '12'])
+    expect(
+      (await inventoryCommand({ inventory: join(dir, 'hosts.ini'), rackBy: 'var:rack' }))
+        .split('\n')[1]
+        .split(/\s{2,}/)
+        .slice(0, 4),
+    ).toEqual(['a1', 'a1', '(ssh config)', '12'])
   })
 
-  it('--graph --rack-by names each host\'s rack after it; plain --graph stays ansible-inventory\'s', async () => {
+  it("--graph --rack-by names each host's rack after it; plain --graph stays ansible-inventory's", async () => {
     const dir = await writeTree({ 'hosts.ini': RACKS })
     const file = join(dir, 'hosts.ini')
     expect(await inventoryCommand({ inventory: file, graph: true, rackBy: 'var:rack' })).toBe(
@@ -119,9 +125,7 @@ describe('gpufleet inventory: racks and foreign vars', () => {
     const warnings: string[] = []
     const out = await inventoryCommand({ inventory: join(dir, 'hosts.yaml'), json: true }, (t) => void warnings.push(t))
     expect(JSON.parse(out)._meta.hostvars).toEqual({ bad: { gpufleet_gpus: 4 } })
-    expect(warnings).toEqual([
-      `warning: ${join(dir, 'hosts.yaml')}:5: host 'bad': gpufleet_gpus: gpufleet_gpus must be a mapping: {count: 4} or {addresses: [0004:04:00.0, ...]} (ignored here; run, plan and resume refuse it)\n`,
-    ])
+    expect(warnings).toEqual([`warning: ${join(dir, 'hosts.yaml')}:5: host 'bad': gpufleet_gpus: gpufleet_gpus must be a mapping: {count: 4} or {addresses: [0004:04:00.0, ...]} (ignored here; run, plan and resume refuse it)\n`])
     warnings.length = 0
     await inventoryCommand({ inventory: join(dir, 'hosts.yaml'), limit: 'good' }, (t) => void warnings.push(t))
     expect(warnings).toEqual([])

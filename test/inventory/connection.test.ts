@@ -99,7 +99,7 @@ describe('resolveConnection', () => {
 
   it.each([
     [{ ansible_port: 'abc' }, 'hosts.yaml:1: host \'p9-01\': ansible_port must be a port number (1-65535), got "abc"'],
-    [{ x: 1, ansible_port: 70000 }, 'hosts.yaml:2: host \'p9-01\': ansible_port must be a port number (1-65535), got 70000'],
+    [{ x: 1, ansible_port: 70000 }, "hosts.yaml:2: host 'p9-01': ansible_port must be a port number (1-65535), got 70000"],
     [{ ansible_user: ['a'] }, 'hosts.yaml:1: host \'p9-01\': ansible_user must be a string, got ["a"]'],
     [{ ansible_host: '' }, "hosts.yaml:1: host 'p9-01': ansible_host is empty"],
     [{ ansible_become: 'maybe' }, 'hosts.yaml:1: host \'p9-01\': ansible_become must be a boolean (true/false, yes/no), got "maybe"'],

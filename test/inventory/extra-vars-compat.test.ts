@@ -10,10 +10,7 @@ import { loadInventory } from '../../src/inventory/load.js'
 // inventory give every host the same vars. `debug` runs on the controller, so nothing connects.
 const dir = mkdtempSync(join(tmpdir(), 'gpufleet-evcompat-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-writeFileSync(
-  join(dir, 'hosts.yaml'),
-  'all:\n  vars:\n    x: fromall\n    gpufleet_rack: r1\n  children:\n    rack_a:\n      hosts:\n        p9-01:\n          ansible_user: fromhost\n          ansible_port: 2200\n          y: 1\n        p9-02:\n',
-)
+writeFileSync(join(dir, 'hosts.yaml'), 'all:\n  vars:\n    x: fromall\n    gpufleet_rack: r1\n  children:\n    rack_a:\n      hosts:\n        p9-01:\n          ansible_user: fromhost\n          ansible_port: 2200\n          y: 1\n        p9-02:\n')
 writeFileSync(join(dir, 'vars.yaml'), 'y: fromfile\nz: [1, 2]\ngpufleet_rack: r7\n')
 const NAMES = ['ansible_user', 'ansible_port', 'x', 'y', 'z', 'w', 'gpufleet_rack']
 

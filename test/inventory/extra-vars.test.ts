@@ -10,16 +10,7 @@ const values = async (args: string[]) => Object.fromEntries((await loadExtraVars
 describe('-e/--extra-vars', () => {
   it('reads key=value words (shell quoting, values stay strings), YAML/JSON and @file; later -e wins', async () => {
     const dir = await writeTree({ 'vars.yaml': 'gpufleet_rack: r9\nports: [22, 2222]\n', 'empty.yml': '' })
-    expect(
-      await values([
-        'a=1 b="two words" c=x=y',
-        '{"a": 2, "d": {"e": true}}',
-        '{f: [1, 2]}',
-        `@${join(dir, 'vars.yaml')}`,
-        `@${join(dir, 'empty.yml')}`,
-        'gpufleet_rack=r10',
-      ]),
-    ).toEqual({ a: 2, b: 'two words', c: 'x=y', d: { e: true }, f: [1, 2], ports: [22, 2222], gpufleet_rack: 'r10' })
+    expect(await values(['a=1 b="two words" c=x=y', '{"a": 2, "d": {"e": true}}', '{f: [1, 2]}', `@${join(dir, 'vars.yaml')}`, `@${join(dir, 'empty.yml')}`, 'gpufleet_rack=r10'])).toEqual({ a: 2, b: 'two words', c: 'x=y', d: { e: true }, f: [1, 2], ports: [22, 2222], gpufleet_rack: 'r10' })
   })
 
   it.each([

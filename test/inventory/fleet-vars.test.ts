@@ -75,16 +75,35 @@ describe('resolveFleetVars', () => {
     [{ gpufleet_vms: [{ domain: 'vm1' }] }, "group_vars/gpu.yml:7: host 'p9-01': gpufleet_vms[0]: a gpufleet_vms entry needs exactly one of count or addresses"],
     [{ gpufleet_vms: [{ domain: 'vm1', count: 1, addresses: ['0004:04:00.0'] }] }, "group_vars/gpu.yml:7: host 'p9-01': gpufleet_vms[0]: a gpufleet_vms entry needs exactly one of count or addresses"],
     [{ gpufleet_vms: [{ domain: 'vm1', count: 0 }] }, "group_vars/gpu.yml:7: host 'p9-01': gpufleet_vms[0].count: count must be 1 or more"],
-    [{ gpufleet_vms: [{ domain: 'vm1', count: 1 }, { domain: 'vm1', count: 1 }] }, "group_vars/gpu.yml:7: host 'p9-01': gpufleet_vms[1]: domain 'vm1' is listed twice"],
     [
-      { gpufleet_vms: [{ domain: 'a', addresses: ['0004:04:00.0'] }, { domain: 'b', addresses: ['0004:04:00.0'] }] },
+      {
+        gpufleet_vms: [
+          { domain: 'vm1', count: 1 },
+          { domain: 'vm1', count: 1 },
+        ],
+      },
+      "group_vars/gpu.yml:7: host 'p9-01': gpufleet_vms[1]: domain 'vm1' is listed twice",
+    ],
+    [
+      {
+        gpufleet_vms: [
+          { domain: 'a', addresses: ['0004:04:00.0'] },
+          { domain: 'b', addresses: ['0004:04:00.0'] },
+        ],
+      },
       "group_vars/gpu.yml:7: host 'p9-01': gpufleet_vms[1].addresses[0]: GPU 0004:04:00.0 is already assigned to 'a'",
     ],
+    [{ gpufleet_gpus: { addresses: ['0004:04:00.0'] }, gpufleet_vms: [{ domain: 'a', addresses: ['0035:03:00.0'] }] }, "group_vars/gpu.yml:7: host 'p9-01': gpufleet_vms[0].addresses[0]: GPU 0035:03:00.0 is not in gpufleet_gpus.addresses"],
     [
-      { gpufleet_gpus: { addresses: ['0004:04:00.0'] }, gpufleet_vms: [{ domain: 'a', addresses: ['0035:03:00.0'] }] },
-      "group_vars/gpu.yml:7: host 'p9-01': gpufleet_vms[0].addresses[0]: GPU 0035:03:00.0 is not in gpufleet_gpus.addresses",
+      {
+        gpufleet_gpus: { count: 2 },
+        gpufleet_vms: [
+          { domain: 'a', count: 2 },
+          { domain: 'b', count: 1 },
+        ],
+      },
+      "group_vars/gpu.yml:7: host 'p9-01': gpufleet_vms assign 3 GPUs but gpufleet_gpus expects only 2",
     ],
-    [{ gpufleet_gpus: { count: 2 }, gpufleet_vms: [{ domain: 'a', count: 2 }, { domain: 'b', count: 1 }] }, "group_vars/gpu.yml:7: host 'p9-01': gpufleet_vms assign 3 GPUs but gpufleet_gpus expects only 2"],
   ])('rejects %j', (values, message) => {
     if (typeof message === 'string') expect(failure(values)).toBe(message)
     else expect(failure(values)).toMatch(message)
@@ -98,10 +117,7 @@ describe('resolveFleetVars', () => {
 
   it('keeps every bad var of a host, and drops assignments that failed a check', () => {
     const result = resolve({ gpufleet_rack: [1], gpufleet_gpus: 4, gpufleet_vms: [{ domain: 'a', count: 1 }] })
-    expect(result.fleetVarErrors).toEqual([
-      "group_vars/gpu.yml:7: host 'p9-01': gpufleet_rack: a rack must be a non-empty string (e.g. r1) or a whole number",
-      "group_vars/gpu.yml:7: host 'p9-01': gpufleet_gpus: gpufleet_gpus must be a mapping: {count: 4} or {addresses: [0004:04:00.0, ...]}",
-    ])
+    expect(result.fleetVarErrors).toEqual(["group_vars/gpu.yml:7: host 'p9-01': gpufleet_rack: a rack must be a non-empty string (e.g. r1) or a whole number", "group_vars/gpu.yml:7: host 'p9-01': gpufleet_gpus: gpufleet_gpus must be a mapping: {count: 4} or {addresses: [0004:04:00.0, ...]}"])
     expect(result.assignments).toEqual([])
   })
 })

@@ -41,8 +41,9 @@ describe('variable precedence', () => {
   })
 
   it('the deeper group wins whatever the file order, and depth is the longest path from all', async () => {
-    const inventory = await loadTree({
-      'hosts.ini': `
+    const inventory = await loadTree(
+      {
+        'hosts.ini': `
         [deep]
         h1
         [deep:vars]
@@ -56,7 +57,9 @@ describe('variable precedence', () => {
         [outer:children]
         mid
       `,
-    }, 'hosts.ini')
+      },
+      'hosts.ini',
+    )
     // deep: all > outer > mid > deep (depth 3); top: depth 1
     expect(inventory.hosts[0].vars.x).toBe('deep')
   })
@@ -160,9 +163,7 @@ describe('vars file errors name file:line', () => {
       'host_vars/p9-01.yml': `gpufleet_vms:\n  - domain: vm1\n    count: 2\n  - domain: vm2\n    addresses:\n      - '0004:04:00.0'\n      - '04:00.0'\n`,
     })
     const inventory = await loadInventory(join(dir, 'hosts.yaml'))
-    expect(inventory.hosts[0].fleetVarErrors).toEqual([
-      `${dir}/host_vars/p9-01.yml:7: host 'p9-01': gpufleet_vms[1].addresses[1]: '04:00.0' is not a PCI address (dddd:bb:ss.f, e.g. 0004:04:00.0)`,
-    ])
+    expect(inventory.hosts[0].fleetVarErrors).toEqual([`${dir}/host_vars/p9-01.yml:7: host 'p9-01': gpufleet_vms[1].addresses[1]: '04:00.0' is not a PCI address (dddd:bb:ss.f, e.g. 0004:04:00.0)`])
   })
 
   it('syntax errors and non-mappings', async () => {
@@ -249,8 +250,6 @@ describe('a comma-separated host list instead of a file (ansible -i host1,host2,
   })
 
   it('rejects one name with two ports', async () => {
-    await expect(loadInventory('127.0.0.1:2201,127.0.0.1:2202')).rejects.toThrow(
-      `<host list>:1: host '127.0.0.1' is defined again with a different port: ansible_port=2202, but ansible_port=2201 at <host list>:1`,
-    )
+    await expect(loadInventory('127.0.0.1:2201,127.0.0.1:2202')).rejects.toThrow(`<host list>:1: host '127.0.0.1' is defined again with a different port: ansible_port=2202, but ansible_port=2201 at <host list>:1`)
   })
 })

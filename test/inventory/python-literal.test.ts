@@ -31,10 +31,7 @@ describe('parsePythonLiteral', () => {
     expect(parsePythonLiteral(text)).toEqual(value)
   })
 
-  it.each(['true', 'yes', 'admin', '010', '127.0.0.1', '1 + 2', '1j', "'unterminated", '[1, 2', 'foo # not a comment', '{1: }', '', '-x'])(
-    '%s stays a string',
-    (text) => {
-      expect(parsePythonLiteral(text)).toBe(text)
-    },
-  )
+  it.each(['true', 'yes', 'admin', '010', '127.0.0.1', '1 + 2', '1j', "'unterminated", '[1, 2', 'foo # not a comment', '{1: }', '', '-x'])('%s stays a string', (text) => {
+    expect(parsePythonLiteral(text)).toBe(text)
+  })
 })

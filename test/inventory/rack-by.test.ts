@@ -118,9 +118,7 @@ describe('hosts without a rack', () => {
 
   it('are named in a warning when a limit uses racks', async () => {
     const some = await racks(RACKS_INI, 'group:rack_*')
-    expect(rackWarnings(some.hosts, parseRackBy('group:rack_*'), '--per-rack 1')).toEqual([
-      `warning: --per-rack 1: 1 of 5 selected hosts have no rack (--rack-by group:rack_*): p9-s01; they share one failure domain '${NO_RACK}'.`,
-    ])
+    expect(rackWarnings(some.hosts, parseRackBy('group:rack_*'), '--per-rack 1')).toEqual([`warning: --per-rack 1: 1 of 5 selected hosts have no rack (--rack-by group:rack_*): p9-s01; they share one failure domain '${NO_RACK}'.`])
     const none = await racks(RACKS_INI)
     expect(rackWarnings(none.hosts, DEFAULT_RACK_BY, '--per-rack 1')).toEqual([
       "warning: --per-rack 1: no selected host has a rack (--rack-by var:gpufleet_rack, the default), so all 5 share one failure domain and --per-rack 1 applies to the whole run. Set gpufleet_rack, or use --rack-by group:'rack_*' or --rack-by var:<name>.",

@@ -20,9 +20,15 @@ export async function writeTree(files: Record<string, string>): Promise<string> 
 // Strip the common indentation and one leading newline.
 export function dedent(text: string): string {
   const body = text.replace(/^\n/, '')
-  const indents = body.split('\n').filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)![0].length)
+  const indents = body
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => /^ */.exec(l)![0].length)
   const cut = indents.length > 0 ? Math.min(...indents) : 0
-  return body.split('\n').map((l) => l.slice(cut)).join('\n')
+  return body
+    .split('\n')
+    .map((l) => l.slice(cut))
+    .join('\n')
 }
 
 afterEach(async () => {

@@ -24,14 +24,7 @@ describe('vault passwords, as Ansible reads them', () => {
     )
     expect(shown(secrets)).toEqual(['prod= prod-pass ', 'dev=client-dev', 'ask=typed-1', 'default=from-file', 'default=from-env', 'default=typed-2'])
     expect(asked).toEqual(['Vault password (ask): ', 'Vault password: '])
-    expect(secrets.map((s) => s.source)).toEqual([
-      `--vault-id ${join(dir, 'prod.sh')}`,
-      `--vault-id ${join(dir, 'keyring-client.sh')}`,
-      '--vault-id ask@prompt',
-      `--vault-password-file ${join(dir, 'pw.txt')}`,
-      `ANSIBLE_VAULT_PASSWORD_FILE ${join(dir, 'env.txt')}`,
-      '--ask-vault-pass',
-    ])
+    expect(secrets.map((s) => s.source)).toEqual([`--vault-id ${join(dir, 'prod.sh')}`, `--vault-id ${join(dir, 'keyring-client.sh')}`, '--vault-id ask@prompt', `--vault-password-file ${join(dir, 'pw.txt')}`, `ANSIBLE_VAULT_PASSWORD_FILE ${join(dir, 'env.txt')}`, '--ask-vault-pass'])
   })
 
   it('takes ansible.cfg settings unless the environment overrides them, and asks nothing when nothing is set', async () => {
@@ -46,7 +39,11 @@ describe('vault passwords, as Ansible reads them', () => {
     const dir = await writeTree({ 'empty.txt': ' \n', 'fails.sh': '#!/bin/sh\necho secret-output\nexit 3\n', 'nothing.sh': '#!/bin/sh\necho\n' })
     await chmod(join(dir, 'fails.sh'), 0o755)
     await chmod(join(dir, 'nothing.sh'), 0o755)
-    const failure = (options: Parameters<typeof loadVaultSecrets>[0]) => loadVaultSecrets(options, { env: {} }).then(() => 'no error', (e: Error) => `${e.constructor.name}: ${e.message}`)
+    const failure = (options: Parameters<typeof loadVaultSecrets>[0]) =>
+      loadVaultSecrets(options, { env: {} }).then(
+        () => 'no error',
+        (e: Error) => `${e.constructor.name}: ${e.message}`,
+      )
     expect(await failure({ passwordFiles: [join(dir, 'missing.txt')] })).toBe(`UsageError: --vault-password-file: cannot read vault password file ${join(dir, 'missing.txt')}: no such file`)
     expect(await failure({ passwordFiles: [join(dir, 'empty.txt')] })).toBe(`UsageError: --vault-password-file: the vault password file ${join(dir, 'empty.txt')} is empty`)
     expect(await failure({ vaultIds: [`x@${join(dir, 'fails.sh')}`] })).toBe(`UsageError: --vault-id: vault password script ${join(dir, 'fails.sh')} exited with 3`)

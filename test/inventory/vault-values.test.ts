@@ -17,7 +17,12 @@ async function ciphertexts(): Promise<Record<string, string>> {
   const values = source.toJS(source.doc.contents as never) as Record<string, VaultedValue>
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v.ciphertext]))
 }
-const indent = (text: string, by: string) => text.trimEnd().split('\n').map((l) => by + l).join('\n')
+const indent = (text: string, by: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => by + l)
+    .join('\n')
 
 describe('vault values in inventories', () => {
   it('templates a become password from a vaulted var, holds it as a Secret, and prints the var encrypted', async () => {

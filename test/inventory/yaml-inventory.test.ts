@@ -182,9 +182,7 @@ describe('YAML inventories', () => {
                   rack_a:
                   rakc_b:
         `),
-      ).toBe(
-        "hosts.yaml:9: group 'rakc_b' is listed under children but defined nowhere (no hosts, children or vars, no group_vars/rakc_b); check the spelling, or write 'rakc_b: {}' for an intentionally empty group",
-      )
+      ).toBe("hosts.yaml:9: group 'rakc_b' is listed under children but defined nowhere (no hosts, children or vars, no group_vars/rakc_b); check the spelling, or write 'rakc_b: {}' for an intentionally empty group")
     })
 
     it('accepts a children entry that group_vars/ defines', async () => {
@@ -293,7 +291,7 @@ describe('YAML inventories', () => {
             children:
               a:
         `),
-      ).toBe('hosts.yaml:8: adding group \'a\' as a child of \'c\' creates a cycle (a -> b -> c -> a)')
+      ).toBe("hosts.yaml:8: adding group 'a' as a child of 'c' creates a cycle (a -> b -> c -> a)")
       expect(
         await failure(`
           a:
@@ -438,7 +436,7 @@ describe('ansible-inventory --list output (the dynamic inventory JSON format)', 
   })
 
   it('names file:line for malformed groups', async () => {
-    expect(await failure('{"_meta": {"hostvars": {}},\n "web": {"hosts": "w1"}}\n')).toBe("hosts.yaml:2: hosts of group 'web' must be a list of host names, found the string \"w1\"")
+    expect(await failure('{"_meta": {"hostvars": {}},\n "web": {"hosts": "w1"}}\n')).toBe('hosts.yaml:2: hosts of group \'web\' must be a list of host names, found the string "w1"')
     expect(await failure('_meta: {}\nweb:\n  hosts: [w1]\n  children: [web]\n')).toMatch(/^hosts\.yaml:4: adding group 'web' as a child of 'web' creates a cycle/)
   })
 })

@@ -7,7 +7,12 @@ import { writeTree } from './tree.js'
 // "Billion laughs": each anchor aliases the previous one ten times, 10^9 strings once expanded.
 function aliasBomb(indent: string): string {
   const lines = [`${indent}a0: &a0 [x, x, x, x, x, x, x, x, x, x]`]
-  for (let i = 1; i <= 8; i++) lines.push(`${indent}a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`)
+  for (let i = 1; i <= 8; i++)
+    lines.push(
+      `${indent}a${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]`,
+    )
   return lines.join('\n')
 }
 

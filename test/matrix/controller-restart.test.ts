@@ -15,7 +15,11 @@ const rack = racksPerTest()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 const cliArgs = (f: RackFixture) => ['run', 'prep', '-i', f.rack.inventoryFile, '--known-hosts', f.rack.knownHostsFile, '--max-unavailable', '2', '--reboot-stability', '0.2s', '--reboot-timeout', '60s', '--run-dir', join(f.dir, 'runs'), '--output', 'jsonl']
-const parseEvents = (out: string): FleetEvent[] => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as FleetEvent)
+const parseEvents = (out: string): FleetEvent[] =>
+  out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as FleetEvent)
 
 // Starts the CLI and calls `on` for each event; resolves when `on` returns true (or the child ends).
 async function startUntil(args: string[], on: (e: FleetEvent) => boolean): Promise<{ child: ResultPromise; runId: string; hit: boolean }> {
@@ -62,7 +66,10 @@ describe('fault matrix: controller killed during verify or interrupted during dr
     for (const h of f.rack.hosts) {
       expect(downsOf(f.rack, h.name), h.name).toBe(1)
       expect((await f.rack.status(h.name)).bootCount).toBe(2)
-      expect(ev.filter((e) => e.kind === 'task-noop' && e.host === h.name && e.task === 'host.verify'), h.name).toHaveLength(1)
+      expect(
+        ev.filter((e) => e.kind === 'task-noop' && e.host === h.name && e.task === 'host.verify'),
+        h.name,
+      ).toHaveLength(1)
     }
   }, 600_000)
 
@@ -71,7 +78,7 @@ describe('fault matrix: controller killed during verify or interrupted during dr
     // dracut takes 4 s on these hosts (read by the emulated dracut at run time)
     for (const h of f.rack.hosts) writeFileSync(hostPath(f.rack, h.name, '/var/lib/sim-hw/dracut-time-ms'), '4000\n')
     const child = execa('node', [CLI, ...cliArgs(f)], { reject: false })
-    for (const t0 = Date.now(); Date.now() - t0 < 120_000 && !f.rack.hosts.some((h) => countExecs(f.rack, h.name, DRACUT_SCRIPT) > 0); ) await sleep(100)
+    for (const t0 = Date.now(); Date.now() - t0 < 120_000 && !f.rack.hosts.some((h) => countExecs(f.rack, h.name, DRACUT_SCRIPT) > 0);) await sleep(100)
     await sleep(800)
     child.kill('SIGINT')
     await sleep(800)

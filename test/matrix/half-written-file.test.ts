@@ -13,8 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), 'gpufleet-halfwrite-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const content = Buffer.from('blacklist nouveau\noptions nouveau modeset=0\n')
-const runScript = (target: string, stdin: Buffer, size?: number) =>
-  spawnSync('bash', ['-c', atomicWriteScript(target, { mode: '0644', ...(size !== undefined ? { size } : {}) })], { input: stdin, encoding: 'utf8' })
+const runScript = (target: string, stdin: Buffer, size?: number) => spawnSync('bash', ['-c', atomicWriteScript(target, { mode: '0644', ...(size !== undefined ? { size } : {}) })], { input: stdin, encoding: 'utf8' })
 
 describe('atomic write with input cut short', () => {
   it('the old file stays, no temp file is left, and the error says how much arrived', () => {

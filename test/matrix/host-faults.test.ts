@@ -74,7 +74,11 @@ describe('fault matrix: host keys', () => {
     for (const h of [same!, other!, revoked!]) expect(downsOf(f.rack, h.name), h.name).toBe(0)
     expect(downsOf(f.rack, ok!.name)).toBe(1)
     // nothing recorded for the refused hosts, even with --accept-new-host-keys
-    expect(readFileSync(knownHosts, 'utf8').split('\n').filter((l) => l.includes(`[${other!.address}]:${other!.port}`))).toHaveLength(1)
+    expect(
+      readFileSync(knownHosts, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(`[${other!.address}]:${other!.port}`)),
+    ).toHaveLength(1)
   }, 240_000)
 })
 
@@ -110,7 +114,10 @@ describe('fault matrix: two controllers on the same hosts', () => {
     const [a, b] = await Promise.all([runQuiet(f.spec({ runsDir: join(f.dir, 'runs-a') })), runQuiet(f.spec({ runsDir: join(f.dir, 'runs-b') }))])
     for (const h of f.rack.hosts) {
       const outcomes = [a.outcomes[h.name], b.outcomes[h.name]]
-      expect(outcomes.filter((o) => o === 'changed'), `${h.name}: ${outcomes}`).toHaveLength(1)
+      expect(
+        outcomes.filter((o) => o === 'changed'),
+        `${h.name}: ${outcomes}`,
+      ).toHaveLength(1)
       const loser = a.outcomes[h.name] === 'changed' ? b : a
       // the other one either found it locked, or (had it come after) found nothing to do
       if (loser.outcomes[h.name] === 'failed') expect(loser.summary.hosts[h.name]!.message).toMatch(/locked by run/)

@@ -60,7 +60,7 @@ export const execsOf = (rack: Rack, host: string) => rack.events().filter((e) =>
 export async function powerCycleAndWait(rack: Rack, host: string, timeoutMs = 60_000): Promise<Awaited<ReturnType<Rack['status']>>> {
   const before = (await rack.status(host)).bootCount
   rack.powerCycle(host)
-  for (const t0 = Date.now(); Date.now() - t0 < timeoutMs; ) {
+  for (const t0 = Date.now(); Date.now() - t0 < timeoutMs;) {
     const s = await rack.status(host)
     if (s.bootCount > before && (s.state === 'up' || s.state === 'bricked')) return s
     if (s.state === 'bricked') return s

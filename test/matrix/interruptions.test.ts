@@ -15,7 +15,11 @@ const rack = racksPerTest()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 const cliArgs = (f: RackFixture) => ['run', 'prep', '-i', f.rack.inventoryFile, '--known-hosts', f.rack.knownHostsFile, '--max-unavailable', '2', '--reboot-stability', '0.2s', '--reboot-timeout', '60s', '--run-dir', join(f.dir, 'runs'), '--output', 'jsonl']
-const parseEvents = (out: string): FleetEvent[] => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as FleetEvent)
+const parseEvents = (out: string): FleetEvent[] =>
+  out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as FleetEvent)
 
 // Starts the CLI and calls `on` for each event; resolves when `on` returns true (or the child ends).
 async function startUntil(args: string[], on: (e: FleetEvent) => boolean): Promise<{ child: ResultPromise; runId: string; hit: boolean }> {
@@ -73,10 +77,7 @@ describe('fault matrix: /boot too full', () => {
 
 describe('fault matrix: connection dropped mid-command', () => {
   it('a dropped gather is retried (read-only); a dropped change fails its host naming the step, leaves no half-written file; the next run finishes', async () => {
-    const f = await rack(
-      'hostsPerRack: 3\nprofile: ac922\nrules:\n  - { match: "*-01", dropConnection: { onExec: 1, afterMs: 0 } }\n  - { match: "*-02", dropConnection: { pattern: "dracut -f -v", afterMs: 300 } }\n',
-      { hosts: 3 },
-    )
+    const f = await rack('hostsPerRack: 3\nprofile: ac922\nrules:\n  - { match: "*-01", dropConnection: { onExec: 1, afterMs: 0 } }\n  - { match: "*-02", dropConnection: { pattern: "dracut -f -v", afterMs: 300 } }\n', { hosts: 3 })
     const [gather, dracut, ok] = f.rack.hosts.map((h) => h.name) as [string, string, string]
     const r = await runQuiet(f.spec())
     expect(r.outcomes[gather]).toBe('changed') // retried

@@ -52,7 +52,69 @@ r2
 `
 
 // Tokens that matter to YAML, INI, Ansible ranges and patterns, and the shell.
-const TOKENS = [':', ': ', '-', '- ', '[', ']', '{', '}', ',', '&a ', '*a', '<<: *a', '!vault ', '!!binary ', '|', '>', '?', '#', '=', '"', "'", '\\', '\t', '\n', '\n  ', '\n- ', '   ', '[1:3]', '[a:z:2]', '[01:99999]', '%', '@', '!', '$(id)', '`id`', ';', '../', '\x1b]0;x\x07', '\x00', '\ufeff', 'null', '~', 'true', '0x1F', '1e999', '[children]', '[x:vars]', ':children', 'hosts:', 'vars:', 'children:', 'gpufleet_vms: ', 'gpufleet_gpus: ', 'gpufleet_rack: ', 'stage:', 'roll:', 'reboot:', 'timeout: ', '5s', '-1', '999999999999999999999']
+const TOKENS = [
+  ':',
+  ': ',
+  '-',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '&a ',
+  '*a',
+  '<<: *a',
+  '!vault ',
+  '!!binary ',
+  '|',
+  '>',
+  '?',
+  '#',
+  '=',
+  '"',
+  "'",
+  '\\',
+  '\t',
+  '\n',
+  '\n  ',
+  '\n- ',
+  '   ',
+  '[1:3]',
+  '[a:z:2]',
+  '[01:99999]',
+  '%',
+  '@',
+  '!',
+  '$(id)',
+  '`id`',
+  ';',
+  '../',
+  '\x1b]0;x\x07',
+  '\x00',
+  '\ufeff',
+  'null',
+  '~',
+  'true',
+  '0x1F',
+  '1e999',
+  '[children]',
+  '[x:vars]',
+  ':children',
+  'hosts:',
+  'vars:',
+  'children:',
+  'gpufleet_vms: ',
+  'gpufleet_gpus: ',
+  'gpufleet_rack: ',
+  'stage:',
+  'roll:',
+  'reboot:',
+  'timeout: ',
+  '5s',
+  '-1',
+  '999999999999999999999',
+]
 const mutation = fc.record({
   kind: fc.constantFrom('insert', 'delete', 'duplicate-line', 'swap-lines', 'replace'),
   at: fc.nat(),
@@ -156,16 +218,22 @@ describe('loader fuzz: random mutations never end in an internal error', () => {
       const inventory = place(inv.name, mutate(inv.text, invOps), inv.dir)
       const playbook = join(inventory, '..', `pb-${pb.name}`)
       writeFileSync(playbook, mutate(pb.text, pbOps))
-      const listed = await run('node', [CLI, 'inventory', '-i', inventory], { encoding: 'utf8' }).then(() => 0, (e: { code: number; stderr: string }) => {
-        expect(e.stderr).not.toContain('internal error')
-        return e.code
-      })
+      const listed = await run('node', [CLI, 'inventory', '-i', inventory], { encoding: 'utf8' }).then(
+        () => 0,
+        (e: { code: number; stderr: string }) => {
+          expect(e.stderr).not.toContain('internal error')
+          return e.code
+        },
+      )
       expect([0, 2]).toContain(listed)
       // plan against a port nothing listens on: bad input is refused before connecting (2); good input fails the hosts (1)
-      const planned = await run('node', [CLI, 'plan', playbook, '-i', inventory, '--run-dir', join(inventory, '..', 'runs'), '-e', 'ansible_host=127.0.0.1 ansible_port=1', '--output', 'jsonl'], { encoding: 'utf8' }).then(() => 0, (e: { code: number; stderr: string }) => {
-        expect(e.stderr).not.toContain('internal error')
-        return e.code
-      })
+      const planned = await run('node', [CLI, 'plan', playbook, '-i', inventory, '--run-dir', join(inventory, '..', 'runs'), '-e', 'ansible_host=127.0.0.1 ansible_port=1', '--output', 'jsonl'], { encoding: 'utf8' }).then(
+        () => 0,
+        (e: { code: number; stderr: string }) => {
+          expect(e.stderr).not.toContain('internal error')
+          return e.code
+        },
+      )
       expect([0, 1, 2]).toContain(planned)
     }
   }, 300_000)

@@ -16,7 +16,7 @@ import { sshdHost, startSshd, type TestSshd } from '../helpers/sshd.js'
 
 // Every code point 1-255 (NUL cannot be in a shell word or an exec request), weighted towards the
 // characters a shell treats specially.
-const special = ['\'', '"', '\\', '$', '`', '(', ')', ';', '&', '|', '<', '>', '*', '?', '[', ']', '{', '}', '~', '#', '!', '\n', '\r', '\t', ' ', '\x1b', '=', '%', '-']
+const special = ["'", '"', '\\', '$', '`', '(', ')', ';', '&', '|', '<', '>', '*', '?', '[', ']', '{', '}', '~', '#', '!', '\n', '\r', '\t', ' ', '\x1b', '=', '%', '-']
 const anyByteChar = fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c))
 const shellChar = fc.oneof(anyByteChar, fc.constantFrom(...special))
 const shellString = fc.oneof(
@@ -68,16 +68,19 @@ describe('quote() through real shells (property)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gpufleet-quote-'))
     try {
       fc.assert(
-        fc.property(fc.uint8Array({ minLength: 0, maxLength: 64 }).map((a) => Buffer.from(a.filter((b) => b !== 0))), (bytes) => {
-          // A latin1 string has one char per byte, so quote() sees exactly these bytes.
-          const script = Buffer.from(`printf %s ${quote(bytes.toString('latin1'))}`, 'latin1')
-          const file = join(dir, 's.sh')
-          writeFileSync(file, script)
-          for (const shell of ['bash', 'dash']) {
-            const out = execFileSync(shell, [file], { env: { LC_ALL: 'C', PATH: process.env.PATH } })
-            expect(out.equals(bytes), `${shell}: ${JSON.stringify(bytes.toString('latin1'))}`).toBe(true)
-          }
-        }),
+        fc.property(
+          fc.uint8Array({ minLength: 0, maxLength: 64 }).map((a) => Buffer.from(a.filter((b) => b !== 0))),
+          (bytes) => {
+            // A latin1 string has one char per byte, so quote() sees exactly these bytes.
+            const script = Buffer.from(`printf %s ${quote(bytes.toString('latin1'))}`, 'latin1')
+            const file = join(dir, 's.sh')
+            writeFileSync(file, script)
+            for (const shell of ['bash', 'dash']) {
+              const out = execFileSync(shell, [file], { env: { LC_ALL: 'C', PATH: process.env.PATH } })
+              expect(out.equals(bytes), `${shell}: ${JSON.stringify(bytes.toString('latin1'))}`).toBe(true)
+            }
+          },
+        ),
         { numRuns: 200 },
       )
       // and every byte at least once, in one string

@@ -86,7 +86,7 @@ describe('JSON Schema', () => {
   })
 })
 
-describe('a task item\'s timeout:', () => {
+describe("a task item's timeout:", () => {
   const text = (timeout: string) => `name: t\nstage:\n  - name: rebuild\n    timeout: ${timeout}\n    initramfs.rebuild: {}\nroll:\n  - host.reboot: { timeout: 20m }\n`
 
   test.each([

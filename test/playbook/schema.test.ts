@@ -41,7 +41,9 @@ async function schemaOutput(): Promise<Schema> {
 
 afterEach(() => vi.restoreAllMocks())
 
-const shipped = readdirSync(PLAYBOOK_DIR).filter((f) => f.endsWith('.yaml')).sort()
+const shipped = readdirSync(PLAYBOOK_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'playbooks')
 
 describe('shipped playbooks', () => {
@@ -59,7 +61,10 @@ describe('shipped playbooks', () => {
 
   test.each(shipped)('%s opens with a header saying what it does and when to use it', (file) => {
     const text = readFileSync(join(PLAYBOOK_DIR, file), 'utf8')
-    const header = text.slice(0, text.search(/^[^#\n]/m)).split('\n').filter((l) => l.startsWith('#'))
+    const header = text
+      .slice(0, text.search(/^[^#\n]/m))
+      .split('\n')
+      .filter((l) => l.startsWith('#'))
     expect(header[0]).toMatch(new RegExp(`^# ${basename(file, '.yaml')}: \\S`))
     expect(header.length).toBeGreaterThanOrEqual(3)
     expect(header.join('\n')).toMatch(/When to use it: \S/)
@@ -76,15 +81,12 @@ describe('the schema agrees with the loader', () => {
     }
   })
 
-  test.each(['unknown-task', 'wrong-arg-type', 'unknown-arg', 'roll-task-in-stage', 'bad-duration', 'two-tasks-one-item', 'unknown-top-key', 'hostile-arg'])(
-    'fixture %s, which the loader rejects, fails the schema too',
-    async (name) => {
-      const schema = await schemaOutput()
-      const file = join(fixtures, `${name}.yaml`)
-      await expect(loadPlaybook(file)).rejects.toThrow()
-      expect(validate(schema, parse(readFileSync(file, 'utf8'))).length).toBeGreaterThan(0)
-    },
-  )
+  test.each(['unknown-task', 'wrong-arg-type', 'unknown-arg', 'roll-task-in-stage', 'bad-duration', 'two-tasks-one-item', 'unknown-top-key', 'hostile-arg'])('fixture %s, which the loader rejects, fails the schema too', async (name) => {
+    const schema = await schemaOutput()
+    const file = join(fixtures, `${name}.yaml`)
+    await expect(loadPlaybook(file)).rejects.toThrow()
+    expect(validate(schema, parse(readFileSync(file, 'utf8'))).length).toBeGreaterThan(0)
+  })
 
   test.each([
     ['10m', true],

@@ -38,8 +38,8 @@ beforeAll(async () => {
 }, 120_000)
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-describe('modprobe with gpufleet\'s blacklist file', () => {
-  test('without it, udev\'s modalias lookup and a plain modprobe both load nouveau (the control)', async () => {
+describe("modprobe with gpufleet's blacklist file", () => {
+  test("without it, udev's modalias lookup and a plain modprobe both load nouveau (the control)", async () => {
     expect(await modprobe(empty, '-R', V100_MODALIAS)).toBe('nouveau\n')
     expect(await modprobe(empty, '-n', '-v', '-b', V100_MODALIAS)).toBe(`insmod ${modules}/kernel/drivers/gpu/drm/nouveau/nouveau.ko \n`)
     expect(await modprobe(empty, '-n', '-v', 'nouveau')).toBe(`insmod ${modules}/kernel/drivers/gpu/drm/nouveau/nouveau.ko \n`)
@@ -60,7 +60,10 @@ describe('modprobe with gpufleet\'s blacklist file', () => {
     const shown = (await modprobe(guide, '--showconfig')).split('\n')
     expect(shown).toEqual(expect.arrayContaining(['blacklist nouveau', 'blacklist lbm_nouveau', 'options nouveau modeset=0', 'alias nouveau off']))
     const fact = await gatherFrom(guide)
-    const kmodBlacklist = shown.filter((l) => l.startsWith('blacklist ')).map((l) => l.slice('blacklist '.length)).sort()
+    const kmodBlacklist = shown
+      .filter((l) => l.startsWith('blacklist '))
+      .map((l) => l.slice('blacklist '.length))
+      .sort()
     expect(fact.blacklisted).toEqual(kmodBlacklist)
     const kmodOptions = shown.filter((l) => /^options (nouveau|vfio_pci) /.test(l))
     expect(fact.options.map((o) => `options ${o.module} ${o.param}=${o.value}`)).toEqual(kmodOptions)

@@ -28,9 +28,13 @@ async function writtenXml(script: string, out: string): Promise<{ domain: string
   const lines = head.filter((l) => !l.startsWith('trap ')).map((l) => (l.startsWith('d=$(mktemp -d)') ? `d='${out}'` : l))
   const r = await sh([...lines, 'printf %s "$dom" > "$d/domain"'].join('\n'))
   expect(r.code, r.stderr).toBe(0)
-  const files = readdirSync(out).filter((f) => /^\d+\.xml$/.test(f)).sort((a, b) => parseInt(a) - parseInt(b))
+  const files = readdirSync(out)
+    .filter((f) => /^\d+\.xml$/.test(f))
+    .sort((a, b) => parseInt(a) - parseInt(b))
   // PHB controllers (phb<index>.xml) go into the domain before the hostdevs that sit on them.
-  const phbs = readdirSync(out).filter((f) => /^phb\d+\.xml$/.test(f)).sort()
+  const phbs = readdirSync(out)
+    .filter((f) => /^phb\d+\.xml$/.test(f))
+    .sort()
   return { domain: readFileSync(join(out, 'domain'), 'utf8'), xml: files.map((f) => readFileSync(join(out, f), 'utf8')), phbs: phbs.map((f) => readFileSync(join(out, f), 'utf8')) }
 }
 

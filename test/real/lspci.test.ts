@@ -38,7 +38,7 @@ describe('lspci', () => {
     expect(devices.map(({ address, classId, vendorId, deviceId, rev, driver }) => ({ address, classId, vendorId, deviceId, ...(rev ? { rev } : {}), ...(driver ? { driver } : {}) }))).toEqual(truth)
   })
 
-  test('POWER GPU hosts\' functions (V100, P100, NVLink bridges, PHBs) from a config-space dump', async () => {
+  test("POWER GPU hosts' functions (V100, P100, NVLink bridges, PHBs) from a config-space dump", async () => {
     const dump = join(dir, 'power.dump')
     writeFileSync(dump, configSpaceDump(POWER_GPU_FUNCTIONS))
     const out = await runOk('lspci', ['-F', dump, '-Dnnk'], { env: env() })

@@ -49,7 +49,7 @@ describe('the plan in words', () => {
     )
   })
 
-  it('-v adds each change\'s commands', () => {
+  it("-v adds each change's commands", () => {
     const text = formatPlan(summarize(events), { verbose: true })
     expect(text).toContain('  - cpu.smt: SMT on, wanted off\n      step: cpu.smt: a 50-line script\n            set -u\n')
     expect(text).not.toContain('(-v shows')

@@ -28,7 +28,7 @@ function violations(event: Record<string, unknown>, variants: Variant[]): string
 
 describe('the documented event schema', () => {
   it('accepts every event of a recorded run, field by field', () => {
-    const variants = (eventsJsonSchema().oneOf as Variant[])
+    const variants = eventsJsonSchema().oneOf as Variant[]
     expect(resumedRun.flatMap((e) => violations(e as unknown as Record<string, unknown>, variants))).toEqual([])
     expect(violations({ t: 1, kind: 'host-finished', host: 'h', outcome: 'exploded' }, variants)).toEqual(['host-finished.outcome: exploded not in ok|changed|failed|unreachable|skipped|not-started|needs-drain|blocked'])
   })

@@ -3,7 +3,7 @@ import { finalTasks, summarize } from '../../src/report/summarize.js'
 import { firstPart, resumedRun, T } from './resumed-run.js'
 
 describe('summarize over a resumed run (the whole events.jsonl)', () => {
-  it('covers both parts: the first part\'s reboot stays, outcomes are the last part\'s, changes are kept', () => {
+  it("covers both parts: the first part's reboot stays, outcomes are the last part's, changes are kept", () => {
     const s = summarize(resumedRun)
     expect(s.parts).toEqual([
       { startedAt: T, finishedAt: T + 5300, resumed: false },

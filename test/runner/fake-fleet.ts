@@ -242,8 +242,7 @@ export const fakeVerify = defineTask<Record<string, never>, FakeFacts>({
   phase: 'roll',
   facts: { s: fakeState },
   args: z.object({}) as never,
-  plan: (_a, { s }) =>
-    s.broken ? { kind: 'fail', reason: 'host is broken', evidence: { broken: true } } : s.live ? noop('live', ['evidence: /fake/live present']) : { kind: 'fail', reason: 'change not live', evidence: { live: false } },
+  plan: (_a, { s }) => (s.broken ? { kind: 'fail', reason: 'host is broken', evidence: { broken: true } } : s.live ? noop('live', ['evidence: /fake/live present']) : { kind: 'fail', reason: 'change not live', evidence: { live: false } }),
 })
 
 export const fakePlaybook: RunnablePlaybook = {

@@ -41,7 +41,12 @@ describe('journal', () => {
   })
 
   it('knows a finished run from an unfinished one, also across a resume', () => {
-    expect(isUnfinished([{ t: 1, kind: 'run-started', runId: 'x', pid: 1, controller: 'c', resumed: false }, { t: 2, kind: 'run-finished', outcomes: {} }])).toBe(false)
+    expect(
+      isUnfinished([
+        { t: 1, kind: 'run-started', runId: 'x', pid: 1, controller: 'c', resumed: false },
+        { t: 2, kind: 'run-finished', outcomes: {} },
+      ]),
+    ).toBe(false)
     expect(
       isUnfinished([
         { t: 1, kind: 'run-started', runId: 'x', pid: 1, controller: 'c', resumed: false },

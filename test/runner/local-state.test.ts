@@ -142,7 +142,7 @@ describe('run directories', () => {
     expect((await planError(dir)).message).toMatch(/--run-dir .*runs is writable by every user \(mode 1777\)/)
   })
 
-  it("an unfinished run another user planted under the run dir is never adopted, resumed or written to", async () => {
+  it('an unfinished run another user planted under the run dir is never adopted, resumed or written to', async () => {
     const dir = workdir()
     const runs = join(dir, 'runs')
     mkdirSync(runs, { mode: 0o700 })

@@ -15,7 +15,11 @@ describe('run options', () => {
   })
 
   it('parses serial-style batch lists', () => {
-    expect(parseBatches('1,5,20%')).toEqual([{ kind: 'count', n: 1 }, { kind: 'count', n: 5 }, { kind: 'percent', p: 20 }])
+    expect(parseBatches('1,5,20%')).toEqual([
+      { kind: 'count', n: 1 },
+      { kind: 'count', n: 5 },
+      { kind: 'percent', p: 20 },
+    ])
     expect(() => parseBatches('1,,2')).toThrow(UsageError)
     expect(() => parseBatches('0')).toThrow(/at least one host/)
   })

@@ -28,7 +28,12 @@ async function sh(f: RackFixture, host: string, command: string): Promise<string
 // The IOMMU group of each host PCI function, from the host's sysfs.
 async function groupsOf(f: RackFixture, host: string): Promise<Map<string, string>> {
   const out = await sh(f, host, 'for d in /sys/kernel/iommu_groups/*/devices/*; do g=${d%/devices/*}; echo "${g##*/} ${d##*/}"; done')
-  return new Map(out.trim().split('\n').map((l) => l.split(' ').reverse() as [string, string]))
+  return new Map(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ').reverse() as [string, string]),
+  )
 }
 
 // Checks one domain XML: one PHB per IOMMU group, each hostdev on a PHB controller, and libvirt's
@@ -79,7 +84,12 @@ describe('attach on pseries guests', () => {
 
     // The guests start with their groups (the simulator's libvirt checks group viability), and a
     // second attach changes nothing.
-    for (const [h, vm] of [[nv, 'vm1'], [nv, 'vm2'], [t4, 'vm1']] as const) await sh(f, h, `virsh start ${vm}`)
+    for (const [h, vm] of [
+      [nv, 'vm1'],
+      [nv, 'vm2'],
+      [t4, 'vm1'],
+    ] as const)
+      await sh(f, h, `virsh start ${vm}`)
     const again = await runQuiet(f.spec({ playbook: attachPlaybook(f), output: 'plain' }))
     expect(again.outcomes, again.output).toEqual({ [nv]: 'ok', [t4]: 'ok' })
   })

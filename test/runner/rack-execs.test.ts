@@ -9,14 +9,7 @@ import { racksPerTest, runQuiet } from './rack-helpers.js'
 const rack = racksPerTest()
 
 type Kind = 'gather' | 'change' | 'unlock' | 'other'
-const kindOf = (command: string): Kind =>
-  command.includes('@@gpufleet-fact@@') && !command.includes('@@gpufleet-step@@')
-    ? 'gather'
-    : command.startsWith("echo '@@gpufleet-step@@ begin 0'")
-      ? 'change'
-      : command.includes('/var/lib/gpufleet/lock') && command.includes('rm -rf')
-        ? 'unlock'
-        : 'other'
+const kindOf = (command: string): Kind => (command.includes('@@gpufleet-fact@@') && !command.includes('@@gpufleet-step@@') ? 'gather' : command.startsWith("echo '@@gpufleet-step@@ begin 0'") ? 'change' : command.includes('/var/lib/gpufleet/lock') && command.includes('rm -rf') ? 'unlock' : 'other')
 
 describe('execs per host on the simulated rack', () => {
   it('first prep: 1 gather + 1 exec per changed task, then reboot and verify; no-op: 1 connect + 1 exec', async () => {
@@ -39,7 +32,10 @@ describe('execs per host on the simulated rack', () => {
       // The reboot wait's own execs (issuing the reboot, probes): no gather, no change among them.
       const wait = execs.slice(1 + changed, -2)
       expect(wait.length, h.name).toBeGreaterThanOrEqual(1)
-      expect(wait.every((k) => k === 'other'), `${h.name}: ${execs.join(' ')}`).toBe(true)
+      expect(
+        wait.every((k) => k === 'other'),
+        `${h.name}: ${execs.join(' ')}`,
+      ).toBe(true)
       expect(execs.slice(-2), h.name).toEqual(['gather', 'unlock'])
       expect(record.filter((e) => e.host === h.name && e.kind === 'down')).toHaveLength(1)
     }
@@ -51,8 +47,14 @@ describe('execs per host on the simulated rack', () => {
     expect(Object.values(second.outcomes).every((o) => o === 'ok')).toBe(true)
     const after = f.rack.events().slice(mark)
     for (const h of f.rack.hosts) {
-      expect(after.filter((e) => e.host === h.name && e.kind === 'connect'), h.name).toHaveLength(1)
-      expect(after.filter((e) => e.host === h.name && e.kind === 'exec').map((e) => kindOf(e.detail ?? '')), h.name).toEqual(['gather'])
+      expect(
+        after.filter((e) => e.host === h.name && e.kind === 'connect'),
+        h.name,
+      ).toHaveLength(1)
+      expect(
+        after.filter((e) => e.host === h.name && e.kind === 'exec').map((e) => kindOf(e.detail ?? '')),
+        h.name,
+      ).toEqual(['gather'])
     }
   }, 300_000)
 })

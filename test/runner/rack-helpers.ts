@@ -27,8 +27,7 @@ export async function startTestRack(specYaml: string, options: { hosts?: number;
     rack,
     dir,
     rackOf: new Map(rack.hosts.map((h) => [h.name, h.rack])),
-    spec: (overrides = {}) =>
-      simRunSpec(rack, join(dir, 'runs'), { stabilityMs: 200, rebootTimeoutMs: 20_000, commandTimeoutMs: 120_000, ...overrides }),
+    spec: (overrides = {}) => simRunSpec(rack, join(dir, 'runs'), { stabilityMs: 200, rebootTimeoutMs: 20_000, commandTimeoutMs: 120_000, ...overrides }),
   }
 }
 

@@ -17,7 +17,11 @@ const QUICK = join(process.cwd(), 'test/fixtures/playbooks/reboot-with-arg.yaml'
 const QUICK_TRIAL = join(process.cwd(), 'test/fixtures/playbooks/reboot-with-arg-trial.yaml')
 const FAST = { guestPollMs: 200, blockerMinMs: 1000, blockerMaxMs: 2000, restoreTimeoutMs: 20_000, bmcPowerOnTimeoutMs: 10_000 }
 const name = (f: RackFixture, i: number) => f.rack.hosts[i]!.name
-const downs = (f: RackFixture, host: string, from = 0) => f.rack.events().slice(from).filter((e) => e.host === host && e.kind === 'down')
+const downs = (f: RackFixture, host: string, from = 0) =>
+  f.rack
+    .events()
+    .slice(from)
+    .filter((e) => e.host === host && e.kind === 'down')
 const killed = (f: RackFixture) => f.rack.events().filter((e) => e.kind === 'guest-killed')
 const running = async (f: RackFixture, host: string) => (await ssh(f.rack, host, 'virsh list --state-running --name')).stdout.split('\n').filter(Boolean)
 const events = (output: string): FleetEvent[] =>
@@ -76,7 +80,13 @@ describe('draining guests around the reboot', () => {
       { guest: 'vm1', how: 'autostart', durationMs: 0 },
       { guest: 'web', how: 'started', durationMs: expect.any(Number) },
     ])
-    expect(f.rack.events().slice(mark).filter((e) => e.host === h1 && e.kind === 'exec' && /virsh start/.test(e.detail ?? '')).map((e) => e.detail)).toEqual(['virsh start web'])
+    expect(
+      f.rack
+        .events()
+        .slice(mark)
+        .filter((e) => e.host === h1 && e.kind === 'exec' && /virsh start/.test(e.detail ?? ''))
+        .map((e) => e.detail),
+    ).toEqual(['virsh start web'])
     expect(hv.libvirtGuests).toMatch(/ON_SHUTDOWN=suspend .*SHUTDOWN_TIMEOUT=300s/)
     expect(second.output).toMatch(new RegExp(`${h1} +restore: guest web running after`))
     expect(second.output).toMatch(new RegExp(`${h1} +changed .*\\[drained vm1,web; restored vm1,web\\]`))
@@ -102,7 +112,7 @@ describe('draining guests around the reboot', () => {
     expect(downs(f, h1)).toHaveLength(1)
     expect(await running(f, h1)).toEqual(['vm1'])
   }, 900_000)
-  it('a drained guest that fails to start again fails its host with libvirt\'s message', async () => {
+  it("a drained guest that fails to start again fails its host with libvirt's message", async () => {
     // web holds GPU 0003:01:00.0; vm1 (autostart, stopped now) has the same GPU in its config, so
     // libvirt's autostart gives it to vm1 at boot and web cannot have it back.
     const f = await rack('hostsPerRack: 2\nprofile: pcie\nrules:\n  - match: "*-r1-01"\n    guests: { vm1: { autostart: true }, web: { running: true } }\n', { hosts: 2 })
@@ -165,7 +175,12 @@ describe('BMC recovery (Redfish)', () => {
     const mark = f.rack.events().length
     const r = await runQuiet(f.spec({ playbook: QUICK, rebootTimeoutMs: 10_000, bmcRecover: true, bmcCaFile: f.rack.bmcCaFile, limit: `${h2}:${h3}:${h4}`, reportDir, output: 'plain', roll: { maxUnavailable: { kind: 'count', n: 3 } } }), undefined, { hypervisorTiming: FAST })
     expect(r.outcomes).toEqual({ [h2]: 'changed', [h3]: 'failed', [h4]: 'changed' })
-    const bmc = (h: string) => f.rack.events().slice(mark).filter((e) => e.host === h && e.kind === 'bmc').map((e) => e.detail)
+    const bmc = (h: string) =>
+      f.rack
+        .events()
+        .slice(mark)
+        .filter((e) => e.host === h && e.kind === 'bmc')
+        .map((e) => e.detail)
     expect(bmc(h2).filter((d) => d === 'ComputerSystem.Reset ForceRestart')).toHaveLength(1)
     expect(bmc(h4).filter((d) => d === 'ComputerSystem.Reset ForceRestart')).toHaveLength(0)
     expect(r.summary.hosts[h2]!.hypervisor!.bmc.map((a) => a.action)).toEqual(['check', 'power-cycle', 'power-on', 'recovered'])

@@ -6,7 +6,11 @@ import { racksPerTest, runQuiet, type RackFixture } from './rack-helpers.js'
 // hosts booted and loaded is read from the hosts themselves and the simulator's record.
 
 const rack = racksPerTest()
-const downs = (f: RackFixture, host: string, from = 0) => f.rack.events().slice(from).filter((e) => e.host === host && e.kind === 'down')
+const downs = (f: RackFixture, host: string, from = 0) =>
+  f.rack
+    .events()
+    .slice(from)
+    .filter((e) => e.host === host && e.kind === 'down')
 
 async function sh(f: RackFixture, host: string, command: string): Promise<string> {
   const r = await ssh(f.rack, host, command)
@@ -41,7 +45,10 @@ describe('prep ends with a verify that proves the host can run the guest', () =>
     for (const n of names) {
       const st = await f.rack.status(n)
       expect(Object.keys(st.gpuDrivers).length).toBeGreaterThan(0)
-      expect(Object.values(st.gpuDrivers).every((d) => d === 'nouveau'), JSON.stringify(st.gpuDrivers)).toBe(true)
+      expect(
+        Object.values(st.gpuDrivers).every((d) => d === 'nouveau'),
+        JSON.stringify(st.gpuDrivers),
+      ).toBe(true)
     }
     const r = await runQuiet(f.spec({ output: 'plain' }))
     expect(r.exitCode, r.output).toBe(0)

@@ -68,7 +68,9 @@ describe('runner on the simulated rack', () => {
     expect(exhausted).toMatchObject({ failed: 2, allowed: 1, scope: 'fleet' })
     const issuedAfter = ev.filter((e) => e.kind === 'reboot-issued' && e.t > exhausted!.t)
     expect(issuedAfter).toEqual([])
-    const notStarted = Object.entries(r.outcomes).filter(([, o]) => o === 'not-started').map(([h]) => h)
+    const notStarted = Object.entries(r.outcomes)
+      .filter(([, o]) => o === 'not-started')
+      .map(([h]) => h)
     expect(notStarted.length).toBeGreaterThan(0)
     for (const h of notStarted) expect(downs(f, h)).toBe(0) // from the simulator's record
     expect(r.summary.counts.failed).toBe(2)
@@ -162,7 +164,7 @@ describe('runner on the simulated rack', () => {
     const first = runQuiet(f.spec())
     // Wait until the first run has taken both locks (the lock command is an exec of its own).
     const lockTaken = (host: string) => f.rack.events().some((e) => e.host === host && e.kind === 'exec' && (e.detail ?? '').startsWith('mkdir -p /var/lib/gpufleet'))
-    for (const t0 = Date.now(); Date.now() - t0 < 60_000 && !f.rack.hosts.every((h) => lockTaken(h.name)); ) await new Promise((r) => setTimeout(r, 200))
+    for (const t0 = Date.now(); Date.now() - t0 < 60_000 && !f.rack.hosts.every((h) => lockTaken(h.name));) await new Promise((r) => setTimeout(r, 200))
     const second = await runQuiet(f.spec({ runsDir: join(f.dir, 'runs-2') }))
     const firstResult = await first
     expect(Object.values(firstResult.outcomes).every((o) => o === 'changed')).toBe(true)
@@ -252,7 +254,13 @@ describe('--rack-by group on the simulated rack', () => {
 
     const listed = await execa('node', [CLI, 'inventory', '-i', inventory, '--rack-by', 'group:rack_*'], { reject: false })
     expect(listed.exitCode, listed.stderr).toBe(0)
-    for (const [host, group] of rackOf) expect(listed.stdout.split('\n').find((l) => l.startsWith(host + ' '))?.split(/\s{2,}/)[3]).toBe(group)
+    for (const [host, group] of rackOf)
+      expect(
+        listed.stdout
+          .split('\n')
+          .find((l) => l.startsWith(host + ' '))
+          ?.split(/\s{2,}/)[3],
+      ).toBe(group)
 
     // The flags as `gpufleet run prep --max-unavailable 2 --per-rack 1 --rack-by group:'rack_*'` parse them
     // (test/commands/run.test.ts); in-process for the test hooks' quick reboot polling.

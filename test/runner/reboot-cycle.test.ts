@@ -13,7 +13,7 @@ const fleet = fakeFleets()
 const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id'
 
 describe('reboot cycle', () => {
-  it('runs the stability window beside verify\'s gather and hands the slot on before the lock release', async () => {
+  it("runs the stability window beside verify's gather and hands the slot on before the lock release", async () => {
     const f = fleet({ h1: { rebootMs: 30 }, h2: { rebootMs: 30 } })
     const at: Array<{ event: string; records: number }> = []
     const events: FleetEvent[] = []

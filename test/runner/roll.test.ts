@@ -163,12 +163,18 @@ describe('rollHosts with units that ask to be retried (reboot blockers)', () => 
 
   it('a blocked result is not a failure for the budget', async () => {
     const events: FleetEvent[] = []
-    const results = await rollHosts([{ name: 'x', domain: 'r' }, { name: 'y', domain: 'r' }], {
-      policy: { maxUnavailable: 1, maxFail: 0, rackFailStop: false },
-      prior: { total: 0, byDomain: new Map() },
-      emit: createEventBus([(e) => events.push(e)]),
-      unit: async (h) => (h.name === 'x' ? 'blocked' : 'changed'),
-    })
+    const results = await rollHosts(
+      [
+        { name: 'x', domain: 'r' },
+        { name: 'y', domain: 'r' },
+      ],
+      {
+        policy: { maxUnavailable: 1, maxFail: 0, rackFailStop: false },
+        prior: { total: 0, byDomain: new Map() },
+        emit: createEventBus([(e) => events.push(e)]),
+        unit: async (h) => (h.name === 'x' ? 'blocked' : 'changed'),
+      },
+    )
     expect(results.get('x')?.result).toBe('blocked')
     expect(results.get('y')?.result).toBe('changed')
     expect(events.some((e) => e.kind === 'budget-exhausted')).toBe(false)

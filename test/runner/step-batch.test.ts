@@ -24,13 +24,13 @@ const tmp = () => {
 const sh = (script: string) => execa('sh', ['-c', script], { reject: false })
 
 describe('step batch', () => {
-  it('runs every step in order, keeps each one\'s output apart, and confirms after the last', async () => {
+  it("runs every step in order, keeps each one's output apart, and confirms after the last", async () => {
     const d = tmp()
     const file = join(d, 'etc', 'x.conf')
     const fact = defineFact({ name: 'test.file', command: `cat ${file}`, parse: (out) => out.trim() })
     const steps: BatchStep[] = [
       { kind: 'run', description: 'make dir', command: `mkdir -p ${d}/etc && echo made` },
-      { kind: 'write', description: 'write x.conf', path: file, content: "it's \"quoted\" $HOME `x`\nno final newline", mode: '0640' },
+      { kind: 'write', description: 'write x.conf', path: file, content: 'it\'s "quoted" $HOME `x`\nno final newline', mode: '0640' },
       { kind: 'run', description: 'grep exits 1', command: `grep -q nothing ${file}`, okExitCodes: [0, 1] },
       { kind: 'run', description: 'stdin', command: 'cat; echo oops >&2', stdin: 'fed\n' },
     ]
@@ -38,7 +38,7 @@ describe('step batch', () => {
     expect((await execa('sh', ['-n', '-c', script], { reject: false })).exitCode).toBe(0)
     const r = await sh(script)
     expect(r.exitCode).toBe(0)
-    expect(readFileSync(file, 'utf8')).toBe("it's \"quoted\" $HOME `x`\nno final newline")
+    expect(readFileSync(file, 'utf8')).toBe('it\'s "quoted" $HOME `x`\nno final newline')
     expect((statSync(file).mode & 0o777).toString(8)).toBe('640')
     const out = splitBatchOutput(r.stdout, r.stderr)
     expect(out.parts).toEqual([
@@ -47,7 +47,7 @@ describe('step batch', () => {
       { exitCode: 1, stdout: '', stderr: '' },
       { exitCode: 0, stdout: 'fed\n', stderr: 'oops\n' },
     ])
-    expect(splitGatherOutput(out.confirm!)['test.file']).toEqual({ stdout: "it's \"quoted\" $HOME `x`\nno final newline\n", exitCode: 0 })
+    expect(splitGatherOutput(out.confirm!)['test.file']).toEqual({ stdout: 'it\'s "quoted" $HOME `x`\nno final newline\n', exitCode: 0 })
   })
 
   it('stops at the first step whose exit code is not allowed: nothing after it runs, no confirm', async () => {

@@ -79,7 +79,7 @@ describe('task apply', () => {
     expect(events.filter((e) => e.kind === 'lock-acquired')).toHaveLength(1)
   })
 
-  it('check mode plans later tasks against an earlier change\'s predicted facts, with one exec', async () => {
+  it("check mode plans later tasks against an earlier change's predicted facts, with one exec", async () => {
     const f = fleet({ h1: {} })
     const { events } = await runFake(f, { playbook, check: true })
     expect(f.records.filter((r) => r.kind === 'exec')).toHaveLength(1)
@@ -92,10 +92,11 @@ describe('task apply', () => {
     const failing = defineTask<Record<string, never>, { files: string[] }>({
       ...needsA,
       name: 'fake.fails',
-      plan: () => change('go', [
-        { kind: 'run', description: 'breaks', command: 'echo nope >&2; exit 4' },
-        { kind: 'run', description: 'never runs', command: 'touch /fake/never' },
-      ]),
+      plan: () =>
+        change('go', [
+          { kind: 'run', description: 'breaks', command: 'echo nope >&2; exit 4' },
+          { kind: 'run', description: 'never runs', command: 'touch /fake/never' },
+        ]),
     })
     const { result, events } = await runFake(f, { playbook: { name: 'x', stage: [{ title: 'fails', task: failing, args: {} }], roll: [] } })
     expect(result.outcomes).toEqual({ h1: 'failed' })

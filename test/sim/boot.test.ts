@@ -50,7 +50,11 @@ describe('a reboot is a reboot', () => {
     const ev = rack.events().filter((e) => e.host === host && (e.kind === 'down' || e.kind === 'up'))
     expect(ev.map((e) => e.kind)).toEqual(['up', 'down', 'up'])
     expect(ev[2]!.t - ev[1]!.t).toBeGreaterThanOrEqual(300)
-    const lines = fs.readFileSync(path.join(rack.dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const lines = fs
+      .readFileSync(path.join(rack.dir, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(lines.filter((e) => e.host === host && e.kind === 'down')).toHaveLength(1)
   })
 
@@ -130,9 +134,7 @@ describe('boot rules (ac922, BLS)', () => {
     // set-default by BLS id, and a module's kernel-cmdline option reaches sysfs
     await run(host, 'grubby --set-default=/boot/vmlinuz-4.18.0-240.el8.ppc64le; grubby --update-kernel=/boot/vmlinuz-4.18.0-240.el8.ppc64le --args=vfio-pci.disable_idle_d3=1')
     await reboot(host)
-    expect(await run(host, 'uname -r; cat /proc/cmdline; modprobe vfio-pci; cat /sys/module/vfio_pci/parameters/disable_idle_d3')).toBe(
-      '4.18.0-240.el8.ppc64le\nroot=/dev/mapper/rhel-root ro crashkernel=auto rd.lvm.lv=rhel/root rd.lvm.lv=rhel/swap vfio-pci.disable_idle_d3=1\nY\n',
-    )
+    expect(await run(host, 'uname -r; cat /proc/cmdline; modprobe vfio-pci; cat /sys/module/vfio_pci/parameters/disable_idle_d3')).toBe('4.18.0-240.el8.ppc64le\nroot=/dev/mapper/rhel-root ro crashkernel=auto rd.lvm.lv=rhel/root rd.lvm.lv=rhel/swap vfio-pci.disable_idle_d3=1\nY\n')
   })
 
   it('a missing initramfs bricks the host until `repair`', async () => {
@@ -174,7 +176,10 @@ describe('a trial entry (grubby --add-kernel --copy-default + grub2-reboot)', ()
   it('boots once with the new args, then the saved default again', async () => {
     const host = 'p9-r1-05'
     const K = '4.18.0-305.el8.ppc64le'
-    await run(host, `cp /boot/vmlinuz-${K} /boot/vmlinuz-${K}-trial; grubby --add-kernel=/boot/vmlinuz-${K}-trial --initrd=/boot/initramfs-${K}.img --title=trial --copy-default --args=vfio-pci.disable_idle_d3=1; grub2-reboot "$(grubby --info=/boot/vmlinuz-${K}-trial | sed -n 's/^id="\\(.*\\)"$/\\1/p')"`)
+    await run(
+      host,
+      `cp /boot/vmlinuz-${K} /boot/vmlinuz-${K}-trial; grubby --add-kernel=/boot/vmlinuz-${K}-trial --initrd=/boot/initramfs-${K}.img --title=trial --copy-default --args=vfio-pci.disable_idle_d3=1; grub2-reboot "$(grubby --info=/boot/vmlinuz-${K}-trial | sed -n 's/^id="\\(.*\\)"$/\\1/p')"`,
+    )
     await reboot(host)
     expect(await run(host, 'cat /proc/cmdline')).toBe('root=/dev/mapper/rhel-root ro crashkernel=auto rd.lvm.lv=rhel/root rd.lvm.lv=rhel/swap vfio-pci.disable_idle_d3=1\n')
     expect((await rack.status(host)).bootEntry).toBe('trial')

@@ -52,7 +52,7 @@ const bmcOf = (host: string) => {
 const curl = (args: string[]) => execa('curl', ['-sS', '--cacert', rack.bmcCaFile, '-u', `root:${fs.readFileSync(rack.bmcPasswordFile, 'utf8').trim()}`, ...args], { reject: false })
 
 describe('simulated guests', () => {
-  it('starts the spec\'s guests, lists by state and autostart, and honours ACPI per guest', async () => {
+  it("starts the spec's guests, lists by state and autostart, and honours ACPI per guest", async () => {
     const list = await ssh(rack, A, 'virsh list --state-running --name; virsh list --all --autostart --name; virsh list --all --name')
     expect(list.stdout).toBe('vm1\nvm2\n\nvm1\n\nvm1\nvm2\nvm3\n\n')
     expect((await ssh(rack, B, 'virsh list --state-running --name')).stdout).toBe('\n')
@@ -75,7 +75,10 @@ describe('simulated guests', () => {
     const mark = rack.events().length
     await ssh(rack, A, 'reboot')
     await waitUp(rack, A)
-    const killed = rack.events().slice(mark).filter((e) => e.kind === 'guest-killed')
+    const killed = rack
+      .events()
+      .slice(mark)
+      .filter((e) => e.kind === 'guest-killed')
     // vm1 was shut down cleanly above; vm2 ignored ACPI and was still running.
     expect(killed.map((e) => e.detail)).toEqual(['vm2: still running at reboot (libvirt-guests ON_SHUTDOWN=suspend)'])
     expect((await ssh(rack, A, 'virsh list --state-running --name')).stdout).toBe('vm1\n\n')
@@ -92,19 +95,37 @@ describe('simulated BMC (Redfish)', () => {
     expect(untrusted.exitCode).toBe(60) // curl: peer certificate cannot be authenticated with known CA certificates
     const refused = await curl(['-w', '%{http_code}', '-o', '/dev/null', `${bmcOf(C)}/redfish/v1/Systems/system`])
     expect(refused.stdout).toBe('401')
-    expect(rack.events().filter((e) => e.host === C && e.kind === 'bmc').map((e) => e.detail)).toEqual(['GET /redfish/v1/Systems/system: 401 (credentials refused)'])
+    expect(
+      rack
+        .events()
+        .filter((e) => e.host === C && e.kind === 'bmc')
+        .map((e) => e.detail),
+    ).toEqual(['GET /redfish/v1/Systems/system: 401 (credentials refused)'])
   })
 
   it('a host that hangs after its reboot comes back only after a ForceRestart', async () => {
     const mark = rack.events().length
     await ssh(rack, B, 'reboot')
-    for (let i = 0; i < 50 && !rack.events().slice(mark).some((e) => e.host === B && e.kind === 'hung'); i++) await new Promise((res) => setTimeout(res, 100))
+    for (
+      let i = 0;
+      i < 50 &&
+      !rack
+        .events()
+        .slice(mark)
+        .some((e) => e.host === B && e.kind === 'hung');
+      i++
+    )
+      await new Promise((res) => setTimeout(res, 100))
     await new Promise((res) => setTimeout(res, 1000))
     expect((await rack.status(B)).state).toBe('down')
     const reset = await curl(['-w', '%{http_code}', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{"ResetType":"ForceRestart"}', `${bmcOf(B)}/redfish/v1/Systems/system/Actions/ComputerSystem.Reset`])
     expect(reset.stdout).toBe('204')
     await waitUp(rack, B)
-    const kinds = rack.events().slice(mark).filter((e) => e.host === B && e.kind !== 'exec' && e.kind !== 'connect').map((e) => `${e.kind}:${e.detail}`)
+    const kinds = rack
+      .events()
+      .slice(mark)
+      .filter((e) => e.host === B && e.kind !== 'exec' && e.kind !== 'connect')
+      .map((e) => `${e.kind}:${e.detail}`)
     expect(kinds[0]).toBe('down:reboot')
     expect(kinds[1]).toBe('hung:hangs in IPL until a power cycle')
     expect(kinds).toContain('bmc:ComputerSystem.Reset ForceRestart')

@@ -15,18 +15,7 @@ export function ssh(rack: Rack, host: string, command: string, opts: { user?: st
   const h = rack.hosts.find((x) => x.name === host)
   if (!h) throw new Error(`no host ${host}`)
   // ssh takes the first value of an option: extras go first
-  const args = [
-    ...(opts.extra ?? []),
-    '-i', rack.clientKeyFile,
-    '-o', `UserKnownHostsFile=${rack.knownHostsFile}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'ConnectTimeout=5',
-    '-o', 'LogLevel=ERROR',
-    '-p', String(h.port),
-    `${opts.user ?? 'root'}@${h.address}`,
-    command,
-  ]
+  const args = [...(opts.extra ?? []), '-i', rack.clientKeyFile, '-o', `UserKnownHostsFile=${rack.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', '-p', String(h.port), `${opts.user ?? 'root'}@${h.address}`, command]
   return new Promise((resolve) => {
     const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
@@ -61,7 +50,10 @@ export async function waitUp(rack: Rack, host: string, timeoutMs = 20_000): Prom
 export async function bootOutcome(rack: Rack, host: string, mark: number, timeoutMs = 20_000): Promise<SimEvent> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const e = rack.events().slice(mark).find((x) => x.host === host && (x.kind === 'up' || x.kind === 'bricked'))
+    const e = rack
+      .events()
+      .slice(mark)
+      .find((x) => x.host === host && (x.kind === 'up' || x.kind === 'bricked'))
     if (e) return e
     if (Date.now() > deadline) throw new Error(`${host}: no boot outcome in the simulator's record within ${timeoutMs} ms`)
     await new Promise((r) => setTimeout(r, 20))
@@ -79,7 +71,10 @@ export function leftovers(dir: string, keeperPids: number[]): { processes: numbe
       return false
     }
   })
-  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir))
+  const mounts = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(dir))
   return { processes, mounts }
 }
 

@@ -83,7 +83,11 @@ describe('lspci: the sim prints what pciutils prints for the same devices', () =
         const real = asOlderPciIds(await lspci(...flags), devices, nn)
         let emulated = await sim(host, `lspci ${flags.join(' ')}`)
         // -k: the real tool cannot know drivers from a dump: compare without the driver lines.
-        if (flags.some((f) => f.includes('k'))) emulated = emulated.split('\n').filter((l) => !/^\tKernel (driver in use|modules):/.test(l)).join('\n')
+        if (flags.some((f) => f.includes('k')))
+          emulated = emulated
+            .split('\n')
+            .filter((l) => !/^\tKernel (driver in use|modules):/.test(l))
+            .join('\n')
         expect(emulated, `lspci ${flags.join(' ')}`).toBe(real)
         if (flags[0] === '-Dnnk') expect(pciDevices.parse(emulated, 0)).toEqual(pciDevices.parse(real, 0))
       }
@@ -104,7 +108,12 @@ const LSINITRD_SHAPES: [string, RegExp][] = [
 ]
 const shapeOf = (line: string) => LSINITRD_SHAPES.find(([, re]) => re.test(line))?.[0] ?? `unknown: ${line}`
 // The listing as a sequence of shapes, runs of modules and rows collapsed.
-const shapes = (text: string) => text.replace(/\n$/, '').split('\n').map(shapeOf).filter((s, i, all) => !(i > 0 && s === all[i - 1] && (s === 'module' || s === 'row')))
+const shapes = (text: string) =>
+  text
+    .replace(/\n$/, '')
+    .split('\n')
+    .map(shapeOf)
+    .filter((s, i, all) => !(i > 0 && s === all[i - 1] && (s === 'module' || s === 'row')))
 // Where a regular file row's date and name start: lsinitrd's (cpio -tv's) columns.
 const columns = (text: string) => {
   const row = text.split('\n').find((l) => /^-rw-r--r-- +1 root +root +\d+ \w{3} [ \d]\d \d\d:\d\d \S/.test(l))!
@@ -134,16 +143,27 @@ describe('lsinitrd: the sim lists an image in the shapes of the real lsinitrd (d
     const nouveauRow = (t: string) => t.split('\n').find((l) => /\/nouveau\.ko(\.xz)?$/.test(l))!
     const simStock = await sim(AC, 'lsinitrd /boot/initramfs-4.18.0-240.el8.ppc64le.img')
     expect(shapeOf(nouveauRow(simStock))).toBe('row')
-    expect(nouveauRow(simStock).replace(/.* usr\/lib\/modules\/[^/]+\//, '').replace(/\.xz$/, '')).toBe(nouveauRow(stock).replace(/.* usr\/lib\/modules\/[^/]+\//, ''))
-    const status = (t: string, p: string) => initramfsStatus.parse(`@@ image 1 1 ${p}\n${t.split('\n').filter((l) => /nouveau|^Arguments:/.test(l)).join('\n')}\n@@ listed 0\n`, 0).images[0]
+    expect(
+      nouveauRow(simStock)
+        .replace(/.* usr\/lib\/modules\/[^/]+\//, '')
+        .replace(/\.xz$/, ''),
+    ).toBe(nouveauRow(stock).replace(/.* usr\/lib\/modules\/[^/]+\//, ''))
+    const status = (t: string, p: string) =>
+      initramfsStatus.parse(
+        `@@ image 1 1 ${p}\n${t
+          .split('\n')
+          .filter((l) => /nouveau|^Arguments:/.test(l))
+          .join('\n')}\n@@ listed 0\n`,
+        0,
+      ).images[0]
     expect(status(emulated, '/boot/x.img')).toMatchObject({ listed: true, nouveauDriver: false, dracutArgs: "-f -v --omit-drivers 'nouveau'" })
     expect(status(simStock, '/boot/x.img')).toMatchObject({ listed: true, nouveauDriver: true })
     expect(status(stock, '/boot/x.img')).toMatchObject({ listed: true, nouveauDriver: true })
   })
 })
 
-describe('grub2-editenv: the sim edits grubenv as GRUB\'s grub-editenv does', () => {
-  it('create, set, unset, list: same list output, same 1024-byte block apart from GRUB 2.06\'s extra header line', async () => {
+describe("grub2-editenv: the sim edits grubenv as GRUB's grub-editenv does", () => {
+  it("create, set, unset, list: same list output, same 1024-byte block apart from GRUB 2.06's extra header line", async () => {
     const ops = [['create'], ['set', 'saved_entry=Red Hat (4.18.0) 8.4', 'kernelopts=root=/dev/x ro a=b=c '], ['set', 'next_entry=1'], ['list'], ['unset', 'next_entry'], ['list']]
     const q = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`
     const emulated = await sim(AC, ops.map((o) => `grub2-editenv /root/env ${o.map(q).join(' ')}`).join('; ') + '; echo @@; cat /root/env')

@@ -40,7 +40,7 @@ describe('tool costs', () => {
     expect(Object.values(resolveToolCosts(undefined, { os: 'el8' }).ms).every((ms) => ms === 0)).toBe(true)
   })
 
-  it('puts a wrapper in front of a costed tool, with the host\'s cost file', async () => {
+  it("puts a wrapper in front of a costed tool, with the host's cost file", async () => {
     const r = await ssh(costly, 'p9-r1-01', 'head -2 /usr/sbin/grubby; cat /var/lib/sim-hw/cost/grubby /var/lib/sim-hw/cost/lsinitrd /var/lib/sim-hw/dracut-time-ms')
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('gpufleet sim: pay this tool')

@@ -29,7 +29,7 @@ const run = async (host: string, cmd: string, user?: string) => {
   return r
 }
 
-describe('the issue\'s smoke command over plain OpenSSH', () => {
+describe("the issue's smoke command over plain OpenSSH", () => {
   it('prints realistic output', async () => {
     const r = await run(AC, 'ppc64_cpu --smt; lspci -nn | grep -i nvidia; lsmod | head -3; cat /proc/cmdline; virsh list --all')
     expect(r.code).toBe(0)
@@ -54,7 +54,7 @@ describe('the issue\'s smoke command over plain OpenSSH', () => {
     )
   })
 
-  it('runs a real shell in the host\'s own tree', async () => {
+  it("runs a real shell in the host's own tree", async () => {
     const r = await run(LC, 'hostname; cat /etc/centos-release; uname -r; uname -m; test -d /etc/modprobe.d && echo modprobe.d; sha256sum /etc/hostname | cut -c1-8; echo $PATH')
     expect(r.stdout.split('\n').slice(0, 5)).toEqual(['p9-r1-02', 'CentOS Linux release 7.5.1804 (AltArch)', '4.14.0-49.10.1.el7a.ppc64le', 'ppc64le', 'modprobe.d'])
     // writes stay inside the host
@@ -71,7 +71,7 @@ describe('the issue\'s smoke command over plain OpenSSH', () => {
 
   it('gives admin sudo (NOPASSWD by default) and no root powers without it', async () => {
     const r = await run(AC, 'id -un; touch /etc/x 2>&1; sudo -n id -u', 'admin')
-    expect(r.stdout).toBe('admin\ntouch: cannot touch \'/etc/x\': Permission denied\n0\n')
+    expect(r.stdout).toBe("admin\ntouch: cannot touch '/etc/x': Permission denied\n0\n")
   })
 })
 
@@ -114,10 +114,8 @@ describe('lspci', () => {
     )
   })
 
-  it('matches the guide\'s P100 lines', async () => {
-    expect((await run(LC, 'lspci -nn | grep -i nvidia')).stdout).toBe(
-      '0002:01:00.0 3D controller [0302]: NVIDIA Corporation GP100GL [Tesla P100 SXM2 16GB] [10de:15f9] (rev a1)\n000a:01:00.0 3D controller [0302]: NVIDIA Corporation GP100GL [Tesla P100 SXM2 16GB] [10de:15f9] (rev a1)\n',
-    )
+  it("matches the guide's P100 lines", async () => {
+    expect((await run(LC, 'lspci -nn | grep -i nvidia')).stdout).toBe('0002:01:00.0 3D controller [0302]: NVIDIA Corporation GP100GL [Tesla P100 SXM2 16GB] [10de:15f9] (rev a1)\n000a:01:00.0 3D controller [0302]: NVIDIA Corporation GP100GL [Tesla P100 SXM2 16GB] [10de:15f9] (rev a1)\n')
   })
 
   it('exposes IOMMU groups and drivers in sysfs (compound groups on the AC922)', async () => {
@@ -128,38 +126,25 @@ describe('lspci', () => {
 
 describe('lsmod / modprobe / rmmod', () => {
   it('formats like kmod and follows modprobe.d rules', async () => {
-    const r = await run(PCIE, [
-      'lsmod | grep -E "^(vfio|nouveau) "',
-      'modprobe vfio-pci disable_idle_d3=1; echo rc=$?',
-      'cat /sys/module/vfio_pci/parameters/disable_idle_d3',
-      'lsmod | grep -E "^vfio "',
-      'rmmod vfio; echo rc=$?',
-      'modprobe -r vfio_pci; lsmod | grep -c vfio',
-      'modprobe -r nouveau; echo rc=$?',
-      'lspci -k -s 0003:01:00.0 | grep -c "in use"',
-      'echo "blacklist nouveau" > /etc/modprobe.d/bl.conf; modprobe nouveau; echo rc=$?',
-      'lspci -k -s 0003:01:00.0 | grep "in use"',
-      'modprobe -r nouveau; echo "install nouveau /bin/false" >> /etc/modprobe.d/bl.conf; modprobe nouveau; echo rc=$?',
-      'modprobe nosuchmod; echo rc=$?',
-      'rm /etc/modprobe.d/bl.conf; modprobe nouveau',
-    ].join('; '))
-    expect(r.stdout).toBe(
+    const r = await run(
+      PCIE,
       [
-        'nouveau              2686976  0',
-        'rc=0',
-        'Y',
-        'vfio                  131072  2 vfio_iommu_spapr_tce,vfio_pci',
-        'rc=1',
-        '0',
-        'rc=0',
-        '0',
-        'rc=0',
-        '\tKernel driver in use: nouveau',
-        'rc=1',
-        'rc=1',
-        '',
-      ].join('\n'),
+        'lsmod | grep -E "^(vfio|nouveau) "',
+        'modprobe vfio-pci disable_idle_d3=1; echo rc=$?',
+        'cat /sys/module/vfio_pci/parameters/disable_idle_d3',
+        'lsmod | grep -E "^vfio "',
+        'rmmod vfio; echo rc=$?',
+        'modprobe -r vfio_pci; lsmod | grep -c vfio',
+        'modprobe -r nouveau; echo rc=$?',
+        'lspci -k -s 0003:01:00.0 | grep -c "in use"',
+        'echo "blacklist nouveau" > /etc/modprobe.d/bl.conf; modprobe nouveau; echo rc=$?',
+        'lspci -k -s 0003:01:00.0 | grep "in use"',
+        'modprobe -r nouveau; echo "install nouveau /bin/false" >> /etc/modprobe.d/bl.conf; modprobe nouveau; echo rc=$?',
+        'modprobe nosuchmod; echo rc=$?',
+        'rm /etc/modprobe.d/bl.conf; modprobe nouveau',
+      ].join('; '),
     )
+    expect(r.stdout).toBe(['nouveau              2686976  0', 'rc=0', 'Y', 'vfio                  131072  2 vfio_iommu_spapr_tce,vfio_pci', 'rc=1', '0', 'rc=0', '0', 'rc=0', '\tKernel driver in use: nouveau', 'rc=1', 'rc=1', ''].join('\n'))
     expect(r.stderr).toContain('rmmod: ERROR: Module vfio is in use by: vfio_iommu_spapr_tce vfio_pci')
     expect(r.stderr).toContain("modprobe: ERROR: Error running install command '/bin/false' for module nouveau: retcode 1")
     expect(r.stderr).toContain('modprobe: FATAL: Module nosuchmod not found in directory /lib/modules/4.18.0-305.el8.ppc64le')
@@ -185,7 +170,10 @@ describe('dracut / lsinitrd', () => {
   })
 
   it('takes an explicit image and kernel version and embeds /etc/modprobe.d', async () => {
-    const r = await run(AC, 'echo "blacklist nouveau" > /etc/modprobe.d/blacklist-nouveau.conf; dracut -f /boot/initramfs-4.18.0-240.el8.ppc64le.img 4.18.0-240.el8.ppc64le; lsinitrd /boot/initramfs-4.18.0-240.el8.ppc64le.img | grep modprobe.d/; lsinitrd -f /etc/modprobe.d/blacklist-nouveau.conf /boot/initramfs-4.18.0-240.el8.ppc64le.img; dracut -f /tmp/x.img 9.9.9; echo rc=$?; rm /etc/modprobe.d/blacklist-nouveau.conf')
+    const r = await run(
+      AC,
+      'echo "blacklist nouveau" > /etc/modprobe.d/blacklist-nouveau.conf; dracut -f /boot/initramfs-4.18.0-240.el8.ppc64le.img 4.18.0-240.el8.ppc64le; lsinitrd /boot/initramfs-4.18.0-240.el8.ppc64le.img | grep modprobe.d/; lsinitrd -f /etc/modprobe.d/blacklist-nouveau.conf /boot/initramfs-4.18.0-240.el8.ppc64le.img; dracut -f /tmp/x.img 9.9.9; echo rc=$?; rm /etc/modprobe.d/blacklist-nouveau.conf',
+    )
     expect(r.stdout).toMatch(/^-rw-r--r-- +1 root +root +18 \w+ +\d+ \d\d:\d\d etc\/modprobe.d\/blacklist-nouveau.conf\nblacklist nouveau\nrc=1\n$/)
     expect(r.stderr).toContain('Cannot find module directory /lib/modules/9.9.9/')
   })
@@ -217,7 +205,7 @@ describe('grubby / grub2-*', () => {
     expect(m.stderr).toBe('Generating grub configuration file ...\ndone\n')
   })
 
-  it('EL7 legacy: --info bare values, the guide\'s menuentry, grub2-mkconfig drops grubby-only args', async () => {
+  it("EL7 legacy: --info bare values, the guide's menuentry, grub2-mkconfig drops grubby-only args", async () => {
     const r = await run(LC, 'grubby --info=/boot/vmlinuz-4.14.0-49.10.1.el7a.ppc64le; grep -c "^menuentry" /boot/grub2/grub.cfg; grep -m1 "hint-ieee1275" /boot/grub2/grub.cfg | grep -c pciex@3fffe40500000')
     expect(r.stdout).toBe(
       [
@@ -232,7 +220,10 @@ describe('grubby / grub2-*', () => {
         '',
       ].join('\n'),
     )
-    const u = await run(LC, 'cp /boot/grub2/grub.cfg /root/grub.cfg.orig; grubby --update-kernel=ALL --args=vfio-pci.disable_idle_d3=1; grep -c "disable_idle_d3" /boot/grub2/grub.cfg; grub2-mkconfig -o /boot/grub2/grub.cfg 2>/dev/null; grep -c "disable_idle_d3" /boot/grub2/grub.cfg; grep -c LANG= /boot/grub2/grub.cfg; sed -i "s/LANG=en_US.UTF-8/LANG=en_US.UTF-8 vfio-pci.disable_idle_d3=1/" /root/grub.cfg.orig; cp /root/grub.cfg.orig /boot/grub2/grub.cfg')
+    const u = await run(
+      LC,
+      'cp /boot/grub2/grub.cfg /root/grub.cfg.orig; grubby --update-kernel=ALL --args=vfio-pci.disable_idle_d3=1; grep -c "disable_idle_d3" /boot/grub2/grub.cfg; grub2-mkconfig -o /boot/grub2/grub.cfg 2>/dev/null; grep -c "disable_idle_d3" /boot/grub2/grub.cfg; grep -c LANG= /boot/grub2/grub.cfg; sed -i "s/LANG=en_US.UTF-8/LANG=en_US.UTF-8 vfio-pci.disable_idle_d3=1/" /root/grub.cfg.orig; cp /root/grub.cfg.orig /boot/grub2/grub.cfg',
+    )
     expect(u.stdout).toBe('2\n0\n0\n')
   })
 
@@ -245,11 +236,14 @@ describe('grubby / grub2-*', () => {
 describe('systemctl', () => {
   it('enables and disables units with the real symlinks and messages', async () => {
     const unit = '[Unit]\nDescription=SMT off\n\n[Service]\nType=oneshot\nExecStart=/usr/sbin/ppc64_cpu --smt=off\nRemainAfterExit=yes\n\n[Install]\nWantedBy=multi-user.target\n'
-    const r = await ssh(rack, LC, 'cat > /etc/systemd/system/smt-off.service; systemctl daemon-reload; systemctl is-enabled smt-off; systemctl enable smt-off.service; readlink /etc/systemd/system/multi-user.target.wants/smt-off.service; systemctl is-enabled smt-off; systemctl start smt-off; ppc64_cpu --smt; systemctl is-active smt-off; systemctl disable smt-off; systemctl is-enabled smt-off; systemctl stop smt-off; ppc64_cpu --smt=on; systemctl is-enabled nope', { input: unit })
-    expect(r.stdout).toBe('disabled\n/etc/systemd/system/smt-off.service\nenabled\nSMT is off\nactive\ndisabled\n')
-    expect(r.stderr).toBe(
-      'Created symlink /etc/systemd/system/multi-user.target.wants/smt-off.service → /etc/systemd/system/smt-off.service.\nRemoved /etc/systemd/system/multi-user.target.wants/smt-off.service.\nFailed to get unit file state for nope.service: No such file or directory\n',
+    const r = await ssh(
+      rack,
+      LC,
+      'cat > /etc/systemd/system/smt-off.service; systemctl daemon-reload; systemctl is-enabled smt-off; systemctl enable smt-off.service; readlink /etc/systemd/system/multi-user.target.wants/smt-off.service; systemctl is-enabled smt-off; systemctl start smt-off; ppc64_cpu --smt; systemctl is-active smt-off; systemctl disable smt-off; systemctl is-enabled smt-off; systemctl stop smt-off; ppc64_cpu --smt=on; systemctl is-enabled nope',
+      { input: unit },
     )
+    expect(r.stdout).toBe('disabled\n/etc/systemd/system/smt-off.service\nenabled\nSMT is off\nactive\ndisabled\n')
+    expect(r.stderr).toBe('Created symlink /etc/systemd/system/multi-user.target.wants/smt-off.service → /etc/systemd/system/smt-off.service.\nRemoved /etc/systemd/system/multi-user.target.wants/smt-off.service.\nFailed to get unit file state for nope.service: No such file or directory\n')
   })
 })
 
@@ -263,11 +257,12 @@ describe('virsh', () => {
   it('attaches with --config, refuses a used guest slot and a duplicate, reports libvirt texts', async () => {
     await ssh(rack, LC, 'cat > /root/gpu1.xml', { input: hostdev('0002:01:00.0', '0x06') })
     await ssh(rack, LC, 'cat > /root/gpu2.xml', { input: hostdev('000a:01:00.0') })
-    const r = await run(LC, 'virsh attach-device vm2 /root/gpu1.xml --config; echo rc=$?; virsh attach-device vm1 /root/gpu1.xml --config; virsh attach-device vm1 /root/gpu1.xml --config; virsh attach-device vm1 /root/gpu2.xml --config; virsh dumpxml --inactive vm1 | grep -c "<hostdev"; virsh dumpxml vm1 | grep -c "<hostdev"; virsh domstate vm1')
-    expect(r.stdout).toBe('rc=1\nDevice attached successfully\n\nDevice attached successfully\n\n2\n0\nrunning\n\n')
-    expect(r.stderr).toBe(
-      'error: Failed to attach device from /root/gpu1.xml\nerror: XML error: Attempted double use of PCI Address 0000:00:06.0\nerror: Failed to attach device from /root/gpu1.xml\nerror: Requested operation is not valid: device is already in the domain configuration\n',
+    const r = await run(
+      LC,
+      'virsh attach-device vm2 /root/gpu1.xml --config; echo rc=$?; virsh attach-device vm1 /root/gpu1.xml --config; virsh attach-device vm1 /root/gpu1.xml --config; virsh attach-device vm1 /root/gpu2.xml --config; virsh dumpxml --inactive vm1 | grep -c "<hostdev"; virsh dumpxml vm1 | grep -c "<hostdev"; virsh domstate vm1',
     )
+    expect(r.stdout).toBe('rc=1\nDevice attached successfully\n\nDevice attached successfully\n\n2\n0\nrunning\n\n')
+    expect(r.stderr).toBe('error: Failed to attach device from /root/gpu1.xml\nerror: XML error: Attempted double use of PCI Address 0000:00:06.0\nerror: Failed to attach device from /root/gpu1.xml\nerror: Requested operation is not valid: device is already in the domain configuration\n')
     const s = await run(LC, 'virsh destroy vm1; virsh start vm1; lspci -k -s 0002:01:00.0 | grep "in use"; virsh dumpxml vm1 | grep -o "slot=.0x0[67]." | sort | tr "\\n" " "')
     expect(s.stdout).toBe("Domain vm1 destroyed\n\nDomain vm1 started\n\n\tKernel driver in use: vfio-pci\nslot='0x06' slot='0x07' ")
     const n = await run(LC, 'virsh nodedev-list --cap pci | grep -c pci_; virsh nodedev-detach pci_000a_01_00_0; virsh destroy vm1 >/dev/null; virsh nodedev-reattach pci_0002_01_00_0; lspci -k -s 0002:01:00.0 | grep "in use"')

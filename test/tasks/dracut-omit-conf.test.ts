@@ -30,7 +30,7 @@ describe('gpufleet-omit-nouveau.conf', () => {
   test('omit_drivers: += appends, = resets, comments ignored', () => {
     expect(omittedDrivers('omit_drivers+=" a "\nomit_drivers+=" b c " # x\n')).toEqual(['a', 'b', 'c'])
     expect(omittedDrivers('omit_drivers+=" a "\nomit_drivers=" b "\n')).toEqual(['b'])
-    expect(omittedDrivers("omit_drivers+=' a '\n# omit_drivers+=\" z \"\n")).toEqual(['a'])
+    expect(omittedDrivers('omit_drivers+=\' a \'\n# omit_drivers+=" z "\n')).toEqual(['a'])
     expect(omittedDrivers('add_drivers+=" a "\n')).toEqual([])
   })
 

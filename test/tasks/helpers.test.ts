@@ -38,7 +38,12 @@ test('BLS version order: numeric runs compare as numbers', () => {
 })
 
 test('guest slots: any used function takes the whole slot; controllers count', () => {
-  const used = [1, 2, 3].map((slot) => ({ domain: 0, bus: 0, slot, function: 0 })).concat([{ domain: 0, bus: 0, slot: 5, function: 3 }, { domain: 0, bus: 1, slot: 4, function: 0 }])
+  const used = [1, 2, 3]
+    .map((slot) => ({ domain: 0, bus: 0, slot, function: 0 }))
+    .concat([
+      { domain: 0, bus: 0, slot: 5, function: 3 },
+      { domain: 0, bus: 1, slot: 4, function: 0 },
+    ])
   expect(pickGuestAddresses(used, 3)?.map((a) => a.slot)).toEqual([4, 6, 7])
   expect(pickGuestAddresses(used, 40)).toBeUndefined()
 })

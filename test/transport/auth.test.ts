@@ -43,7 +43,10 @@ describe('client authentication against real OpenSSH', () => {
     const stranger = await generateKey(join(dir, 'stranger'), 'ed25519')
     const error = await createConnector({ knownHostsFile: sshd.knownHostsFile, agentSocket: null })
       .connect(sshdHost(sshd, { identityFiles: [stranger.file, join(dir, 'does-not-exist')] }))
-      .then(() => undefined, (e: unknown) => e)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
     expect(error).toBeInstanceOf(ConnectError)
     expect((error as ConnectError).reason).toBe('auth')
     expect((error as ConnectError).message).toContain(stranger.file)
@@ -87,7 +90,11 @@ describe('client authentication against real OpenSSH', () => {
       const t = await createConnector({ knownHostsFile: sshd.knownHostsFile, agentSocket: sock }).connect(sshdHost(sshd, { identityFiles: [unauthorized.file] }))
       expect((await t.exec('echo via-agent')).stdout).toBe('via-agent\n')
       await t.close()
-      const accepted = sshd.log().split('\n').filter((l) => l.includes('Accepted publickey')).pop()!
+      const accepted = sshd
+        .log()
+        .split('\n')
+        .filter((l) => l.includes('Accepted publickey'))
+        .pop()!
       expect(accepted).toContain(await fingerprintOf(`${agentKey.file}.pub`))
     } finally {
       agent.kill('SIGTERM')
@@ -148,7 +155,12 @@ describe('ProxyJump through a bastion sshd', () => {
     await writeFile(onlyTarget, await readFile(target.knownHostsFile, 'utf8'))
     const h = sshdHost(target)
     h.ssh.proxyJump = `${bastion.user}@127.0.0.1:${bastion.port}`
-    const error = await createConnector({ knownHostsFile: onlyTarget, agentSocket: null }).connect(h).then(() => undefined, (e: unknown) => e)
+    const error = await createConnector({ knownHostsFile: onlyTarget, agentSocket: null })
+      .connect(h)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
     expect((error as ConnectError).reason).toBe('hostkey-unknown')
     expect((error as ConnectError).message).toMatch(/jump host .* failed/)
   })
@@ -156,7 +168,12 @@ describe('ProxyJump through a bastion sshd', () => {
   it('reports a target the bastion cannot reach as unreachable (retryable)', async () => {
     const h = sshdHost(target, { port: 1 })
     h.ssh.proxyJump = `${bastion.user}@127.0.0.1:${bastion.port}`
-    const error = await createConnector({ knownHostsFile: knownHosts, agentSocket: null }).connect(h).then(() => undefined, (e: unknown) => e)
+    const error = await createConnector({ knownHostsFile: knownHosts, agentSocket: null })
+      .connect(h)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
     expect((error as ConnectError).reason).toBe('unreachable')
     expect((error as ConnectError).retryable).toBe(true)
   })
@@ -169,7 +186,12 @@ describe('ProxyJump through a bastion sshd', () => {
       await writeFile(file, (await readFile(knownHosts, 'utf8')) + (await readFile(strict.knownHostsFile, 'utf8')))
       const h = sshdHost(target)
       h.ssh.proxyJump = `${strict.user}@127.0.0.1:${strict.port}`
-      const error = await createConnector({ knownHostsFile: file, agentSocket: null }).connect(h).then(() => undefined, (e: unknown) => e)
+      const error = await createConnector({ knownHostsFile: file, agentSocket: null })
+        .connect(h)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )
       expect((error as ConnectError).reason).toBe('unreachable')
       expect((error as ConnectError).message).toMatch(/jump host could not reach 127\.0\.0\.1:\d+/)
     } finally {
@@ -180,7 +202,12 @@ describe('ProxyJump through a bastion sshd', () => {
   it('reports a dead bastion as a proxy failure', async () => {
     const h = sshdHost(target)
     h.ssh.proxyJump = `${bastion.user}@127.0.0.1:1`
-    const error = await createConnector({ knownHostsFile: knownHosts, agentSocket: null }).connect(h).then(() => undefined, (e: unknown) => e)
+    const error = await createConnector({ knownHostsFile: knownHosts, agentSocket: null })
+      .connect(h)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
     expect((error as ConnectError).reason).toBe('proxy')
   })
 })

@@ -46,9 +46,7 @@ describe('become through sudo on real OpenSSH', () => {
 
   it('feeds the become password over stdin only, and never shows it', async () => {
     const lines: string[] = []
-    const t = await createConnector({ knownHostsFile: sshd.knownHostsFile, agentSocket: null, becomePassword: PW_USER_PASSWORD }).connect(
-      sshdHost(sshd, { user: PW_USER, become: true }),
-    )
+    const t = await createConnector({ knownHostsFile: sshd.knownHostsFile, agentSocket: null, becomePassword: PW_USER_PASSWORD }).connect(sshdHost(sshd, { user: PW_USER, become: true }))
     const r = await t.exec('id -un; cat; echo to-stderr >&2', { become: true, stdin: 'caller stdin\n', onLine: (s, l) => lines.push(`${s}:${l}`) })
     expect(r).toMatchObject({ exitCode: 0, stdout: 'root\ncaller stdin\n', stderr: 'to-stderr\n' })
     expect(lines).toEqual(['stdout:root', 'stdout:caller stdin', 'stderr:to-stderr'])
@@ -62,9 +60,7 @@ describe('become through sudo on real OpenSSH', () => {
   it('never puts the password in the command line and scrubs it from output', async () => {
     const wrap = wrapBecome('true', 'root', true)
     expect(wrap.command).not.toContain(PW_USER_PASSWORD)
-    const t = await createConnector({ knownHostsFile: sshd.knownHostsFile, agentSocket: null, becomePassword: PW_USER_PASSWORD }).connect(
-      sshdHost(sshd, { user: PW_USER, become: true }),
-    )
+    const t = await createConnector({ knownHostsFile: sshd.knownHostsFile, agentSocket: null, becomePassword: PW_USER_PASSWORD }).connect(sshdHost(sshd, { user: PW_USER, become: true }))
     // A command that prints the secret itself (e.g. from a file) gets it masked.
     const r = await t.exec(`printf '%s\\n' ${"'S3cret-sudo pass;$(x)'"}`, { become: true })
     expect(r.stdout).toBe('********\n')
@@ -96,6 +92,6 @@ describe('password masking rules (pure)', () => {
     expect(scrubSecret('x root=/dev/sda root', secretFor('stdout', 'root'))).toBe('x root=/dev/sda root')
     expect(scrubSecret('sudo: root', secretFor('stderr', 'root'))).toBe('sudo: ********')
     expect(scrubSecret('a long-password-here b', secretFor('stdout', 'long-password-here'))).toBe('a ******** b')
-    expect(wrapBecome('id', 'root', false).command).toBe("sudo -n -u root -- sh -c id")
+    expect(wrapBecome('id', 'root', false).command).toBe('sudo -n -u root -- sh -c id')
   })
 })

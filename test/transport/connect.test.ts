@@ -41,7 +41,10 @@ describe('connect timeouts, handshake cap and keepalives', () => {
       const started = Date.now()
       const error = await createConnector({ knownHostsFile: sshd.knownHostsFile, agentSocket: null, connectTimeoutMs: 400 })
         .connect(sshdHost(sshd, { port: silent.port }))
-        .then(() => undefined, (e: unknown) => e)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )
       expect(error).toBeInstanceOf(ConnectError)
       expect((error as ConnectError).reason).toBe('timeout')
       expect(Date.now() - started).toBeLessThan(3000)
@@ -85,7 +88,10 @@ describe('connect timeouts, handshake cap and keepalives', () => {
     const started = Date.now()
     expect(sshd.signalConnections('SIGSTOP')).toBeGreaterThan(0)
     try {
-      const error = await running.then(() => undefined, (e: unknown) => e)
+      const error = await running.then(
+        () => undefined,
+        (e: unknown) => e,
+      )
       expect(error).toBeInstanceOf(ConnectError)
       expect((error as ConnectError).reason).toBe('unreachable')
       expect(Date.now() - started).toBeLessThan(5000)
@@ -104,7 +110,10 @@ describe('connect timeouts, handshake cap and keepalives', () => {
       setTimeout(() => ac.abort(), 100)
       const error = await createConnector({ knownHostsFile: sshd.knownHostsFile, agentSocket: null, connectTimeoutMs: 10_000 })
         .connect(sshdHost(sshd, { port: silent.port }), ac.signal)
-        .then(() => undefined, (e: unknown) => e)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )
       expect((error as ConnectError).message).toMatch(/aborted/)
     } finally {
       await silent.close()

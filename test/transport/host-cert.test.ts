@@ -49,7 +49,7 @@ describe('host certificate checks on certificates made by ssh-keygen (pure)', ()
         expect(cert.principals).toEqual(['p9-01.example', '127.0.0.1'])
         const entries = parseKnownHosts(`@cert-authority *.example,[127.0.0.1]:* ${ca.publicKey}\n`, '/kh')
         const verdict = checkHostCertificate(entries, 'p9-01.example', 'p9-01.example', cert, now())
-        expect(verdict.status, `${caType} CA, ${hostType} host key: ${verdict.status === "invalid" ? verdict.reason : verdict.status}`).toBe('ok')
+        expect(verdict.status, `${caType} CA, ${hostType} host key: ${verdict.status === 'invalid' ? verdict.reason : verdict.status}`).toBe('ok')
         expect(checkHostCertificate(entries, '[127.0.0.1]:2222', '127.0.0.1', cert, now()).status).toBe('ok')
       }
     }
@@ -115,9 +115,7 @@ describe('a real sshd presenting a HostCertificate', () => {
     )
 
   it('ssh2 itself cannot negotiate certificate host keys (why gpufleet probes for the certificate)', () => {
-    expect(() => new ssh2.Client().connect({ host: '127.0.0.1', port: 1, username: 'x', algorithms: { serverHostKey: ['ssh-ed25519-cert-v01@openssh.com' as never] } })).toThrow(
-      'Unsupported algorithm: ssh-ed25519-cert-v01@openssh.com',
-    )
+    expect(() => new ssh2.Client().connect({ host: '127.0.0.1', port: 1, username: 'x', algorithms: { serverHostKey: ['ssh-ed25519-cert-v01@openssh.com' as never] } })).toThrow('Unsupported algorithm: ssh-ed25519-cert-v01@openssh.com')
   })
 
   it('accepts the host when its certificate is signed by a listed @cert-authority, and records nothing', async () => {
@@ -146,7 +144,10 @@ describe('a real sshd presenting a HostCertificate', () => {
     for (const acceptNewHostKeys of [false, true]) {
       const error = await createConnector({ knownHostsFile: file, acceptNewHostKeys, agentSocket: null })
         .connect(sshdHost(sshd))
-        .then(() => undefined, (e: unknown) => e as ConnectError)
+        .then(
+          () => undefined,
+          (e: unknown) => e as ConnectError,
+        )
       expect(error).toBeInstanceOf(ConnectError)
       expect(error!.reason).toBe('hostkey-unknown')
       expect(error!.message).toMatch(new RegExp(`host certificate for \\[127\\.0\\.0\\.1\\]:${sshd.port} \\(ssh-ed25519 SHA256:\\S+\\) refused: its CA \\(SHA256:\\S+\\) is not a @cert-authority for \\[127\\.0\\.0\\.1\\]:${sshd.port} in ${file}:1`))
@@ -160,14 +161,20 @@ describe('a real sshd presenting a HostCertificate', () => {
     expect(await opensshAccepts(wrongPrincipal, file)).toBe(false)
     const error = await createConnector({ knownHostsFile: file, agentSocket: null })
       .connect(sshdHost(wrongPrincipal))
-      .then(() => undefined, (e: unknown) => e as ConnectError)
+      .then(
+        () => undefined,
+        (e: unknown) => e as ConnectError,
+      )
     expect(error!.message).toMatch(/refused: its principals \(somewhere-else\.example\) do not include 127\.0\.0\.1$/)
     const revoked = join(dir, 'kh-revoked')
     await writeFile(revoked, `@cert-authority * ${ca.publicKey}\n@revoked * ${ca.publicKey}\n`)
     expect(await opensshAccepts(sshd, revoked)).toBe(false)
     const error2 = await createConnector({ knownHostsFile: revoked, agentSocket: null })
       .connect(sshdHost(sshd))
-      .then(() => undefined, (e: unknown) => e as ConnectError)
+      .then(
+        () => undefined,
+        (e: unknown) => e as ConnectError,
+      )
     expect(error2!.reason).toBe('hostkey-changed')
     expect(error2!.message).toMatch(new RegExp(`host certificate for .* is REVOKED in ${revoked}:2`))
   })
@@ -186,7 +193,12 @@ describe('a real sshd presenting a HostCertificate', () => {
     expect((sshd.counts().connections.get(sshd.port) ?? 0) - before).toBe(2)
     // Without the CA line, the same route is refused: the certificate alone proves nothing.
     await writeFile(file, `[127.0.0.1]:${bastion.port} ${bastion.hostKeyPublic}\n`)
-    const error = await createConnector({ knownHostsFile: file, agentSocket: null }).connect(host).then(() => undefined, (e: unknown) => e as ConnectError)
+    const error = await createConnector({ knownHostsFile: file, agentSocket: null })
+      .connect(host)
+      .then(
+        () => undefined,
+        (e: unknown) => e as ConnectError,
+      )
     expect(error!.reason).toBe('hostkey-unknown')
   })
 

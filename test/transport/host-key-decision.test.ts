@@ -16,8 +16,7 @@ const entry = (key: Buffer, keyType: string, extra: Partial<KnownHostEntry> = {}
 const ed = keyBlob('ssh-ed25519')
 const ed2 = keyBlob('ssh-ed25519')
 const ecdsa = keyBlob('ecdsa-sha2-nistp256')
-const ask = (q: Partial<HostKeyQuestion>) =>
-  decideHostKey({ entries: [], name: 'p9-01', hostname: 'p9-01', port: 22, key: ed, acceptNew: false, recordIn: '/home/u/.ssh/known_hosts', nowSeconds: 1_700_000_000, ...q })
+const ask = (q: Partial<HostKeyQuestion>) => decideHostKey({ entries: [], name: 'p9-01', hostname: 'p9-01', port: 22, key: ed, acceptNew: false, recordIn: '/home/u/.ssh/known_hosts', nowSeconds: 1_700_000_000, ...q })
 
 describe('decideHostKey', () => {
   it('accepts a key on file', () => {

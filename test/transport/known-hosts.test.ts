@@ -17,17 +17,7 @@ const hashed = (name: string) => {
 describe('known_hosts parsing (pure)', () => {
   const a = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ'
   const b = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA7+9RtYQIj3EavIlJVadtI/BBNCiZUbf6UW6Ku9bEkv'
-  const text = [
-    '# comment',
-    '',
-    `p9-01,10.0.0.1 ${a}`,
-    `[p9-02]:2222 ${a}`,
-    `${hashed('p9-03')} ${b}`,
-    `@cert-authority *.rack ${b}`,
-    `@revoked p9-04 ${b}`,
-    `p9-0?,!p9-09 ${b}`,
-    'garbage',
-  ].join('\n')
+  const text = ['# comment', '', `p9-01,10.0.0.1 ${a}`, `[p9-02]:2222 ${a}`, `${hashed('p9-03')} ${b}`, `@cert-authority *.rack ${b}`, `@revoked p9-04 ${b}`, `p9-0?,!p9-09 ${b}`, 'garbage'].join('\n')
   const entries = parseKnownHosts(text, '/k')
 
   it('parses plain, comma, [host]:port, hashed and marker lines with their line numbers', () => {
@@ -69,13 +59,15 @@ describe('host key verification against real OpenSSH', () => {
     await sshd?.stop()
     await rm(dir, { recursive: true, force: true })
   })
-  const connect = (knownHostsFile: string, acceptNewHostKeys = false) =>
-    createConnector({ knownHostsFile, acceptNewHostKeys, agentSocket: null }).connect(sshdHost(sshd))
+  const connect = (knownHostsFile: string, acceptNewHostKeys = false) => createConnector({ knownHostsFile, acceptNewHostKeys, agentSocket: null }).connect(sshdHost(sshd))
 
   it('refuses an unknown key without --accept-new-host-keys', async () => {
     const file = join(dir, 'empty')
     await writeFile(file, '')
-    const error = await connect(file).then(() => undefined, (e: unknown) => e)
+    const error = await connect(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     expect(error).toBeInstanceOf(ConnectError)
     expect((error as ConnectError).reason).toBe('hostkey-unknown')
     expect((error as ConnectError).retryable).toBe(false)
@@ -90,12 +82,7 @@ describe('host key verification against real OpenSSH', () => {
     expect((await t.exec('echo ok')).stdout).toBe('ok\n')
     await t.close()
     const text = await readFile(file, 'utf8')
-    expect(text.split('\n')).toEqual([
-      '# mine',
-      'other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ',
-      `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`,
-      '',
-    ])
+    expect(text.split('\n')).toEqual(['# mine', 'other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ', `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`, ''])
     expect((await stat(file)).mode & 0o777).toBe(0o644)
     // The recorded line is now trusted without the flag.
     const again = await connect(file)
@@ -131,12 +118,14 @@ describe('host key verification against real OpenSSH', () => {
     const file = join(dir, 'changed')
     await writeFile(file, `# line 1\n[127.0.0.1]:${sshd.port} ${otherPub}\n`)
     for (const accept of [false, true]) {
-      const error = await connect(file, accept).then(() => undefined, (e: unknown) => e)
+      const error = await connect(file, accept).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
       expect(error).toBeInstanceOf(ConnectError)
       expect((error as ConnectError).reason).toBe('hostkey-changed')
       expect((error as ConnectError).message).toBe(
-        `[sshd-${sshd.port}] host key for [127.0.0.1]:${sshd.port} has CHANGED (ssh-ed25519 ${fingerprint(blob(sshd.hostKeyPublic))}); ` +
-          `known_hosts ${file}:2 has a different key. Possible man-in-the-middle attack. Remove the old line if the change is expected.`,
+        `[sshd-${sshd.port}] host key for [127.0.0.1]:${sshd.port} has CHANGED (ssh-ed25519 ${fingerprint(blob(sshd.hostKeyPublic))}); ` + `known_hosts ${file}:2 has a different key. Possible man-in-the-middle attack. Remove the old line if the change is expected.`,
       )
     }
     expect(await readFile(file, 'utf8')).toBe(`# line 1\n[127.0.0.1]:${sshd.port} ${otherPub}\n`)
@@ -149,7 +138,12 @@ describe('host key verification against real OpenSSH', () => {
     const host = sshdHost(sshd)
     host.ssh.strictHostKeyChecking = 'no'
     host.ssh.knownHostsFile = file // without --known-hosts, the inventory's UserKnownHostsFile is used
-    const error = await createConnector({ agentSocket: null }).connect(host).then(() => undefined, (e: unknown) => e)
+    const error = await createConnector({ agentSocket: null })
+      .connect(host)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
     expect((error as ConnectError).reason).toBe('hostkey-changed')
   })
 
@@ -170,7 +164,10 @@ describe('host key verification against real OpenSSH', () => {
     const missing = join(dir, 'no-such-known-hosts')
     const connector = createConnector({ knownHostsFile: missing, sshConfigFile: config, agentSocket: null, onWarning: (w) => warnings.push(w) })
     for (const name of ['a', 'b']) {
-      const error = await connector.connect(sshdHost(sshd, { name })).then(() => undefined, (e: unknown) => e)
+      const error = await connector.connect(sshdHost(sshd, { name })).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
       expect((error as ConnectError).reason).toBe('hostkey-unknown')
     }
     expect(warnings).toEqual([`known_hosts file ${missing} (named by --known-hosts) does not exist: every host key is unknown there`])
@@ -178,14 +175,19 @@ describe('host key verification against real OpenSSH', () => {
     const fromInventory = sshdHost(sshd)
     fromInventory.ssh.knownHostsFile = join(dir, 'also-missing')
     fromInventory.source = 'hosts.yaml:3'
-    await createConnector({ agentSocket: null, onWarning: (w) => warnings.push(w) }).connect(fromInventory).catch(() => undefined)
+    await createConnector({ agentSocket: null, onWarning: (w) => warnings.push(w) })
+      .connect(fromInventory)
+      .catch(() => undefined)
     expect(warnings[1]).toBe(`known_hosts file ${join(dir, 'also-missing')} (named by the inventory's UserKnownHostsFile for sshd-${sshd.port} (hosts.yaml:3)) does not exist: every host key is unknown there`)
   })
 
   it('refuses a @revoked key', async () => {
     const file = join(dir, 'revoked')
     await writeFile(file, `@revoked * ${sshd.hostKeyPublic}\n[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}\n`)
-    const error = await connect(file).then(() => undefined, (e: unknown) => e)
+    const error = await connect(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     expect((error as ConnectError).reason).toBe('hostkey-changed')
     expect((error as ConnectError).message).toMatch(/REVOKED/)
   })
@@ -202,7 +204,11 @@ describe('issue 12: host key changes that new-key acceptance must not hide', () 
     await ecdsa?.stop()
     await rm(dir, { recursive: true, force: true })
   })
-  const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as ConnectError)
+  const refusal = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: unknown) => e as ConnectError,
+    )
 
   it('a server offering only an ecdsa key where ed25519 is on file is CHANGED, whatever accepts new keys', async () => {
     const ed = await generateKey(join(dir, 'ed'), 'ed25519')

@@ -96,10 +96,7 @@ const CASES: Case[] = [
     name: 'every IdentityFile/UserKnownHostsFile token: %h %p %r %u %n %d %% %C %l %L %i ${HOME}; GlobalKnownHostsFile taken as is',
     host: 'tok',
     files: () => ({
-      config:
-        'Match originalhost tok\n  HostName tok.example\n  User u1\n  Port 2345\n' +
-        '  IdentityFile /k/%h-%p-%r-%u-%n-%d-%%-%C-%l-%L-%i\n  IdentityFile ${HOME}/.ssh/env_%h\n' +
-        '  UserKnownHostsFile /kh/%h-%p-%r-%u-%n-%d-%%-%C ~/.ssh/kh2\n  GlobalKnownHostsFile /etc/gk/%h\n',
+      config: 'Match originalhost tok\n  HostName tok.example\n  User u1\n  Port 2345\n' + '  IdentityFile /k/%h-%p-%r-%u-%n-%d-%%-%C-%l-%L-%i\n  IdentityFile ${HOME}/.ssh/env_%h\n' + '  UserKnownHostsFile /kh/%h-%p-%r-%u-%n-%d-%%-%C ~/.ssh/kh2\n  GlobalKnownHostsFile /etc/gk/%h\n',
     }),
   },
   {
@@ -201,7 +198,7 @@ describe('ssh config resolution agrees with `ssh -G` / `ssh -v` (OpenSSH)', () =
     c.after?.(dir)
   })
 
-  it('without -F: ~/.ssh/config, then /etc/ssh/ssh_config, as this machine\'s ssh reads them', async () => {
+  it("without -F: ~/.ssh/config, then /etc/ssh/ssh_config, as this machine's ssh reads them", async () => {
     for (const host of ['p9-a01.gpu.example', 'Bastion']) await expectAgreement([], host, await resolveSshConfig(await loadDefaultSshConfig(), host))
   })
 })

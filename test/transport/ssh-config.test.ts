@@ -162,7 +162,7 @@ describe('ssh config applied to real connections', () => {
     await expect(connector.connect(host)).rejects.toMatchObject({ reason: 'auth' })
   })
 
-  it('connects through a ProxyCommand (here OpenSSH\'s own ssh -W through the same sshd), tokens quoted', async () => {
+  it("connects through a ProxyCommand (here OpenSSH's own ssh -W through the same sshd), tokens quoted", async () => {
     const config = join(dir, 'config-proxy')
     const hop = `ssh -F /dev/null -i ${sshd.clientKeyFile} -o IdentitiesOnly=yes -o UserKnownHostsFile=${sshd.knownHostsFile} -o BatchMode=yes -p ${sshd.port} -W %h:%p ${sshd.user}@127.0.0.1`
     await writeFile(config, `Host via-cmd\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKeyFile}\n  UserKnownHostsFile ${sshd.knownHostsFile}\n  ProxyCommand ${hop}\n`)

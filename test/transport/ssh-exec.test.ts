@@ -89,7 +89,10 @@ describe('a connection the server drops mid-command', () => {
       const running = t.exec('echo begun; sleep 30')
       await new Promise((r) => setTimeout(r, 500))
       expect(sshd.dropConnections()).toBeGreaterThan(0)
-      const error = await running.then(() => undefined, (e: unknown) => e)
+      const error = await running.then(
+        () => undefined,
+        (e: unknown) => e,
+      )
       expect(error).toBeInstanceOf(ConnectError)
       expect((error as ConnectError).reason).toBe('unreachable')
       expect((error as ConnectError).message).toMatch(/interrupted/)
@@ -105,7 +108,12 @@ describe('a connection the server drops mid-command', () => {
     const sshd = await startSshd()
     const port = sshd.port
     await sshd.stop()
-    const error = await createConnector({ knownHostsFile: '/dev/null', agentSocket: null }).connect(sshdHost(sshd, { port })).then(() => undefined, (e: unknown) => e)
+    const error = await createConnector({ knownHostsFile: '/dev/null', agentSocket: null })
+      .connect(sshdHost(sshd, { port }))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
     expect(error).toBeInstanceOf(ConnectError)
     expect((error as ConnectError).reason).toBe('unreachable')
   })

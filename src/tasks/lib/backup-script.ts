@@ -7,11 +7,7 @@ import type { Step } from '../define.js'
 // reads it instead of hashing the copy). The old sidecar goes first and the new one lands last, so
 // an interrupted keep leaves a copy without a sidecar (the fact then hashes it), never a copy paired
 // with another copy's sum.
-export const KEEP_BACKUP_FUNCTION = [
-  'keep() {',
-  `  rm -f "$2${BACKUP_SUM_SUFFIX}" && printf '%s  %s\\n' "$3" "$2" > "$2${BACKUP_SUM_SUFFIX}.tmp" && mv -f "$1" "$2" && mv -f "$2${BACKUP_SUM_SUFFIX}.tmp" "$2${BACKUP_SUM_SUFFIX}" || { rm -f "$2${BACKUP_SUM_SUFFIX}.tmp"; return 1; }`,
-  '}',
-].join('\n')
+export const KEEP_BACKUP_FUNCTION = ['keep() {', `  rm -f "$2${BACKUP_SUM_SUFFIX}" && printf '%s  %s\\n' "$3" "$2" > "$2${BACKUP_SUM_SUFFIX}.tmp" && mv -f "$1" "$2" && mv -f "$2${BACKUP_SUM_SUFFIX}.tmp" "$2${BACKUP_SUM_SUFFIX}" || { rm -f "$2${BACKUP_SUM_SUFFIX}.tmp"; return 1; }`, '}'].join('\n')
 
 // Shell text that copies each existing file to <backup>/prev/<path> (always) and <backup>/orig/<path>
 // (only the first time: the pre-gpufleet state), verifying every copy with sha256 before it replaces

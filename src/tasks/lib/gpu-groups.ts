@@ -19,7 +19,10 @@ export const pciAddressSchema = z.string().regex(/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]
 
 // A libvirt domain name: libvirt itself refuses '/' and newlines in names; control characters
 // are refused too so a name stays one line in virsh output, reports and logs.
-export const domainNameSchema = z.string().min(1).regex(/^[^/\x00-\x1f\x7f]+$/, 'a libvirt domain name (no / or control characters)')
+export const domainNameSchema = z
+  .string()
+  .min(1)
+  .regex(/^[^/\x00-\x1f\x7f]+$/, 'a libvirt domain name (no / or control characters)')
 
 // What a domain has now: whether it runs, and the host PCI functions in its persistent and live XML.
 export function domainHostdevs(dom: LibvirtDomain): { running: boolean; inConfig: Set<string>; inLive: Set<string> } {
@@ -70,7 +73,13 @@ export function gpuGroups(pci: PciDevice[], iommu: IommuGroups): GpuGroup[] {
     let grp = out.get(n)
     if (!grp) {
       const members = (iommu.groups[n] ?? []).filter((a) => passable(pci.find((p) => p.address === a)))
-      const foreign = members.flatMap((a) => foreignMember(a, pci.find((p) => p.address === a)) ?? [])
+      const foreign = members.flatMap(
+        (a) =>
+          foreignMember(
+            a,
+            pci.find((p) => p.address === a),
+          ) ?? [],
+      )
       const devs = members.map((a) => pci.find((p) => p.address === a))
       const nvlink2 = devs.some((d) => d && isNvlinkBridge(d)) && devs.some((d) => d && isNvidiaGpu(d) && V100_SXM2_IDS.includes(d.deviceId))
       grp = { group: n, gpus: [], members, foreign, nvlink2 }
@@ -141,6 +150,10 @@ export function allocateGroups(assignments: GpuAssignment[], groups: GpuGroup[],
     }
   }
   const byDomain = new Map<string, GpuGroup[]>()
-  for (const a of assignments) byDomain.set(a.domain, groups.filter((g) => owner.get(g.group) === a.domain))
+  for (const a of assignments)
+    byDomain.set(
+      a.domain,
+      groups.filter((g) => owner.get(g.group) === a.domain),
+    )
   return { ok: true, byDomain, notes }
 }

@@ -25,7 +25,9 @@ function phbIndexes(x: DomainXml): number[] {
 // PHBs (other than 0) no device of the XML sits on: where a whole group can go.
 export function sparePhbs(x: DomainXml): number[] {
   const busy = new Set(x.pciAddresses.filter((a) => a.domain === 0).map((a) => a.bus))
-  return phbIndexes(x).filter((i) => i > 0 && !busy.has(i)).sort((a, b) => a - b)
+  return phbIndexes(x)
+    .filter((i) => i > 0 && !busy.has(i))
+    .sort((a, b) => a - b)
 }
 
 // Hands out PHBs for the groups of one domain, in order, and the controllers to add.

@@ -17,7 +17,7 @@ export interface HostdevChange {
 // On attach, `phbs` are PHB controllers added to the definition first (--config: PHBs cannot be
 // hot-plugged), and removed again if the group fails.
 export function hostdevScript(action: 'attach' | 'detach', domain: string, changes: HostdevChange[], phbs: NewPhb[] = []): string {
-  const lines = ['set -u', `dom=${quote(domain)}`, 'say() { echo "gpufleet: $*" >&2; }', 'd=$(mktemp -d) || exit 1', "trap 'rm -rf \"$d\"' EXIT"]
+  const lines = ['set -u', `dom=${quote(domain)}`, 'say() { echo "gpufleet: $*" >&2; }', 'd=$(mktemp -d) || exit 1', 'trap \'rm -rf "$d"\' EXIT']
   phbs.forEach((p) => lines.push(`printf '%s\\n' ${quote(phbXml(p))} > "$d/phb${p.index}.xml" || exit 1`))
   changes.forEach((c, i) => lines.push(`printf '%s\\n' ${quote(hostdevXml(c.source, action === 'attach' ? c.guest : undefined))} > "$d/${i}.xml" || exit 1`))
   const flags = (c: HostdevChange) => [c.config ? '--config' : '', c.live ? '--live' : ''].filter(Boolean).join(' ')
@@ -30,10 +30,7 @@ export function hostdevScript(action: 'attach' | 'detach', domain: string, chang
     lines.push(`virsh attach-device "$dom" "$d/phb${p.index}.xml" --config || { say ${quote(`adding PHB ${p.index} (spapr-pci-host-bridge) failed; undoing this group`)}; undo; exit 1; }`, `phb${p.index}=1`)
   }
   changes.forEach((c, i) => {
-    lines.push(
-      `virsh ${action}-device "$dom" "$d/${i}.xml" ${flags(c)} || { say ${quote(`${action} of ${c.source} failed; undoing this group`)}; undo; exit 1; }`,
-      `done${i}=1`,
-    )
+    lines.push(`virsh ${action}-device "$dom" "$d/${i}.xml" ${flags(c)} || { say ${quote(`${action} of ${c.source} failed; undoing this group`)}; undo; exit 1; }`, `done${i}=1`)
   })
   const check = (which: 'config' | 'live', list: HostdevChange[]) => {
     if (list.length === 0) return
@@ -48,7 +45,13 @@ export function hostdevScript(action: 'attach' | 'detach', domain: string, chang
   }
   if (phbs.length) lines.push(`xml=$(virsh dumpxml --inactive "$dom" | tr -d '\\n') || { say "cannot read back the config XML of $dom"; exit 1; }`)
   for (const p of phbs) lines.push(`printf '%s' "$xml" | grep -Eq -- ${quote(`<controller type='pci' index='${p.index}' model='pci-root'>`)} || { say ${quote(`PHB ${p.index} is not in the config XML of ${domain} after attach`)}; exit 1; }`)
-  check('config', changes.filter((c) => c.config))
-  check('live', changes.filter((c) => c.live))
+  check(
+    'config',
+    changes.filter((c) => c.config),
+  )
+  check(
+    'live',
+    changes.filter((c) => c.live),
+  )
   return lines.join('\n') + '\n'
 }

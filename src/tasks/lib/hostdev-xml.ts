@@ -11,14 +11,7 @@ export function addressAttrs(t: PciTuple): string {
 export function hostdevXml(source: string, guest?: PciTuple): string {
   const src = parseHostAddress(source)
   if (!src) throw new Error(`not a PCI address: ${source}`)
-  return [
-    "<hostdev mode='subsystem' type='pci' managed='yes'>",
-    '  <source>',
-    `    <address ${addressAttrs(src)}/>`,
-    '  </source>',
-    ...(guest ? [`  <address type='pci' ${addressAttrs(guest)}/>`] : []),
-    '</hostdev>',
-  ].join('\n')
+  return ["<hostdev mode='subsystem' type='pci' managed='yes'>", '  <source>', `    <address ${addressAttrs(src)}/>`, '  </source>', ...(guest ? [`  <address type='pci' ${addressAttrs(guest)}/>`] : []), '</hostdev>'].join('\n')
 }
 
 // An extended regex matching the hostdev's source in `virsh dumpxml | tr -d '\n'` output.

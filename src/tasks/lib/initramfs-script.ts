@@ -59,15 +59,7 @@ export function initramfsRebuildScript(o: InitramfsScriptOptions): string {
     '}',
     'freekb() { df -P "$1" | awk \'NR == 2 { print $4 }\'; }',
     '[ -f "$img" ] || { say "no image $img to rebuild"; exit 1; }',
-    ...(o.checkFirst && o.tool === 'dracut'
-      ? [
-          `if listing=$(${lister} "$img" 2>/dev/null) && [ -n "$listing" ] && ! printf '%s\\n' "$listing" | grep -Eq '${omitted}'; then`,
-          '  record_listing "$listing"',
-          '  say "$img has no $omit: not rebuilt"',
-          '  exit 0',
-          'fi',
-        ]
-      : []),
+    ...(o.checkFirst && o.tool === 'dracut' ? [`if listing=$(${lister} "$img" 2>/dev/null) && [ -n "$listing" ] && ! printf '%s\\n' "$listing" | grep -Eq '${omitted}'; then`, '  record_listing "$listing"', '  say "$img has no $omit: not rebuilt"', '  exit 0', 'fi'] : []),
     'size=$(stat -c %s "$img")',
     'need=$(( (size * factor + 1023) / 1024 ))',
     'have=$(freekb "${img%/*}")',
@@ -95,9 +87,7 @@ export function initramfsRebuildScript(o: InitramfsScriptOptions): string {
     `${build} || restore "${o.tool} failed with exit code $?"`,
     `listing=$(${lister} "$img" 2>/dev/null) || restore "${lister} cannot read the new image"`,
     '[ -n "$listing" ] || restore "the new image lists no files"',
-    ...(o.tool === 'dracut'
-      ? [`if printf '%s\\n' "$listing" | grep -Eq '${omitted}'; then restore "the new image still contains $omit"; fi`]
-      : []),
+    ...(o.tool === 'dracut' ? [`if printf '%s\\n' "$listing" | grep -Eq '${omitted}'; then restore "the new image still contains $omit"; fi`] : []),
     'cat /proc/sys/kernel/random/boot_id > "$booted" 2>/dev/null || true',
     'record_listing "$listing"',
     'say "rebuilt $img for $kver without $omit (sha256 $(sum "$img"))"',

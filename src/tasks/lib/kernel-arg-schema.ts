@@ -4,9 +4,7 @@ import { z } from 'zod'
 // word is safe in grubby's --args and in GRUB_CMDLINE_LINUX="..."; GRUB script's metacharacters
 // ({ } | & < > ;) and a leading # because grub2-mkconfig copies the word unquoted into grub.cfg,
 // where they would break (or comment out the rest of) the `linux` line petitboot parses.
-export const kernelArgSchema = z
-  .string()
-  .regex(/^[^\s"'$`\\;{}|&<>#][^\s"'$`\\;{}|&<>]*$/, 'a kernel argument without spaces, quotes, $, ;, {}, |, &, <>, backslashes or a leading #, e.g. vfio-pci.disable_idle_d3=1')
+export const kernelArgSchema = z.string().regex(/^[^\s"'$`\\;{}|&<>#][^\s"'$`\\;{}|&<>]*$/, 'a kernel argument without spaces, quotes, $, ;, {}, |, &, <>, backslashes or a leading #, e.g. vfio-pci.disable_idle_d3=1')
 
 // The parameter name of a word, with module-name dashes folded the way the kernel folds them.
 export function argKey(word: string): string {
@@ -19,16 +17,7 @@ export function argKey(word: string): string {
 // the kernel reads 1/Y/y (and a bare name) as true and 0/N/n as false (param_set_bool, kstrtobool),
 // so those spellings are the same setting. Any other parameter compares its value exactly: for an
 // int parameter `=Y` would not parse.
-export const BOOL_PARAMS = new Set([
-  'vfio_pci.disable_idle_d3',
-  'vfio_pci.nointxmask',
-  'vfio_pci.disable_vga',
-  'vfio_pci.disable_denylist',
-  'vfio_pci.enable_sriov',
-  'vfio_iommu_type1.allow_unsafe_interrupts',
-  'vfio_iommu_type1.disable_hugepages',
-  'vfio.enable_unsafe_noiommu_mode',
-])
+export const BOOL_PARAMS = new Set(['vfio_pci.disable_idle_d3', 'vfio_pci.nointxmask', 'vfio_pci.disable_vga', 'vfio_pci.disable_denylist', 'vfio_pci.enable_sriov', 'vfio_iommu_type1.allow_unsafe_interrupts', 'vfio_iommu_type1.disable_hugepages', 'vfio.enable_unsafe_noiommu_mode'])
 
 // The value of a word ('' for a bare name), folded to 'true'/'false' for a known bool parameter.
 function argValue(word: string): string | undefined {
