@@ -1,57 +1,16 @@
-import { execa, type ResultPromise } from 'execa'
-import { existsSync, writeFileSync } from 'node:fs'
+import { execa } from 'execa'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { FleetEvent } from '../../src/events.js'
-import type { Rack } from '../../src/sim/rack.js'
-import { racksPerTest, runQuiet, type RackFixture } from '../runner/rack-helpers.js'
-import { brokenImages, changedPaths, downsOf, execsOf, hostPath, readHostFile, snapshot } from './host-state.js'
+import { racksPerTest, runQuiet } from '../runner/rack-helpers.js'
+import { CLI, sleep, cliArgs, parseEvents, startUntil, DRACUT_SCRIPT, countExecs } from './cli-driver.js'
+import { brokenImages, changedPaths, downsOf, readHostFile, snapshot } from './host-state.js'
 
 // Fault matrix (docs/reliability.md): dropped connections, a killed or interrupted controller, a
 // full /boot. Each row checks the hosts' own state (files, images, reboots, execs) from the simulator.
 
-const CLI = join(process.cwd(), 'dist', 'cli.js')
 const rack = racksPerTest()
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-const cliArgs = (f: RackFixture) => ['run', 'prep', '-i', f.rack.inventoryFile, '--known-hosts', f.rack.knownHostsFile, '--max-unavailable', '2', '--reboot-stability', '0.2s', '--reboot-timeout', '60s', '--run-dir', join(f.dir, 'runs'), '--output', 'jsonl']
-const parseEvents = (out: string): FleetEvent[] =>
-  out
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as FleetEvent)
-
-// Starts the CLI and calls `on` for each event; resolves when `on` returns true (or the child ends).
-async function startUntil(args: string[], on: (e: FleetEvent) => boolean): Promise<{ child: ResultPromise; runId: string; hit: boolean }> {
-  const child = execa('node', [CLI, ...args], { reject: false, buffer: false })
-  let runId = ''
-  let hit = false
-  await new Promise<void>((resolve) => {
-    let buf = ''
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buf += chunk.toString()
-      let nl: number
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl)
-        buf = buf.slice(nl + 1)
-        if (!line.startsWith('{') || hit) continue
-        const e = JSON.parse(line) as FleetEvent
-        if (e.kind === 'run-started') runId = e.runId
-        if (on(e)) {
-          hit = true
-          resolve()
-        }
-      }
-    })
-    void child.then(() => resolve())
-  })
-  return { child, runId, hit }
-}
-
-// Every execution of a command on a host, per the simulator (a step applied twice shows twice).
-// The initramfs rebuild script (the record keeps a command's first 200 characters).
-const DRACUT_SCRIPT = /^set -u\ntrap '' HUP PIPE\nimg=/
-const countExecs = (r: Rack, host: string, re: RegExp) => execsOf(r, host).filter((e) => re.test(e.detail ?? '')).length
 
 describe('fault matrix: /boot too full', () => {
   it('too little free space for the backup: refused when the rebuild is planned: no image touched, no reboot', async () => {
