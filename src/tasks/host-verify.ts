@@ -31,7 +31,7 @@ export const hostVerifyArgs = z
       .describe('required live SMT state (unset: reported only)'),
     forbiddenModules: z.array(moduleNameSchema).default(['nouveau', 'nvidia']).describe('modules that must not be loaded (nvidia also matches nvidia_*)'),
     requireVfio: z.boolean().default(true).describe('vfio_pci and the sPAPR TCE IOMMU backend (vfio_iommu_spapr_tce) must be available'),
-    loadVfio: z.boolean().default(true).describe('load vfio_pci when it is not loaded, to read whether disable_idle_d3 took effect (a step; the fact gather stays read-only)'),
+    loadVfio: z.boolean().default(false).describe('load vfio_pci when it is not loaded, to read whether disable_idle_d3 took effect (a step, so the task then reports a change; the fact gather stays read-only). On in verify.yaml; off by default so a prep after a boot stays a no-op'),
   })
   .strict()
 // The args plan() receives: validated, with defaults applied.
@@ -177,8 +177,11 @@ export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: Plan
     .flat()
     .map((a) => f.pci.find((p) => p.address === a))
     .filter((d): d is PciDevice => !!d && d.classId !== '0604' && !!d.driver && d.driver !== 'vfio-pci')
+  // Viability is what passthrough needs: a playbook that does not require vfio (a reboot test, a
+  // check of the boot only) gets it as a warning.
   checks.iommuGroups = {
-    ok: ungrouped.length === 0 && hostBound.length === 0,
+    ok: ungrouped.length === 0 && (hostBound.length === 0 || !args.requireVfio),
+    ...(hostBound.length && !args.requireVfio ? { warning: true } : {}),
     detail: ungrouped.length
       ? `no IOMMU group for ${ungrouped.join(', ')} (IOMMU off?)`
       : hostBound.length
@@ -245,7 +248,7 @@ export const hostVerify = defineTask<HostVerifyArgs, HostVerifyFacts>({
     const notes = Object.entries(checks).map(([n, c]) => `${c.ok ? (c.warning ? 'WARN' : 'ok') : 'FAIL'} ${n}: ${c.detail}`)
     if (failed.length) return { kind: 'fail', reason: failed.map(([n, c]) => `${n}: ${c.detail}`).join('; '), evidence: checks }
     const want = wantedDisableIdleD3(args, facts)
-    if (args.loadVfio && want !== undefined && facts.vfio.disableIdleD3 === undefined && facts.vfio.modules.vfio_pci !== 'missing') {
+    if (args.requireVfio && args.loadVfio && want !== undefined && facts.vfio.disableIdleD3 === undefined && facts.vfio.modules.vfio_pci !== 'missing') {
       return change(`${Object.keys(checks).length} checks passed; vfio_pci not loaded: load it to confirm disable_idle_d3`, [d3Step(want.value)], { notes })
     }
     return noop(`verified: ${Object.keys(checks).length} checks passed`, notes)
