@@ -53,7 +53,7 @@ const USAGE_ERRORS: Array<[string, string[], RegExp]> = [
   ['plan: bad choice', ['plan', 'prep', '-i', inv, '--output', 'yaml'], /argument 'yaml' is invalid/],
   ['plan: unknown option', ['plan', 'prep', '-i', inv, '--max-unavailabel', '2'], /\(Did you mean --max-unavailable\?\)/],
   ['resume: missing run id', ['resume'], /missing required argument 'run-id'/],
-  ['resume: unknown run', ['resume', 'nosuchrun', '--run-dir', runs], /no run nosuchrun in /],
+  ['resume: unknown run', ['resume', 'nosuchrun', '--run-dir', runs], /no run nosuchrun (of yours )?in /],
   ['resume: unknown option', ['resume', 'x', '--check'], /unknown option '--check'/],
   ['resume: a secret -e not given again', ['resume', 'run-with-secret', '--run-dir', runs, '-e', 'other=1'], /run run-with-secret was started with secret extra vars that are not saved: give them again, e.g. -e 'ansible_become_password=...'/],
   ['demo: bad number', ['demo', '--hosts', '0'], /--hosts: expected a whole number of at least 1/],
@@ -81,7 +81,7 @@ const USAGE_ERRORS: Array<[string, string[], RegExp]> = [
 writeFileSync(join(root, 'spec.yaml'), 'rebootTime: 3\n')
 // A run started with `-e ansible_become_password=... -e gpufleet_rack=r1`, as its directory saved it.
 mkdirSync(join(runs, 'run-with-secret'), { recursive: true })
-writeFileSync(join(runs, 'run-with-secret', 'options.json'), JSON.stringify({ playbook: 'prep', inventory: inv, extraVars: ['{"ansible_become_password":"<redacted>"}', 'gpufleet_rack=r1'] }))
+writeFileSync(join(runs, 'run-with-secret', 'options.json'), JSON.stringify({ playbook: 'prep', inventory: inv, check: false, forks: 50, acceptNewHostKeys: false, askBecomePass: false, output: 'plain', roll: { maxUnavailable: { kind: 'count', n: 1 }, rackFailStop: false }, commandTimeoutMs: 600000, lockTtlMs: 3600000, runsDir: runs, extraVars: ['{"ansible_become_password":"<redacted>"}', 'gpufleet_rack=r1'] }))
 
 describe('usage errors exit 2, with a message and no stack', () => {
   it.each(USAGE_ERRORS)('%s', async (_name, args, message) => {

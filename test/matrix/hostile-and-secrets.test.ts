@@ -123,10 +123,10 @@ describe('fault matrix: hostile values', () => {
 })
 
 describe('fault matrix: hostile values on the terminal', () => {
-  // Found by the matrix: an ESC in ansible_user reaches plain output raw inside the auth error
-  // ("permission denied for x\e]0;pwned\a\ec@…"). Issue 12 finding 4 (terminal escapes) is
-  // i12-harden's fix; this row passes once control characters are escaped on output.
-  it.fails(
+  // Found by the matrix: an ESC in ansible_user reached plain output raw inside the auth error
+  // ("permission denied for x\e]0;pwned\a\ec@…"); control characters are now escaped on output
+  // (src/terminal-text.ts, issue 12 finding 4).
+  it(
     'an ESC in an inventory var never reaches the terminal raw (issue 12 finding 4)',
     async () => {
       const f = await rack('hostsPerRack: 1\nprofile: pcie\n', { hosts: 1 })
