@@ -163,7 +163,7 @@ describe('runner on the simulated rack', () => {
     const f = await rack('hostsPerRack: 2\nprofile: pcie\n', { hosts: 2, rebootTimeMs: 3000 })
     const first = runQuiet(f.spec())
     // Wait until the first run has taken both locks (the lock command is an exec of its own).
-    const lockTaken = (host: string) => f.rack.events().some((e) => e.host === host && e.kind === 'exec' && (e.detail ?? '').startsWith('mkdir -p /var/lib/gpufleet'))
+    const lockTaken = (host: string) => f.rack.events().some((e) => e.host === host && e.kind === 'exec' && (e.detail ?? '').includes('mkdir -p /var/lib/gpufleet'))
     for (const t0 = Date.now(); Date.now() - t0 < 60_000 && !f.rack.hosts.every((h) => lockTaken(h.name));) await new Promise((r) => setTimeout(r, 200))
     const second = await runQuiet(f.spec({ runsDir: join(f.dir, 'runs-2') }))
     const firstResult = await first
