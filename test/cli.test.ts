@@ -81,7 +81,23 @@ const USAGE_ERRORS: Array<[string, string[], RegExp]> = [
 writeFileSync(join(root, 'spec.yaml'), 'rebootTime: 3\n')
 // A run started with `-e ansible_become_password=... -e gpufleet_rack=r1`, as its directory saved it.
 mkdirSync(join(runs, 'run-with-secret'), { recursive: true })
-writeFileSync(join(runs, 'run-with-secret', 'options.json'), JSON.stringify({ playbook: 'prep', inventory: inv, check: false, forks: 50, acceptNewHostKeys: false, askBecomePass: false, output: 'plain', roll: { maxUnavailable: { kind: 'count', n: 1 }, rackFailStop: false }, commandTimeoutMs: 600000, lockTtlMs: 3600000, runsDir: runs, extraVars: ['{"ansible_become_password":"<redacted>"}', 'gpufleet_rack=r1'] }))
+writeFileSync(
+  join(runs, 'run-with-secret', 'options.json'),
+  JSON.stringify({
+    playbook: 'prep',
+    inventory: inv,
+    check: false,
+    forks: 50,
+    acceptNewHostKeys: false,
+    askBecomePass: false,
+    output: 'plain',
+    roll: { maxUnavailable: { kind: 'count', n: 1 }, rackFailStop: false },
+    commandTimeoutMs: 600000,
+    lockTtlMs: 3600000,
+    runsDir: runs,
+    extraVars: ['{"ansible_become_password":"<redacted>"}', 'gpufleet_rack=r1'],
+  }),
+)
 
 describe('usage errors exit 2, with a message and no stack', () => {
   it.each(USAGE_ERRORS)('%s', async (_name, args, message) => {

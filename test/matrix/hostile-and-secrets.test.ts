@@ -126,21 +126,17 @@ describe('fault matrix: hostile values on the terminal', () => {
   // Found by the matrix: an ESC in ansible_user reached plain output raw inside the auth error
   // ("permission denied for x\e]0;pwned\a\ec@…"); control characters are now escaped on output
   // (src/terminal-text.ts, issue 12 finding 4).
-  it(
-    'an ESC in an inventory var never reaches the terminal raw (issue 12 finding 4)',
-    async () => {
-      const f = await rack('hostsPerRack: 1\nprofile: pcie\n', { hosts: 1 })
-      const host = f.rack.hosts[0]!.name
-      const inv = YAML.parse(readFileSync(f.rack.inventoryFile, 'utf8')) as SimInventory
-      Object.values(inv.all.children)[0]!.hosts[host]!.ansible_user = HOSTILE[6]
-      const file = join(f.dir, 'esc.yaml')
-      writeFileSync(file, YAML.stringify(inv, { version: '1.1' }))
-      const r = await runQuiet(f.spec({ inventory: file, check: true, output: 'plain' }))
-      expect(r.output).toContain('permission denied') // it did reach the error path
-      expect(r.output).not.toContain('\x1b')
-    },
-    240_000,
-  )
+  it('an ESC in an inventory var never reaches the terminal raw (issue 12 finding 4)', async () => {
+    const f = await rack('hostsPerRack: 1\nprofile: pcie\n', { hosts: 1 })
+    const host = f.rack.hosts[0]!.name
+    const inv = YAML.parse(readFileSync(f.rack.inventoryFile, 'utf8')) as SimInventory
+    Object.values(inv.all.children)[0]!.hosts[host]!.ansible_user = HOSTILE[6]
+    const file = join(f.dir, 'esc.yaml')
+    writeFileSync(file, YAML.stringify(inv, { version: '1.1' }))
+    const r = await runQuiet(f.spec({ inventory: file, check: true, output: 'plain' }))
+    expect(r.output).toContain('permission denied') // it did reach the error path
+    expect(r.output).not.toContain('\x1b')
+  }, 240_000)
 })
 
 describe('fault matrix: secrets', () => {
