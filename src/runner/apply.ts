@@ -44,7 +44,9 @@ export async function applyGroup(steps: BatchStep[], ctx: ApplyContext, extras: 
   // Checked before the journal entries: a step that never starts is no effect to record.
   if (ctx.budget && left !== undefined && left <= 0) throw ctx.budget.timedOut(steps[0]!.description, false)
   for (const step of steps) ctx.beforeEffect(step.description)
-  const parts: BatchPart[] = [...(extras.lock ? [{ script: extras.lock.script, okExitCodes: [0] }] : []), ...steps.map(stepPart)]
+  // The lock runs in a subshell like every step: its `exit 3` (held by another run) must end only its
+  // own part, so the marker line carrying that code is printed and the refusal names the holder.
+  const parts: BatchPart[] = [...(extras.lock ? [{ script: `(\n${extras.lock.script}\n) </dev/null`, okExitCodes: [0] }] : []), ...steps.map(stepPart)]
   const offset = extras.lock ? 1 : 0
   const own = steps.reduce((sum, s) => sum + ((s.kind === 'run' ? s.timeoutMs : undefined) ?? ctx.commandTimeoutMs), 0) + (extras.confirm?.timeoutMs ?? 0)
   const byBudget = left !== undefined && left < own

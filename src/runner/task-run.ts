@@ -56,6 +56,10 @@ export async function runTask(s: HostState, pt: RunnableTask, phase: 'stage' | '
     if (error instanceof HostFailure && error.outcome === 'needs-drain') throw error
     throw new HostFailure(`${pt.title}: ${message}`, error instanceof ConnectError ? 'unreachable' : 'failed')
   }
+  if (plan.observeOnly) {
+    s.shared.emit({ kind: 'task-noop', host, task, reason: plan.reason, ...(plan.notes ? { notes: plan.notes } : {}) })
+    return
+  }
   s.changed = true
   s.shared.emit({ kind: 'task-changed', host, task, reason: plan.reason, durationMs: s.shared.now() - started, ...(plan.notes ? { notes: plan.notes } : {}) })
 }

@@ -30,7 +30,7 @@ export type Step =
 
 // Either nothing to do (with the reason, shown to the user) or the steps to apply.
 // `diff` is what check mode shows: file diffs, kernel command line before/after.
-export type Plan = { kind: 'noop'; reason: string; notes?: string[] } | { kind: 'change'; reason: string; steps: Step[]; diff?: string; notes?: string[]; rebootPending?: boolean } | { kind: 'fail'; reason: string; evidence?: Record<string, unknown> } // verify found a problem
+export type Plan = { kind: 'noop'; reason: string; notes?: string[] } | { kind: 'change'; reason: string; steps: Step[]; diff?: string; notes?: string[]; rebootPending?: boolean; observeOnly?: boolean } | { kind: 'fail'; reason: string; evidence?: Record<string, unknown> } // verify found a problem
 
 // Read-only context a plan may use besides its facts. Pure data, never a handle.
 export interface PlanContext {
@@ -62,7 +62,10 @@ export function defineTask<Args, Facts extends Record<string, unknown>>(task: Ta
 }
 
 export const noop = (reason: string, notes?: string[]): Plan => ({ kind: 'noop', reason, ...(notes ? { notes } : {}) })
-export const change = (reason: string, steps: Step[], extra: { diff?: string; notes?: string[]; rebootPending?: boolean } = {}): Plan => ({
+// `observeOnly`: the steps change no configuration, they only make something observable (verify
+// loads vfio_pci to read the parameter the kernel argument set, as libvirt would at guest start);
+// the runner applies them and reports the task ok, not changed.
+export const change = (reason: string, steps: Step[], extra: { diff?: string; notes?: string[]; rebootPending?: boolean; observeOnly?: boolean } = {}): Plan => ({
   kind: 'change',
   reason,
   steps,

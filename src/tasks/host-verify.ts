@@ -31,7 +31,7 @@ export const hostVerifyArgs = z
       .describe('required live SMT state (unset: reported only)'),
     forbiddenModules: z.array(moduleNameSchema).default(['nouveau', 'nvidia']).describe('modules that must not be loaded (nvidia also matches nvidia_*)'),
     requireVfio: z.boolean().default(true).describe('vfio_pci and the sPAPR TCE IOMMU backend (vfio_iommu_spapr_tce) must be available'),
-    loadVfio: z.boolean().default(false).describe('load vfio_pci when it is not loaded, to read whether disable_idle_d3 took effect (a step, so the task then reports a change; the fact gather stays read-only). On in verify.yaml; off by default so a prep after a boot stays a no-op'),
+    loadVfio: z.boolean().default(true).describe('load vfio_pci when it is not loaded, to read whether disable_idle_d3 took effect (a step of its own, since the fact gather stays read-only; it only observes, so the task still reports ok)'),
   })
   .strict()
 // The args plan() receives: validated, with defaults applied.
@@ -249,7 +249,7 @@ export const hostVerify = defineTask<HostVerifyArgs, HostVerifyFacts>({
     if (failed.length) return { kind: 'fail', reason: failed.map(([n, c]) => `${n}: ${c.detail}`).join('; '), evidence: checks }
     const want = wantedDisableIdleD3(args, facts)
     if (args.requireVfio && args.loadVfio && want !== undefined && facts.vfio.disableIdleD3 === undefined && facts.vfio.modules.vfio_pci !== 'missing') {
-      return change(`${Object.keys(checks).length} checks passed; vfio_pci not loaded: load it to confirm disable_idle_d3`, [d3Step(want.value)], { notes })
+      return change(`verified: ${Object.keys(checks).length} checks passed; vfio_pci loaded to confirm disable_idle_d3`, [d3Step(want.value)], { notes, observeOnly: true })
     }
     return noop(`verified: ${Object.keys(checks).length} checks passed`, notes)
   },

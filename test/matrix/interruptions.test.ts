@@ -36,7 +36,9 @@ describe('fault matrix: /boot too full', () => {
 
 describe('fault matrix: connection dropped mid-command', () => {
   it('a dropped gather is retried (read-only); a dropped change fails its host naming the step, leaves no half-written file; the next run finishes', async () => {
-    const f = await rack('hostsPerRack: 3\nprofile: ac922\nrules:\n  - { match: "*-01", dropConnection: { onExec: 1, afterMs: 0 } }\n  - { match: "*-02", dropConnection: { pattern: "dracut -f -v", afterMs: 300 } }\n', { hosts: 3 })
+    // dracut takes 3 s and the drop comes 1.5 s into the exec that runs it: the steps before it in the
+    // same exec (the dracut.conf.d drop-in) are done and reported, so the cut lands inside dracut.
+    const f = await rack('hostsPerRack: 3\nprofile: ac922\ntoolCosts: { dracut: 3s }\nrules:\n  - { match: "*-01", dropConnection: { onExec: 1, afterMs: 0 } }\n  - { match: "*-02", dropConnection: { pattern: "dracut -f -v", afterMs: 1500 } }\n', { hosts: 3 })
     const [gather, dracut, ok] = f.rack.hosts.map((h) => h.name) as [string, string, string]
     const r = await runQuiet(f.spec())
     expect(r.outcomes[gather]).toBe('changed') // retried

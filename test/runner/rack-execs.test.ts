@@ -8,8 +8,18 @@ import { racksPerTest, runQuiet } from './rack-helpers.js'
 
 const rack = racksPerTest()
 
-type Kind = 'gather' | 'change' | 'unlock' | 'other'
-const kindOf = (command: string): Kind => (command.includes('@@gpufleet-fact@@') && !command.includes('@@gpufleet-step@@') ? 'gather' : command.startsWith("echo '@@gpufleet-step@@ begin 0'") ? 'change' : command.includes('/var/lib/gpufleet/lock') && command.includes('rm -rf') ? 'unlock' : 'other')
+type Kind = 'gather' | 'change' | 'unlock' | 'boot-id' | 'other'
+// The simulator records the head of each command: the unlock is known by its removal mutex.
+const kindOf = (command: string): Kind =>
+  command.includes('@@gpufleet-fact@@') && !command.includes('@@gpufleet-step@@')
+    ? 'gather'
+    : command.startsWith("echo '@@gpufleet-step@@ begin 0'")
+      ? 'change'
+      : command.includes('/var/lib/gpufleet/lock.removing.')
+        ? 'unlock'
+        : command.trim() === 'cat /proc/sys/kernel/random/boot_id'
+          ? 'boot-id'
+          : 'other'
 
 describe('execs per host on the simulated rack', () => {
   it('first prep: 1 gather + 1 exec per changed task, then reboot and verify; no-op: 1 connect + 1 exec', async () => {
@@ -29,14 +39,24 @@ describe('execs per host on the simulated rack', () => {
       const execs = record.filter((e) => e.host === h.name && e.kind === 'exec').map((e) => kindOf(e.detail ?? ''))
       const stage = execs.slice(0, 1 + changed)
       expect(stage, h.name).toEqual(['gather', ...Array(changed).fill('change')])
-      // The reboot wait's own execs (issuing the reboot, probes): no gather, no change among them.
-      const wait = execs.slice(1 + changed, -2)
-      expect(wait.length, h.name).toBeGreaterThanOrEqual(1)
+      // Then: the reboot wait's own execs (issuing the reboot, boot-id probes), verify's gather (the
+      // only full gather after the stage; the stability window's closing boot-id check runs in
+      // parallel with it, so it may come before or after), and the unlock. No change among them.
+      const rest = execs.slice(1 + changed)
       expect(
-        wait.every((k) => k === 'other'),
+        rest.filter((k) => k === 'gather'),
+        `${h.name}: ${execs.join(' ')}`,
+      ).toEqual(['gather'])
+      expect(
+        rest.filter((k) => k === 'change' || k === 'unlock'),
+        `${h.name}: ${execs.join(' ')}`,
+      ).toEqual(['unlock'])
+      expect(rest.at(-1), h.name).toBe('unlock')
+      expect(
+        rest.slice(rest.indexOf('gather') + 1, -1).every((k) => k === 'boot-id'),
         `${h.name}: ${execs.join(' ')}`,
       ).toBe(true)
-      expect(execs.slice(-2), h.name).toEqual(['gather', 'unlock'])
+      expect(rest.indexOf('gather'), `${h.name}: the reboot is issued before verify gathers`).toBeGreaterThanOrEqual(1)
       expect(record.filter((e) => e.host === h.name && e.kind === 'down')).toHaveLength(1)
     }
     // The hosts really differ (the prepared one changes fewer tasks), so the count is per host.
