@@ -1,43 +1,36 @@
-import { closeSync, writeSync } from 'node:fs'
-import { openAppendPrivate } from '../atomic-file.js'
 import { checkPrivateDir, isOwnPrivateEntry } from '../private-dir.js'
 import { hostname } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { UsageError } from '../errors.js'
-import { EVENTS_SCHEMA_VERSION, type FleetEvent, type HostOutcome } from '../events.js'
+import { EVENTS_SCHEMA_VERSION, type HostOutcome } from '../events.js'
 import { EXIT } from '../exit-codes.js'
 import { applyConnectionDefaults, type ConnectionDefaults } from '../inventory/connection-defaults.js'
-import { loadExtraVars, redactExtraVars } from '../inventory/extra-vars.js'
+import { loadExtraVars } from '../inventory/extra-vars.js'
 import { requireFleetVars } from '../inventory/fleet-vars.js'
 import { loadInventory } from '../inventory/load.js'
-import { assignRacks, DEFAULT_RACK_BY, formatRackBy, rackWarnings, type RackBy } from '../inventory/rack-by.js'
+import { assignRacks, DEFAULT_RACK_BY, rackWarnings, type RackBy } from '../inventory/rack-by.js'
 import type { VaultOptions } from '../inventory/vault-secrets.js'
 import { selectHosts } from '../inventory/select.js'
 import type { InventoryHost } from '../inventory/types.js'
 import { loadPlaybook } from '../playbook/load.js'
-import { createJsonlRenderer } from '../render/jsonl.js'
-import { createListrRenderer } from '../render/listr.js'
-import { createPlainRenderer } from '../render/plain.js'
-import { formatPlan } from '../render/plan.js'
-import { formatRecap } from '../render/recap.js'
 import { readEvents } from '../report/read-events.js'
 import { emptyCounts, summarize, type RunSummary } from '../report/summarize.js'
-import { writeReports } from '../report/write.js'
-import { createConnector } from '../transport/connect.js'
-import { promptSecret } from '../transport/prompt.js'
 import { DEFAULT_CONNECT_RETRY, type ConnectFn } from '../runner/connect-retry.js'
-import { createEventBus } from '../runner/emit.js'
-import { hostStates, isUnfinished, Journal, listRuns, newRunId, readJournal, readRunFile, RunFileError, writeRunFile, type JournalRecord } from '../runner/journal.js'
+import { isUnfinished, listRuns, newRunId, readJournal, readRunFile, RunFileError } from '../runner/journal.js'
 import { parseSavedRunSpec } from './saved-run-spec.js'
-import { formatLimit, type RollOptions } from '../runner/options.js'
+import type { RollOptions } from '../runner/options.js'
 import { installInterruptHandler } from '../runner/interrupt.js'
 import { bmcConfig } from '../runner/bmc-config.js'
 import { DEFAULT_HYPERVISOR, type DrainMode, type HypervisorOptions, type HypervisorTiming } from '../runner/hypervisor-options.js'
 import { accessSync, constants as fsConstants } from 'node:fs'
-import { failureDomain, runFleet } from '../runner/run-fleet.js'
-import { defaultRunsDir, mkdirPrivate } from '../runner/runs-dir.js'
+import { failureDomain, runFleet, type FleetRunInput } from '../runner/run-fleet.js'
+import { defaultRunsDir } from '../runner/runs-dir.js'
 import type { RunnablePlaybook } from '../runner/types.js'
-import { stamp, type Unstamped } from '../unstamped.js'
+import { publicOptions } from './public-options.js'
+import { reportRun, runExitCode } from './report-run.js'
+import { runConnect } from './run-connect.js'
+import { openRunOutputs } from './run-outputs.js'
+import { runRenderer } from './run-renderer.js'
 
 // The glue between the CLI and the runner: load and validate everything (inventory, playbook,
 // --limit) before any connection, pick or resume the run directory, wire events to the renderer,
@@ -168,46 +161,17 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   // Local directories another user could write are refused before any connection.
   checkPrivateDir(spec.runsDir, '--run-dir')
   if (spec.reportDir) checkPrivateDir(spec.reportDir, '--report-dir')
-  const adopted = resumeId ?? (spec.check ? undefined : findUnfinishedRun(spec, io.stderr))
-  const runId = adopted ?? newRunId()
+  const { runId, adopted } = pickRun(spec, io, hosts, resumeId)
   // A check run is kept like any run (its plan, reports, events), so it can be read back later.
   const runDir = join(spec.runsDir, runId)
-  const rackUse = spec.roll.perRack !== undefined ? `--per-rack ${spec.roll.perRack}` : spec.roll.rackFailStop ? '--rack-fail-stop' : undefined
-  if (rackUse) for (const warning of rackWarnings(hosts, spec.rackBy ?? DEFAULT_RACK_BY, rackUse)) io.stderr(`${warning}\n`)
-  if (adopted && !resumeId) io.stderr(`note: continuing unfinished run ${adopted} (same playbook, inventory and --limit); its journal says what already happened\n`)
-
-  const becomePassword = io.becomePassword ?? (spec.askBecomePass ? await promptSecret('BECOME password: ') : undefined)
-  const connector = io.connect ? undefined : createConnector({ ...(spec.knownHosts ? { knownHostsFile: spec.knownHosts } : {}), acceptNewHostKeys: spec.acceptNewHostKeys, ...(becomePassword ? { becomePassword } : {}) })
-  const connect: ConnectFn = io.connect ?? ((host, signal) => connector!.connect(host, signal))
-
-  // Sinks: the renderer and the run's own events.jsonl (the reports are folded from that file).
-  // The live listr2 view only on a real terminal; piped or captured output gets plain lines.
-  // A terminal that reports no width (some pseudo-terminals) cannot hold a live view either.
-  const tty = spec.output === 'tty' && io.isTTY && (process.stdout.columns ?? 0) > 0 ? createListrRenderer() : undefined
-  const renderer = tty
-    ? tty.onEvent
-    : spec.output === 'jsonl'
-      ? createJsonlRenderer(io.stdout)
-      : createPlainRenderer(
-          io.stdout,
-          hosts.map((h) => h.name),
-          { showDiffs: Boolean(spec.diff), verbosity: spec.verbosity ?? 0 },
-        )
-  let journal: Journal | undefined
-  let eventsFd = -1
-  let previous: ReturnType<typeof hostStates> | undefined
-  // Run directories are private (0700): they hold hosts' facts, commands and the fleet's layout.
-  mkdirPrivate(spec.runsDir)
-  mkdirPrivate(runDir)
-  previous = hostStates(readJournal(runDir))
-  writeRunFile(runDir, 'options.json', { ...spec, ...(spec.extraVars ? { extraVars: redactExtraVars(spec.extraVars) } : {}) })
-  // Check mode changes nothing, so there is nothing to journal (or resume).
-  if (!spec.check) journal = new Journal(runDir)
-  eventsFd = openAppendPrivate(join(runDir, 'events.jsonl'))
-  const sinks: Array<(e: FleetEvent) => void> = [renderer]
-  if (eventsFd >= 0) sinks.push((e) => writeSync(eventsFd, JSON.stringify(e) + '\n'))
-  const emit = createEventBus(sinks)
-  const journalAppend = journal ? (r: Unstamped<JournalRecord>) => journal!.append(stamp(Date.now(), r)) : undefined
+  const connect = await runConnect(spec, io)
+  const { renderer, tty } = runRenderer(
+    spec,
+    io,
+    hosts.map((h) => h.name),
+  )
+  const out = openRunOutputs(spec, runDir, renderer)
+  const { emit, journalAppend } = out
 
   const resumeHint = `gpufleet resume ${runId}${spec.runsDir !== defaultRunsDir() ? ` --run-dir ${spec.runsDir}` : ''}`
   const interrupt = installInterruptHandler(emit, io.installSignals !== false)
@@ -229,27 +193,7 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   })
   let outcomes: Record<string, HostOutcome> = {}
   try {
-    const fleet = runFleet({
-      runId,
-      playbook,
-      hosts,
-      check: spec.check,
-      forks: spec.forks,
-      roll: spec.roll,
-      connect,
-      emit,
-      ...(journalAppend ? { journal: journalAppend } : {}),
-      ...(previous ? { previous } : {}),
-      connectRetry: DEFAULT_CONNECT_RETRY,
-      commandTimeoutMs: spec.commandTimeoutMs,
-      ...(spec.rebootTimeoutMs !== undefined ? { rebootTimeoutMs: spec.rebootTimeoutMs } : {}),
-      rebootWait: { ...io.rebootWait, ...(spec.stabilityMs !== undefined ? { stabilityMs: spec.stabilityMs } : {}) },
-      hypervisor: hypervisorOptions(spec, playbook),
-      ...(io.hypervisorTiming ? { hypervisorTiming: io.hypervisorTiming } : {}),
-      lock: { ttlMs: spec.lockTtlMs, controller: hostname(), pid: process.pid },
-      stop: interrupt.stop,
-      abort: interrupt.abort,
-    })
+    const fleet = runFleet(fleetInput(spec, io, { runId, playbook, hosts, connect, emit, journalAppend, previous: out.previous, interrupt }))
     const result = await Promise.race([fleet, aborted])
     if (result === 'aborted') {
       // Whatever the abandoned work still does, it must not surface as an unhandled rejection.
@@ -265,23 +209,50 @@ export async function executeRun(spec: RunSpec, io: RunIo, resumeId?: string): P
   for (const o of Object.values(outcomes)) counts[o]++
   emit({ kind: 'run-finished', runId, durationMs: Date.now() - started, outcomes, counts })
   journalAppend?.({ kind: 'run-finished', outcomes })
-  journal?.close()
-  if (eventsFd >= 0) closeSync(eventsFd)
+  out.close()
   await tty?.done()
+  const summary = reportRun(spec, io, runDir)
+  return { exitCode: runExitCode(spec, outcomes, interrupt.stop.aborted), runId, runDir, summary, outcomes }
+}
 
-  // Reports always cover the whole run: every part of a resumed run is in events.jsonl.
-  const summary = summarize(readEvents(runDir))
-  writeReports(runDir, summary)
-  if (spec.reportDir) writeReports(resolve(spec.reportDir), summary)
-  if (spec.output !== 'jsonl') {
-    if (spec.check) io.stdout(formatPlan(summary, { verbose: (spec.verbosity ?? 0) > 0 }))
-    io.stdout(formatRecap(summary, runDir))
+// The run to write: `resumeId`, else an unfinished run of the same command (adopted), else a new one.
+function pickRun(spec: RunSpec, io: RunIo, hosts: InventoryHost[], resumeId: string | undefined): { runId: string; adopted: string | undefined } {
+  const adopted = resumeId ?? (spec.check ? undefined : findUnfinishedRun(spec, io.stderr))
+  const runId = adopted ?? newRunId()
+  const rackUse = spec.roll.perRack !== undefined ? `--per-rack ${spec.roll.perRack}` : spec.roll.rackFailStop ? '--rack-fail-stop' : undefined
+  if (rackUse) for (const warning of rackWarnings(hosts, spec.rackBy ?? DEFAULT_RACK_BY, rackUse)) io.stderr(`${warning}\n`)
+  if (adopted && !resumeId) io.stderr(`note: continuing unfinished run ${adopted} (same playbook, inventory and --limit); its journal says what already happened\n`)
+  return { runId, adopted }
+}
+
+// runFleet's input from the flags, the embedder's hooks and this run's wiring.
+function fleetInput(
+  spec: RunSpec,
+  io: RunIo,
+  run: Pick<FleetRunInput, 'runId' | 'playbook' | 'hosts' | 'connect' | 'emit'> & { journalAppend: FleetRunInput['journal']; previous: FleetRunInput['previous']; interrupt: Pick<ReturnType<typeof installInterruptHandler>, 'stop' | 'abort'> },
+): FleetRunInput {
+  const { runId, playbook, hosts, connect, emit, journalAppend, previous, interrupt } = run
+  return {
+    runId,
+    playbook,
+    hosts,
+    check: spec.check,
+    forks: spec.forks,
+    roll: spec.roll,
+    connect,
+    emit,
+    ...(journalAppend ? { journal: journalAppend } : {}),
+    ...(previous ? { previous } : {}),
+    connectRetry: DEFAULT_CONNECT_RETRY,
+    commandTimeoutMs: spec.commandTimeoutMs,
+    ...(spec.rebootTimeoutMs !== undefined ? { rebootTimeoutMs: spec.rebootTimeoutMs } : {}),
+    rebootWait: { ...io.rebootWait, ...(spec.stabilityMs !== undefined ? { stabilityMs: spec.stabilityMs } : {}) },
+    hypervisor: hypervisorOptions(spec, playbook),
+    ...(io.hypervisorTiming ? { hypervisorTiming: io.hypervisorTiming } : {}),
+    lock: { ttlMs: spec.lockTtlMs, controller: hostname(), pid: process.pid },
+    stop: interrupt.stop,
+    abort: interrupt.abort,
   }
-  const failed = Object.values(outcomes).some((o) => o !== 'ok' && o !== 'changed')
-  // Check mode as a CI gate: 0 when nothing would change, EXIT.wouldChange when something would.
-  const wouldChange = spec.check && Object.values(outcomes).some((o) => o === 'changed')
-  const exitCode = interrupt.stop.aborted ? EXIT.interrupted : failed ? EXIT.hostsFailed : wouldChange ? EXIT.wouldChange : EXIT.ok
-  return { exitCode, runId, runDir, summary, outcomes }
 }
 
 // Loads a saved run's spec for `gpufleet resume <id>`.
@@ -292,25 +263,4 @@ export function loadRunSpec(runsDir: string, runId: string): RunSpec {
   const spec = /^[\w-][\w.-]*$/.test(runId) && isOwnPrivateEntry(dir) ? readRunFile<unknown>(dir, 'options.json') : undefined
   if (!spec) throw new UsageError(`no run ${runId} of yours in ${runsDir} (runs there: ${listRuns(runsDir).slice(0, 5).join(', ') || 'none'})`)
   return parseSavedRunSpec(spec, join(dir, 'options.json'))
-}
-
-// The options shown in events and reports: flags as the user gave them, never a secret.
-function publicOptions(spec: RunSpec): Record<string, unknown> {
-  return {
-    inventory: spec.inventory,
-    ...(spec.limit ? { limit: spec.limit } : {}),
-    forks: spec.forks,
-    maxUnavailable: formatLimit(spec.roll.maxUnavailable),
-    ...(spec.roll.perRack !== undefined ? { perRack: spec.roll.perRack } : {}),
-    ...(spec.rackBy ? { rackBy: formatRackBy(spec.rackBy) } : {}),
-    ...(spec.roll.batches ? { batches: spec.roll.batches.map(formatLimit).join(',') } : {}),
-    ...(spec.roll.maxFail ? { maxFail: formatLimit(spec.roll.maxFail) } : {}),
-    rackFailStop: spec.roll.rackFailStop,
-    ...(spec.rebootTimeoutMs !== undefined ? { rebootTimeoutMs: spec.rebootTimeoutMs } : {}),
-    ...(spec.drain ? { drain: spec.drain } : {}),
-    ...(spec.drainTimeoutMs !== undefined ? { drainTimeoutMs: spec.drainTimeoutMs } : {}),
-    ...(spec.drainForce ? { drainForce: true } : {}),
-    ...(spec.rebootBlockers?.length ? { rebootBlockers: spec.rebootBlockers } : {}),
-    ...(spec.bmcRecover ? { bmcRecover: true } : {}),
-  }
 }

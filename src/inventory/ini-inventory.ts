@@ -18,6 +18,7 @@ interface Pending {
 // but a child or `[g:vars]` group that is never declared is an error.
 // Returns the groups the file declares with a [group] or [group:children] section.
 export function parseIniInventory(file: string, text: string, builder: InventoryBuilder): Set<string> {
+  // One function on purpose: a line-by-line state machine (current section, pending children/vars) like ansible-core's ini plugin.
   const declared = new Set<string>()
   const lines = text.split(/\r\n|\n|\r/)
   const pending = new Map<string, Pending>()

@@ -13,6 +13,7 @@ const WINDOW_COLOUR: Record<string, string> = { stage: '#90a4ae', 'slot-wait': '
 const OTHER_WINDOW = '#6d4c41'
 
 export function formatHtml(summary: RunSummary): string {
+  // One function on purpose: the page is one template (markup, style, script) filled from the summary, read top to bottom.
   const hosts = Object.values(summary.hosts)
   const racks = new Map<string, HostReport[]>()
   for (const h of hosts) racks.set(h.rack ?? '-', [...(racks.get(h.rack ?? '-') ?? []), h])

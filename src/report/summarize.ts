@@ -74,6 +74,7 @@ export interface RunSummary {
 
 // Builds the summary from a recorded event stream.
 export function summarize(events: Iterable<FleetEvent>): RunSummary {
+  // One function on purpose: one exhaustive switch over the event union, every case folding into the same summary and its helpers.
   const s: RunSummary = { check: false, interrupted: false, parts: [], budget: [], hosts: {}, counts: emptyCounts() }
   const host = (name: string): HostReport => (s.hosts[name] ??= { host: name, tasks: [], windows: [] })
   const open = (name: string, kind: string) => [...host(name).windows].reverse().find((w) => w.kind === kind && w.end === undefined)

@@ -10,6 +10,7 @@ import type { JournalHostState } from './journal.js'
 import type { RollOptions } from './options.js'
 import { resolveLimit } from './options.js'
 import { RebootEstimate, type RebootWaitOptions } from './reboot-wait.js'
+import type { HostRunShared } from './host-state.js'
 import { HostRun, type JournalInput } from './run-host.js'
 import { rollHosts, type RollHost, type RollPolicy } from './roll.js'
 import type { RunnablePlaybook } from './types.js'
@@ -71,43 +72,13 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
   const emit = input.emit
   // Every in-flight command of every host listens on these two signals; hundreds is expected.
   setMaxListeners(0, input.stop, input.abort)
-  const journal = input.check ? () => undefined : (input.journal ?? (() => undefined))
-  const shared = {
-    runId: input.runId,
-    playbook: input.playbook,
-    check: input.check,
-    connect: input.connect,
-    emit,
-    journal,
-    connectRetry: input.connectRetry,
-    commandTimeoutMs: input.commandTimeoutMs,
-    gatherTimeoutMs: input.gatherTimeoutMs ?? 120_000,
-    ...(input.rebootTimeoutMs !== undefined ? { rebootTimeoutMs: input.rebootTimeoutMs } : {}),
-    // One reboot-time estimate per run: the first hosts back tell the probes when to look closely.
-    rebootWait: { estimate: new RebootEstimate(), ...input.rebootWait },
-    hypervisor: input.hypervisor ?? DEFAULT_HYPERVISOR,
-    hypervisorTiming: { ...DEFAULT_HYPERVISOR_TIMING, ...input.hypervisorTiming },
-    lock: input.lock,
-    stop: input.stop,
-    abort: input.abort,
-    now: input.now ?? Date.now,
-  }
+  const shared = hostRunShared(input) // one object for all hosts: they share its reboot estimate
   const runs = input.hosts.map((h) => new HostRun(h, shared, input.previous?.get(h.name)))
 
   // Stage: every host at full fan-out. The barrier before rolling is deliberate: the failure budget
   // sees every staging failure (a dracut that failed on a third of the rack) before the first reboot.
   emit({ kind: 'phase-started', phase: 'stage' })
-  // A host that fails here is finished at once (its end reaches the renderers now, not at run end).
-  await fanOut(
-    runs,
-    input.forks,
-    async (r) => {
-      await r.stage()
-      if (r.outcome !== undefined) await r.finish()
-    },
-    input.stop,
-  )
-  for (const r of runs) if (r.outcome === undefined && !r.staged) r.notStarted('interrupted before staging')
+  await stageAll(runs, input)
 
   // Roll: hosts that must reboot queue for slots; the rest run their roll tasks (verify) first,
   // with no slot (nothing goes down). Their plans are pure over facts already gathered, so this is
@@ -134,42 +105,7 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
     },
     input.stop,
   )
-  const prior = { total: 0, byDomain: new Map<string, number>() }
-  for (const r of runs) {
-    if (!r.failed) continue
-    prior.total++
-    const d = failureDomain(r.host)
-    prior.byDomain.set(d, (prior.byDomain.get(d) ?? 0) + 1)
-  }
-
-  const queue: RollHost[] = [...slotted].map((r) => ({ name: r.host.name, domain: failureDomain(r.host) }))
-  let rolled: Awaited<ReturnType<typeof rollHosts>>
-  if (input.check) {
-    // Check mode: nothing goes down, so no window; every host just shows its plans.
-    await fanOut([...slotted], input.forks, async (r) => {
-      await r.roll(true)
-      await r.finish()
-    })
-    rolled = new Map()
-  } else {
-    rolled = await rollHosts(queue, {
-      policy,
-      prior,
-      emit,
-      stop: input.stop,
-      unit: async (h) => {
-        const r = byName.get(h.name)!
-        await r.roll(true)
-        const retryInMs = r.takeRetry()
-        if (retryInMs !== undefined) return { retryInMs } // a reboot blocker holds: the slot goes back
-        const result = r.outcome === 'blocked' || r.outcome === 'needs-drain' ? 'blocked' : r.stillDown ? 'lost' : r.outcome === 'failed' || r.outcome === 'unreachable' ? r.outcome : 'ok'
-        // Verified (and stable): the slot goes to the next host now. The lock release (one exec) and
-        // the end report run meanwhile; the run awaits every finish() before it returns.
-        void r.finish().catch(() => undefined)
-        return result
-      },
-    })
-  }
+  const rolled = await rollSlotted([...slotted], byName, input, policy, priorFailures(runs))
   for (const [name, res] of rolled) if (res.result === 'not-started') byName.get(name)!.notStarted(res.reason ?? 'not started')
   for (const r of live) if (r.outcome === undefined && !r.rolled) r.notStarted('interrupted before its roll tasks')
 
@@ -180,4 +116,86 @@ export async function runFleet(input: FleetRunInput): Promise<FleetRunResult> {
     if (r.message) messages[r.host.name] = r.message
   })
   return { outcomes, messages, rebooted: [...slotted].map((r) => r.host.name) }
+}
+
+// What every host's run shares: the run's identity, effects, limits and signals.
+function hostRunShared(input: FleetRunInput): HostRunShared {
+  return {
+    runId: input.runId,
+    playbook: input.playbook,
+    check: input.check,
+    connect: input.connect,
+    emit: input.emit,
+    journal: input.check ? () => undefined : (input.journal ?? (() => undefined)),
+    connectRetry: input.connectRetry,
+    commandTimeoutMs: input.commandTimeoutMs,
+    gatherTimeoutMs: input.gatherTimeoutMs ?? 120_000,
+    ...(input.rebootTimeoutMs !== undefined ? { rebootTimeoutMs: input.rebootTimeoutMs } : {}),
+    // One reboot-time estimate per run: the first hosts back tell the probes when to look closely.
+    rebootWait: { estimate: new RebootEstimate(), ...input.rebootWait },
+    hypervisor: input.hypervisor ?? DEFAULT_HYPERVISOR,
+    hypervisorTiming: { ...DEFAULT_HYPERVISOR_TIMING, ...input.hypervisorTiming },
+    lock: input.lock,
+    stop: input.stop,
+    abort: input.abort,
+    now: input.now ?? Date.now,
+  }
+}
+
+// Stages every host at full fan-out. A host that fails here is finished at once (its end reaches
+// the renderers now, not at run end).
+async function stageAll(runs: HostRun[], input: FleetRunInput): Promise<void> {
+  await fanOut(
+    runs,
+    input.forks,
+    async (r) => {
+      await r.stage()
+      if (r.outcome !== undefined) await r.finish()
+    },
+    input.stop,
+  )
+  for (const r of runs) if (r.outcome === undefined && !r.staged) r.notStarted('interrupted before staging')
+}
+
+// The failures so far (staging, unslotted roll tasks), in all and per failure domain: the
+// failure budget starts from them.
+function priorFailures(runs: HostRun[]): { total: number; byDomain: Map<string, number> } {
+  const prior = { total: 0, byDomain: new Map<string, number>() }
+  for (const r of runs) {
+    if (!r.failed) continue
+    prior.total++
+    const d = failureDomain(r.host)
+    prior.byDomain.set(d, (prior.byDomain.get(d) ?? 0) + 1)
+  }
+  return prior
+}
+
+// Rolls the hosts that must reboot through the window (check mode: no window, each shows its plans).
+async function rollSlotted(slotted: HostRun[], byName: Map<string, HostRun>, input: FleetRunInput, policy: RollPolicy, prior: { total: number; byDomain: Map<string, number> }): Promise<Awaited<ReturnType<typeof rollHosts>>> {
+  if (input.check) {
+    // Check mode: nothing goes down, so no window; every host just shows its plans.
+    await fanOut(slotted, input.forks, async (r) => {
+      await r.roll(true)
+      await r.finish()
+    })
+    return new Map()
+  }
+  const queue: RollHost[] = slotted.map((r) => ({ name: r.host.name, domain: failureDomain(r.host) }))
+  return rollHosts(queue, {
+    policy,
+    prior,
+    emit: input.emit,
+    stop: input.stop,
+    unit: async (h) => {
+      const r = byName.get(h.name)!
+      await r.roll(true)
+      const retryInMs = r.takeRetry()
+      if (retryInMs !== undefined) return { retryInMs } // a reboot blocker holds: the slot goes back
+      const result = r.outcome === 'blocked' || r.outcome === 'needs-drain' ? 'blocked' : r.stillDown ? 'lost' : r.outcome === 'failed' || r.outcome === 'unreachable' ? r.outcome : 'ok'
+      // Verified (and stable): the slot goes to the next host now. The lock release (one exec) and
+      // the end report run meanwhile; the run awaits every finish() before it returns.
+      void r.finish().catch(() => undefined)
+      return result
+    },
+  })
 }

@@ -1,7 +1,8 @@
 // `sim status` per host: the live state read from the host's tree (what its tools would print).
 import fs from 'node:fs'
 import path from 'node:path'
-import type { HostState, SimHost } from './sim-host.js'
+import type { SimHost } from './sim-host.js'
+import type { HostState } from './sim-host-config.js'
 
 // What `sim status` shows per host.
 export interface SimHostStatus {

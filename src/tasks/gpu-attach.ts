@@ -43,6 +43,7 @@ export const gpuAttach = defineTask<GpuAttachArgs, GpuFacts>({
   facts: gpuFacts,
   args: gpuAttachArgs,
   plan(args, { pci, iommu, libvirt }, ctx) {
+    // One function on purpose: the refusals, then per domain the groups to add and remove, in the order the plan's steps run.
     const assignments = args.vms ?? ctx.host.assignments
     if (assignments.length === 0) return noop('no GPU assignments (`gpufleet_vms` var) for this host')
     if (!libvirt.available) return { kind: 'fail', reason: 'virsh is not installed' }

@@ -92,6 +92,7 @@ function d3Step(want: string) {
 
 // Every check, pure; exported so `gpufleet facts` or reports can show the same evidence.
 export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: PlanContext): Record<string, Check> {
+  // One function on purpose: a flat list of independent checks, each a few lines, read as the readiness checklist.
   const checks: Record<string, Check> = {}
   // KVM with GPU passthrough on POWER8/9 runs on bare metal (OPAL/PowerNV); a PowerVM LPAR
   // (pSeries) has no KVM-HV on these machines.

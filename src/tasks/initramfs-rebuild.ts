@@ -51,6 +51,7 @@ export const initramfsRebuild = defineTask<InitramfsRebuildArgs, InitramfsRebuil
   writes: [initramfsStatus, dracutConfig, rebootSentinel, gpufleetBackups],
   args: initramfsRebuildArgs,
   plan(args, { boot, initramfs, modprobe, dracut }, ctx: PlanContext) {
+    // One function on purpose: the preflight refusals in order, then one backed-up rebuild step; each refusal needs the checks before it.
     const next = boot.next
     if (!next?.kver) return { kind: 'fail', reason: 'cannot tell which kernel boots next', evidence: { entries: boot.entries.length, source: boot.source } }
     // The version comes from a file name on the host and becomes dracut's positional argument: a

@@ -52,6 +52,7 @@ function kexinit(hostKeyAlgorithms: string[]): Buffer {
 // certificate algorithms only. Resolves with the certificate blob, or { none } with the reason
 // (the server has no such certificate); rejects on timeouts and protocol errors.
 export function probeHostCertificate(stream: Duplex, hostKeyAlgorithms: string[], timeoutMs: number): Promise<CertProbeResult> {
+  // One function on purpose: one protocol exchange (banner, KEXINIT, ECDH reply) whose handlers share the buffer, timer and settle-once state.
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0)
     let serverVersion: string | undefined

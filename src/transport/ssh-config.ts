@@ -167,6 +167,7 @@ export interface ResolveOptions {
 
 // Resolves the settings for `host` (the destination as given: inventory ansible_host or name).
 export async function resolveSshConfig(blocks: readonly SshConfigBlock[], host: string, options: ResolveOptions = {}): Promise<SshConfigHost> {
+  // One function on purpose: ssh's two passes share first-value-wins state and token expansion; read as one sequence, like readconf.c.
   const local = options.local ?? localIdentity()
   const first = new Map<string, SshConfigLine>()
   const identityLines: SshConfigLine[] = []
