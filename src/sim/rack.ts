@@ -11,6 +11,7 @@ import { quote } from '../shell.js'
 import { makeBmcCerts } from './bmc-certs.js'
 import { seedGuests } from './guests.js'
 import { buildDevLayer, buildOsUsrLayer, buildProfileLayer, buildUsrLayer, seedHostUpper } from './layers.js'
+import { seedHostPlatform, usrMount } from './host-platform.js'
 import { osFamily, type OsFamily } from './os-layout.js'
 import { startBmc, type Bmc } from './redfish.js'
 import { NamespaceKeeper } from './namespace.js'
@@ -177,6 +178,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
       if (h.faults.dracutNoSpace) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-dracut-enospc'), '1\n')
       if (h.faults.bootFreeKiB !== undefined) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-boot-free-kb'), `${h.faults.bootFreeKiB}\n`)
       seedGuests(upper, h.profile, h.faults)
+      seedHostPlatform(upper, path.join(base, 'usr-hide'), h.faults)
     }
 
     debug(`upper dirs seeded in ${Date.now() - t0} ms`)
@@ -194,7 +196,7 @@ export async function startRack(options: RackOptions = {}): Promise<Rack> {
       const hw = path.join(root, 'var/lib/sim-hw')
       cmds.push(
         ['overlay', layer(h.profile.name), path.join(base, 'upper'), path.join(base, 'work'), root],
-        ['bind', usrMerged(osFamily(h.profile)), path.join(root, 'usr'), 'ro'],
+        usrMount(h.faults, path.join(base, 'usr-hide'), [layer(`usr-${osFamily(h.profile)}`), layer('usr')], usrMerged(osFamily(h.profile)), path.join(root, 'usr')),
         // /dev: the real one under the dev layer (/dev/kvm); its submounts are not seen through an overlay.
         ['overlay', `${layer('dev')}:/dev`, '', '', path.join(root, 'dev')],
         ['rbind', '/dev/pts', path.join(root, 'dev/pts')],
