@@ -7,9 +7,13 @@
 //     it after the one gather exec;
 //   - the stock host in the same run is prepared (one host failing never stops the others);
 //   - `prep-trial` (mode: trial) on a host whose NVRAM says petitboot,write? false is refused the
-//     same way, while `prep` (persistent) prepares that host: the refusal is the trial's alone.
+//     same way, while `prep` (persistent) prepares that host and prep-trial one with write? true:
+//     the refusal is the trial's, and petitboot's, alone;
+//   - the refusal is a preflight: a playbook that turns SMT off BEFORE kernel.arg still changes
+//     nothing on a refused host (the runner asks every task's preflight before the first task).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { rmSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { runQuiet, startTestRack, type RackFixture } from '../runner/rack-helpers.js'
 import { changedPaths, downsOf, execsOf, snapshot } from '../matrix/host-state.js'
 import { ssh } from '../sim/helpers.js'
@@ -102,13 +106,28 @@ describe.sequential('combinations gpufleet refuses in preflight, on one rack', (
     expect(await out(STOCK, "nvram --print-config='petitboot,write?'")).toBe('')
   })
 
-  it('prep-trial refuses the host whose NVRAM forbids petitboot to write grubenv, and changes nothing there', async () => {
+  it('prep-trial refuses the host whose NVRAM forbids petitboot to write grubenv, changes nothing there, and prepares the one that allows it', async () => {
     const before = await hostState(NO_TRIAL)
     const execs = execsOf(f.rack, NO_TRIAL).length
-    const r = await run('prep-trial', NO_TRIAL)
+    const r = await run('prep-trial', `${NO_TRIAL},${TRIAL_OK}`)
     expect(r.exitCode, r.output).toBe(1)
     await expectRefused(r, NO_TRIAL, before, execs, [/mode: trial/, /NVRAM petitboot,write\? is false/, /\/boot\/grub2\/grubenv/])
     expect(downsOf(f.rack, NO_TRIAL)).toBe(0)
+    expect(r.summary.hosts[TRIAL_OK]!.outcome, r.summary.hosts[TRIAL_OK]!.message).toBe('changed')
+    expect(task(r, TRIAL_OK, 'boot.promote')!.status).toBe('changed')
+    expect((await f.rack.status(TRIAL_OK)).cmdline!.split(/\s+/)).toContain(ARG)
+  }, 300_000)
+
+  it('a refusal comes before any task of the playbook: SMT is not turned off first by a task listed before kernel.arg', async () => {
+    const host = 'p9-r1-05'
+    const playbook = join(f.dir, 'smt-first.yaml')
+    writeFileSync(playbook, 'name: smt-first\nstage:\n  - cpu.smt: { state: off }\n  - kernel.arg: { present: [vfio-pci.disable_idle_d3=1] }\nroll:\n  - host.reboot: {}\n')
+    const before = await hostState(host)
+    expect(before.smt).not.toBe('SMT is off')
+    const execs = execsOf(f.rack, host).length
+    const r = await run(playbook, host)
+    expect(r.exitCode, r.output).toBe(1)
+    await expectRefused(r, host, before, execs, REFUSED[host]!)
   }, 300_000)
 
   it('prep refuses every unsupported combination before any change, exit 1, and prepares the others in the same run', async () => {
@@ -125,9 +144,9 @@ describe.sequential('combinations gpufleet refuses in preflight, on one rack', (
       await expectRefused(r, host, before.get(host)!, execs.get(host)!, REFUSED[host]!)
       expect(downsOf(f.rack, host), host).toBe(0)
     }
-    // The stock host, and the petitboot,write? false ones (a persistent edit needs no one-time
+    // The stock host, and the petitboot,write? false one (a persistent edit needs no one-time
     // entry), are prepared: verified after one reboot.
-    for (const host of [STOCK, NO_TRIAL, TRIAL_OK]) {
+    for (const host of [STOCK, NO_TRIAL]) {
       expect(r.summary.hosts[host]!.outcome, `${host}: ${r.summary.hosts[host]!.message ?? ''}`).toBe('changed')
       expect(task(r, host, 'host.verify')!.status, host).toBe('noop')
       expect(downsOf(f.rack, host), host).toBe(1)
