@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import { write } from './layer-files.js'
 import type { Faults } from './spec.js'
 
 // /etc/os-release of OSes gpufleet does not handle, as their releases ship it.
@@ -33,11 +34,6 @@ function whiteout(file: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true })
   fs.rmSync(file, { force: true })
   execFileSync('mknod', [file, 'c', '0', '0'])
-}
-
-function write(file: string, content: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  fs.writeFileSync(file, content)
 }
 
 // Writes the host's platform knobs into its (not yet mounted) upper directory, and into `usrHide`
