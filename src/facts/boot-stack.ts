@@ -17,7 +17,7 @@ const EL_IDS = ['rhel', 'centos', 'almalinux', 'rocky', 'ol', 'fedora', 'altlinu
 // /etc/kernel/cmdline exists).
 export function detectStack(boot: BootConfig): StackResult {
   const os = boot.platform.os
-  const name = os ? `${os.prettyName || os.id}` : 'an OS without /etc/os-release'
+  const name = osName(boot)
   const found = describeConfig(boot)
   const isEl = os ? EL_IDS.includes(os.id) || os.idLike.some((l) => l === 'rhel' || l === 'fedora' || l === 'centos') : true
   const isUbuntu = os ? os.id === 'ubuntu' || os.idLike.includes('ubuntu') : false
@@ -34,6 +34,12 @@ export function detectStack(boot: BootConfig): StackResult {
     return { ok: true, stack: boot.platform.kernelCmdline ? 'el9' : 'el8' }
   }
   return { ok: false, reason: `no boot configuration gpufleet can edit on ${name} (${found})` }
+}
+
+// The OS as /etc/os-release names it, for refusals.
+export function osName(boot: BootConfig): string {
+  const os = boot.platform.os
+  return os ? `${os.prettyName || os.id}` : 'an OS without /etc/os-release'
 }
 
 // One line naming what the fact found, for refusals.
@@ -55,7 +61,7 @@ export function bootRefusal(boot: BootConfig, mode: 'persistent' | 'trial'): str
   const petitboot = p.cpuPlatform === 'PowerNV'
   // grubby-bls is what edits BLS options consistently (entries + kernelopts); by hand is a guess.
   if ((s.stack === 'el8' || s.stack === 'el9') && !boot.tools.includes('grubby')) {
-    return `${describeConfig(boot)} but grubby is not installed: gpufleet edits BLS entries only through grubby (dnf install grubby)`
+    return `${osName(boot)} with ${describeConfig(boot)} but grubby is not installed: gpufleet edits BLS entries only through grubby (dnf install grubby)`
   }
   // Petitboot's signed-boot mode kexecs only signed kernels and refuses a command line it did not
   // sign; a lockdown kernel rejects unsigned kexec. Editing the arguments there bricks the boot.

@@ -7,6 +7,7 @@ import { HostFacts } from './host-facts.js'
 import { blockersClear, drainRefusal, guestContext, refuseForDrain } from './host-guests.js'
 import { releaseLock, takeLockNow } from './host-lock.js'
 import { openHost } from './host-resume.js'
+import { preflight } from './host-preflight.js'
 import { DEFAULT_REBOOT_TIMEOUT_MS, skipReboot, type HostRunShared, type HostState } from './host-state.js'
 import type { JournalHostState } from './journal.js'
 import { runTask } from './task-run.js'
@@ -72,6 +73,7 @@ export class HostRun {
   async stage(): Promise<void> {
     try {
       await openHost(this.s)
+      preflight(this.s)
       for (const pt of this.shared.playbook.stage) {
         if (this.shared.stop.aborted) throw new HostFailure('interrupted before this task started', 'not-started')
         await runTask(this.s, pt, 'stage', false)

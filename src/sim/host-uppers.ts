@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { seedGuests } from './guests.js'
+import { seedHostPlatform } from './host-platform.js'
 import { seedHostUpper } from './layers.js'
 import type { RackFs } from './rack-fs.js'
 import type { PlannedHost } from './rack-plan.js'
@@ -36,5 +37,6 @@ export function seedHostUppers(rfs: RackFs, dir: string, plan: PlannedHost[]): v
     if (h.faults.dracutNoSpace) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-dracut-enospc'), '1\n')
     if (h.faults.bootFreeKiB !== undefined) fs.writeFileSync(path.join(upper, 'var/lib/sim-hw/fault-boot-free-kb'), `${h.faults.bootFreeKiB}\n`)
     seedGuests(upper, h.profile, h.faults)
+    seedHostPlatform(upper, path.join(base, 'usr-hide'), h.faults) // signed boot, lockdown, NVRAM, missing tools, os-release
   }
 }

@@ -7,39 +7,24 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { BLS_BODY, GRUB_HEADER, LEGACY_CLOSE, LEGACY_OPEN, MENUENTRY_TEMPLATE, renderBlsEntry, renderDefaultGrub, renderGrubCfg, renderGrubenv, stockArgs, BOOT_UUID, ROOT_UUID } from './boot-config.js'
+import { BLS_BODY, GRUB_HEADER, LEGACY_CLOSE, LEGACY_OPEN, MENUENTRY_TEMPLATE, renderBlsEntry, renderGrubCfg, renderGrubenv, stockArgs, BOOT_UUID, ROOT_UUID } from './boot-config.js'
 import { renderDomainXml } from './domain-xml.js'
 import { loadOrder, writeCpuState, writeModulesAndDrivers } from './boot.js'
 import { renderInitramfs } from './initramfs.js'
 import { initramfsModules, moduleCatalog } from './module-catalog.js'
 import { profiles, type Profile } from './profiles.js'
 import { grubDir, initrdFile, kernelFile, type OsFamily } from './os-layout.js'
+import { buildEtc } from './layer-etc.js'
+import { ADMIN_UID, symlink, write } from './layer-files.js'
 import { UBUNTU_ENTRY_TEMPLATE, UBUNTU_FOOTER, UBUNTU_HEADER } from './ubuntu-grub-cfg.js'
 import { renderKernelConfig } from './kernel-config.js'
 
-// The non-root login (sudo through the real setuid sudo).
-export const ADMIN_UID = 1000
+export { ADMIN_UID } from './layer-files.js'
 
 // <package root>/sim-tools, found from this file (src/sim or dist/sim).
 export function simToolsDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url))
   return path.resolve(here, '..', '..', 'sim-tools')
-}
-
-function write(file: string, content: string | Buffer, mode?: number): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  fs.writeFileSync(file, content)
-  if (mode !== undefined) fs.chmodSync(file, mode)
-}
-
-function symlink(target: string, file: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  try {
-    fs.unlinkSync(file)
-  } catch {
-    /* absent */
-  }
-  fs.symlinkSync(target, file)
 }
 
 // The shared /usr layer: sim-tools/usr copied (not linked: the host cannot see outside its root),
@@ -125,62 +110,26 @@ const BOOT_TOOLS = [
   'new-kernel-pkg',
 ]
 
-// The parts of the real /etc a host needs for its real tools (bash, sudo + PAM, python, perl).
-const ETC_FROM_HOST = [
-  'passwd',
-  'group',
-  'shadow',
-  'gshadow',
-  'nsswitch.conf',
-  'ld.so.cache',
-  'ld.so.conf',
-  'ld.so.conf.d',
-  'alternatives',
-  'pam.d',
-  'pam.conf',
-  'security',
-  'login.defs',
-  'sudoers',
-  'sudo.conf',
-  'sudo_logsrvd.conf',
-  'bash.bashrc',
-  'profile',
-  'profile.d',
-  'environment',
-  'localtime',
-  'timezone',
-  'host.conf',
-  'inputrc',
-  'shells',
-  'locale.alias',
-  'locale.gen',
-  'default',
-  'python3',
-  'python3.11',
-  'perl',
-  'ssl',
-  'ca-certificates.conf',
-  'gai.conf',
-  'protocols',
-  'services',
-  'networks',
-  'rpc',
-  'ethertypes',
-  'mime.types',
-  'magic',
-  'skel',
-  'subuid',
-  'subgid',
-  'terminfo',
-  'ld.so.preload',
-]
-
 const pciDir = (addr: string) => `devices/pci${addr.slice(0, 4)}:00/${addr}`
 
 // The stock install of one profile.
 export function buildProfileLayer(layerDir: string, p: Profile): void {
   fs.rmSync(layerDir, { recursive: true, force: true })
   fs.mkdirSync(layerDir, { recursive: true })
+  buildSkeleton(layerDir)
+  buildEtc(layerDir, p)
+  buildBoot(layerDir, p)
+  buildSys(layerDir, p)
+  buildProc(layerDir)
+  // the state a first boot starts from: all threads online, base modules loaded, non-GPU drivers bound
+  writeCpuState(layerDir, p, p.threadsPerCore, false)
+  writeModulesAndDrivers(layerDir, p, loadOrder(p.baseModules), [], {}, false)
+  writeHardwareDescription(layerDir, p)
+  buildLibvirt(layerDir, p)
+}
+
+// The directories and links every root has; the homes of root and admin.
+function buildSkeleton(layerDir: string): void {
   const at = (rel: string) => path.join(layerDir, rel)
   for (const l of ['bin', 'sbin', 'lib', 'lib64']) symlink(`usr/${l}`, at(l))
   for (const d of ['usr', 'dev', 'proc', 'run', 'mnt', 'opt', 'srv', 'media', 'var/log', 'var/cache', 'var/lib/libvirt/images', 'var/lib/libvirt/qemu', 'var/lib/sim-hw/kproc', 'var/lib/sim-hw/ctl', 'run/libvirt/qemu']) fs.mkdirSync(at(d), { recursive: true })
@@ -192,60 +141,11 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
   fs.chmodSync(at('root'), 0o550)
   fs.mkdirSync(at('home/admin/.ssh'), { recursive: true })
   execFileSync('chown', ['-R', `${ADMIN_UID}:${ADMIN_UID}`, at('home/admin')])
+}
 
-  // /etc: the real one (so PAM, sudo, nsswitch, ld.so.cache, alternatives work), re-branded.
-  fs.mkdirSync(at('etc/sudoers.d'), { recursive: true })
-  const fromHost = ETC_FROM_HOST.filter((f) => fs.existsSync(`/etc/${f}`)).map((f) => `/etc/${f}`)
-  execFileSync('cp', ['-a', ...fromHost, at('etc')])
-  symlink('../proc/self/mounts', at('etc/mtab'))
-  write(
-    at('etc/fstab'),
-    `/dev/mapper/${p.root.includes('centos') ? 'centos' : 'rhel'}-root /                       xfs     defaults        0 0\nUUID=${BOOT_UUID} /boot                   xfs     defaults        0 0\n/dev/mapper/${p.root.includes('centos') ? 'centos' : 'rhel'}-swap swap                    swap    defaults        0 0\n`,
-  )
-  const passwd = fs
-    .readFileSync(at('etc/passwd'), 'utf8')
-    .split('\n')
-    .filter((l) => (l && Number(l.split(':')[2]) < 1000) || l.startsWith('nobody:'))
-  passwd.push(`admin:x:${ADMIN_UID}:${ADMIN_UID}:admin:/home/admin:/bin/bash`)
-  write(at('etc/passwd'), passwd.join('\n') + '\n')
-  const group = fs
-    .readFileSync(at('etc/group'), 'utf8')
-    .split('\n')
-    .filter((l) => (l && Number(l.split(':')[2]) < 1000) || l.startsWith('nogroup:'))
-  group.push(`admin:x:${ADMIN_UID}:`)
-  write(at('etc/group'), group.join('\n') + '\n')
-  const shadow = fs
-    .readFileSync(at('etc/shadow'), 'utf8')
-    .split('\n')
-    .filter((l) => l && passwd.some((p) => p.split(':')[0] === l.split(':')[0]))
-  shadow.push('admin:!!:20228:0:99999:7:::')
-  write(at('etc/shadow'), shadow.join('\n') + '\n', 0o640)
-  write(at('etc/os-release'), p.osRelease)
-  write(at(p.releaseFile.path), p.releaseFile.text)
-  if (p.os !== 'ubuntu') {
-    if (p.releaseFile.path !== 'etc/redhat-release') symlink(path.basename(p.releaseFile.path), at('etc/redhat-release'))
-    symlink(path.basename(p.releaseFile.path), at('etc/system-release'))
-  }
-  fs.rmSync(at('etc/modprobe.d'), { recursive: true, force: true })
-  fs.mkdirSync(at('etc/modprobe.d'))
-  if (p.os === 'ubuntu') {
-    write(at('etc/initramfs-tools/initramfs.conf'), 'MODULES=most\nBUSYBOX=auto\nCOMPRESS=zstd\nDEVICE=\nNFSROOT=auto\nRUNSIZE=10%\nFSTYPE=auto\n')
-    // the kernel package's hooks (initramfs-tools, grub2-common): what `sim kernel-install` runs
-    write(at('etc/kernel/postinst.d/initramfs-tools'), '#!/bin/sh\n# initramfs-tools: build the new kernel\'s initramfs\nexec update-initramfs -c -k "$1"\n', 0o755)
-    write(at('etc/kernel/postinst.d/zz-update-grub'), '#!/bin/sh\n# grub2-common: regenerate grub.cfg with the new kernel\nexec update-grub\n', 0o755)
-  } else {
-    fs.mkdirSync(at('etc/dracut.conf.d'), { recursive: true })
-    write(at('etc/dracut.conf'), '# PUT YOUR CONFIG IN separate files\n# in /etc/dracut.conf.d named "<name>.conf"\n# SEE man dracut.conf(5) for options\n')
-    symlink('../boot/grub2/grub.cfg', at('etc/grub2.cfg'))
-    // EL9: kernel-install's 20-grub.install writes these options into a new kernel's BLS entry.
-    if (p.os === 'el9') write(at('etc/kernel/cmdline'), stockArgs(p) + '\n')
-  }
-  write(at('etc/default/grub'), renderDefaultGrub(p))
-  fs.rmSync(at('etc/systemd'), { recursive: true, force: true })
-  for (const u of ['libvirtd.service', 'sshd.service', 'kdump.service']) symlink(`/usr/lib/systemd/system/${u}`, at(`etc/systemd/system/multi-user.target.wants/${u}`))
-  symlink('/usr/lib/systemd/system/multi-user.target', at('etc/systemd/system/default.target'))
-
-  // /boot
+// /boot: kernels, System.map, config, stock initramfs images, grub.cfg and grubenv.
+function buildBoot(layerDir: string, p: Profile): void {
+  const at = (rel: string) => path.join(layerDir, rel)
   for (const k of p.kernels) {
     write(at(kernelFile(p, k.kver)), `SIMKERNEL ${k.kver}\n`, 0o755)
     write(at(`boot/System.map-${k.kver}`), `c000000000000000 T _stext\n`)
@@ -264,8 +164,11 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
   if (p.os === 'ubuntu') write(at('boot/grub/grubenv'), renderGrubenv({ recordfail: '1' }), 0o644)
   else if (!p.bls) write(at('boot/grub2/grubenv'), renderGrubenv({ saved_entry: p.kernels[0]!.title }), 0o600)
   if (p.bls) fs.mkdirSync(at('boot/loader/entries'), { recursive: true })
+}
 
-  // /sys: PCI devices, IOMMU groups, drivers, CPUs (drivers/modules are bound by the boot rules)
+// /sys: PCI devices, IOMMU groups, drivers, CPUs (drivers/modules are bound by the boot rules).
+function buildSys(layerDir: string, p: Profile): void {
+  const at = (rel: string) => path.join(layerDir, rel)
   for (const d of p.devices) {
     const dir = pciDir(d.address)
     write(at(`sys/${dir}/vendor`), `0x${d.vendorId}\n`)
@@ -286,13 +189,11 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
   for (let c = 0; c < threads; c++) write(at(`sys/devices/system/cpu/cpu${c}/online`), '1\n')
   write(at('sys/devices/system/cpu/present'), `0-${threads - 1}\n`)
   write(at('sys/devices/system/cpu/possible'), `0-${threads - 1}\n`)
+}
 
-  buildProc(layerDir)
-  // the state a first boot starts from: all threads online, base modules loaded, non-GPU drivers bound
-  writeCpuState(layerDir, p, p.threadsPerCore, false)
-  writeModulesAndDrivers(layerDir, p, loadOrder(p.baseModules), [], {}, false)
-
-  // hardware description the tools read
+// The hardware description the emulated tools read (/var/lib/sim-hw).
+function writeHardwareDescription(layerDir: string, p: Profile): void {
+  const at = (rel: string) => path.join(layerDir, rel)
   write(
     at('var/lib/sim-hw/profile.env'),
     [
@@ -326,8 +227,11 @@ export function buildProfileLayer(layerDir: string, p: Profile): void {
       .map((d) => [d.address, d.classCode, d.progIf, d.className, d.vendorId, d.vendorName, d.deviceId, d.deviceName, d.rev ?? '', d.subsystemVendorId, d.subsystemId, d.modules ?? ''].join('\t'))
       .join('\n') + '\n',
   )
+}
 
-  // libvirt
+// libvirt: the domains of the profile, defined (autostart links where set).
+function buildLibvirt(layerDir: string, p: Profile): void {
+  const at = (rel: string) => path.join(layerDir, rel)
   p.domains.forEach((d, i) => {
     write(at(`etc/libvirt/qemu/${d.name}.xml`), renderDomainXml(p, d, i + 1), 0o600)
     if (d.autostart) symlink(`/etc/libvirt/qemu/${d.name}.xml`, at(`etc/libvirt/qemu/autostart/${d.name}.xml`))

@@ -1,6 +1,7 @@
 // The mounts that assemble each host's root, and the host processes, as the keeper's commands.
 import fs from 'node:fs'
 import path from 'node:path'
+import { usrMount } from './host-platform.js'
 import { osFamily, type OsFamily } from './os-layout.js'
 import type { RackFs } from './rack-fs.js'
 import type { PlannedHost } from './rack-plan.js'
@@ -21,7 +22,7 @@ export function mountCommands(rfs: RackFs, dir: string, plan: PlannedHost[], fam
     const hw = path.join(root, 'var/lib/sim-hw')
     cmds.push(
       ['overlay', layer(h.profile.name), path.join(base, 'upper'), path.join(base, 'work'), root],
-      ['bind', usrMerged(osFamily(h.profile)), path.join(root, 'usr'), 'ro'],
+      usrMount(h.faults, path.join(base, 'usr-hide'), [layer(`usr-${osFamily(h.profile)}`), layer('usr')], usrMerged(osFamily(h.profile)), path.join(root, 'usr')),
       // /dev: the real one under the dev layer (/dev/kvm); its submounts are not seen through an overlay.
       ['overlay', `${layer('dev')}:/dev`, '', '', path.join(root, 'dev')],
       ['rbind', '/dev/pts', path.join(root, 'dev/pts')],

@@ -38,6 +38,14 @@ export const faultsSchema = z
     hangsAfterReboot: z.boolean().optional(),
     // The password its BMC accepts instead of the rack's (so the inventory's one is wrong).
     bmcPassword: z.string().min(1).optional(),
+    // The boot platform as the host presents it (host-platform.ts): OPAL's OS secure boot enforced,
+    // the kernel's lockdown mode, NVRAM petitboot,write?, tools absent from its /usr, and an
+    // /etc/os-release of another OS than its profile's.
+    secureBoot: z.boolean().optional(),
+    lockdown: z.enum(['none', 'integrity', 'confidentiality']).optional(),
+    petitbootWrite: z.boolean().optional(),
+    missingTools: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'a tool name')).optional(),
+    osRelease: z.enum(['sles15', 'debian12']).optional(),
   })
   .strict()
 // Faults of one host, durations in ms.

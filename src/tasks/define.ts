@@ -55,6 +55,10 @@ export interface Task<Args, Facts extends Record<string, unknown>> {
   // The facts a change plan will produce, by key (pure: the plan and the facts before). Check mode
   // plans later tasks against them; tests hold them equal to a real re-gather after applying.
   predict?(args: Args, facts: Facts, plan: Extract<Plan, { kind: 'change' }>): Partial<Facts>
+  // Why the host must not be touched at all (pure, over the facts as gathered), or undefined. The
+  // runner asks every task of the playbook right after the gather, before any task changes anything,
+  // so a refusal holds wherever the task sits in the playbook.
+  preflight?(args: Args, facts: Facts): Extract<Plan, { kind: 'fail' }> | undefined
 }
 
 export function defineTask<Args, Facts extends Record<string, unknown>>(task: Task<Args, Facts>): Task<Args, Facts> {

@@ -3,7 +3,7 @@ import { bootConfig, type BootConfig } from '../facts/boot-config.js'
 import { bootRefusal, detectStack } from '../facts/boot-stack.js'
 import { kernelCmdline, type CmdlineFact } from '../facts/kernel-cmdline.js'
 import { moduleName, modprobeConfig, type ModprobeConfig, type ModprobeOption } from '../facts/modprobe-config.js'
-import { defineTask } from './define.js'
+import { defineTask, type Plan } from './define.js'
 import { gpufleetBackups } from '../facts/gpufleet-backups.js'
 import { rebootSentinel } from '../facts/reboot-sentinel.js'
 import { argKey, kernelArgSchema, sameArg, spellingOf } from './lib/kernel-arg-schema.js'
@@ -48,6 +48,13 @@ export interface KernelArgFacts extends Record<string, unknown> {
   modprobe: ModprobeConfig
 }
 
+// The refusal of a boot stack gpufleet cannot edit safely (facts/boot-stack.ts), as a plan.
+function refusalOf(input: KernelArgArgs, boot: BootConfig): Extract<Plan, { kind: 'fail' }> | undefined {
+  const refusal = bootRefusal(boot, input.mode)
+  if (!refusal) return undefined
+  return { kind: 'fail', reason: `refused before any change: ${refusal}`, evidence: { style: boot.style, source: boot.source, tools: boot.tools, platform: boot.platform } }
+}
+
 // The kernel.arg task.
 export const kernelArg = defineTask<KernelArgArgs, KernelArgFacts>({
   name: 'kernel.arg',
@@ -56,11 +63,13 @@ export const kernelArg = defineTask<KernelArgArgs, KernelArgFacts>({
   facts: { boot: bootConfig, cmdline: kernelCmdline, modprobe: modprobeConfig },
   writes: [bootConfig, rebootSentinel, gpufleetBackups],
   args: kernelArgArgs,
+  // A boot stack gpufleet cannot edit safely is refused before anything changes (the runner asks
+  // before the first task of the run; plan() says the same).
+  preflight: (input, { boot }) => refusalOf(input, boot),
   plan(input, { boot, cmdline, modprobe }) {
-    // Preflight: a boot stack gpufleet cannot edit safely is refused before anything changes.
-    const refusal = bootRefusal(boot, input.mode)
+    const refused = refusalOf(input, boot)
     const stack = detectStack(boot)
-    if (refusal || !stack.ok) return { kind: 'fail', reason: `refused before any change: ${refusal ?? (stack.ok ? '' : stack.reason)}`, evidence: { style: boot.style, source: boot.source, tools: boot.tools, platform: boot.platform } }
+    if (refused || !stack.ok) return refused ?? { kind: 'fail', reason: `refused before any change: ${stack.ok ? '' : stack.reason}` }
     const next = boot.next
     if (!next) return { kind: 'fail', reason: 'cannot tell which boot entry boots next (no grubby, BLS entries or grub.cfg menuentries found)', evidence: { source: boot.source } }
     // Words modprobe.d already sets (when the playbook allows it) need no kernel argument, unless

@@ -26,6 +26,13 @@ describe('spec', () => {
     // A bare number used to mean milliseconds here and seconds elsewhere: now it needs a unit.
     expect(() => loadSpec(write('rules:\n  - { match: a, rebootTime: 250 }\n'))).toThrow(/rules.0.rebootTime: '250' has no unit: write 250s, 250m or 250ms/)
   })
+  it('takes the boot-platform knobs and names a bad one', () => {
+    const spec = loadSpec(write('rules:\n  - { match: "*", secureBoot: true, lockdown: integrity, petitbootWrite: false, missingTools: [grubby], osRelease: sles15 }\n'))
+    expect(resolveHost(spec, 'p9-r1-01', 'ac922').faults).toEqual({ secureBoot: true, lockdown: 'integrity', petitbootWrite: false, missingTools: ['grubby'], osRelease: 'sles15' })
+    expect(() => loadSpec(write('rules:\n  - { match: a, lockdown: strict }\n'))).toThrow(/rules.0.lockdown: /)
+    expect(() => loadSpec(write('rules:\n  - { match: a, osRelease: gentoo }\n'))).toThrow(/rules.0.osRelease: /)
+    expect(() => loadSpec(write('rules:\n  - { match: a, missingTools: ["../bin/sh"] }\n'))).toThrow(/rules.0.missingTools.0: a tool name/)
+  })
 })
 
 describe('initramfs format', () => {
