@@ -12,11 +12,16 @@ export function buildRackLayers(rfs: RackFs, plan: PlannedHost[]): Set<OsFamily>
   const { nsView, layer } = rfs
   buildUsrLayer(nsView(layer('usr')))
   // Wrappers only when some tool costs something: a free tool then costs no extra bash.
-  if (plan.some((h) => Object.entries(h.costs.ms).some(([t, ms]) => t !== 'dracut' && ms > 0))) wrapCostedTools(nsView(layer('usr')))
+  const costed = plan.some((h) => Object.entries(h.costs.ms).some(([t, ms]) => t !== 'dracut' && ms > 0))
+  if (costed) wrapCostedTools(nsView(layer('usr')))
   buildDevLayer(nsView(layer('dev')))
   const used = new Map<string, Profile>(plan.map((h) => [h.profile.name, h.profile]))
   for (const p of used.values()) buildProfileLayer(nsView(layer(p.name)), p)
   const families = new Set([...used.values()].map(osFamily))
-  for (const f of families) buildOsUsrLayer(nsView(layer(`usr-${f}`)), f)
+  for (const f of families) {
+    buildOsUsrLayer(nsView(layer(`usr-${f}`)), f)
+    // The family's own tools (EL's grubby and lsinitrd, Ubuntu's grub-*) pay their costs too.
+    if (costed) wrapCostedTools(nsView(layer(`usr-${f}`)))
+  }
   return families
 }
