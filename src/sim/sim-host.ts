@@ -5,6 +5,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import ssh2 from 'ssh2'
 import type { Connection, ServerChannel } from 'ssh2'
+import { execDetail } from './exec-detail.js'
 import { bootHost, type BootOutcome } from './boot.js'
 import { chooseEntry } from './boot-entries.js'
 import { authDecision } from './client-auth.js'
@@ -164,7 +165,7 @@ export class SimHost {
     // gpufleet starts every command with `umask 077` (src/transport/remote-umask.ts); records and
     // fault patterns (`^dracut`) see the command after it.
     const seen = command === null ? null : command.replace(/^umask 077\n/, '')
-    if (seen !== null) this.cfg.emit({ t: Date.now(), host: this.name, kind: 'exec', detail: seen.length > 200 ? seen.slice(0, 200) + '…' : seen })
+    if (seen !== null) this.cfg.emit({ t: Date.now(), host: this.name, kind: 'exec', detail: execDetail(seen) })
     const delay = slowDelay(this.cfg.faults, seen)
     const start = () => {
       if (this.state !== 'up') return

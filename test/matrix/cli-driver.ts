@@ -45,5 +45,6 @@ export async function startUntil(args: string[], on: (e: FleetEvent) => boolean)
 
 // Every execution of a command on a host, per the simulator (a step applied twice shows twice).
 // The initramfs rebuild script (the record keeps a command's first 200 characters).
-export const DRACUT_SCRIPT = /^set -u\ntrap '' HUP PIPE\nimg=/
+// The initramfs rebuild step, alone or as a part of a batched change exec.
+export const DRACUT_SCRIPT = /(^|\n)set -u\ntrap '' HUP PIPE\nimg=/
 export const countExecs = (r: Rack, host: string, re: RegExp) => execsOf(r, host).filter((e) => re.test(e.detail ?? '')).length
