@@ -31,7 +31,12 @@ export const hostVerifyArgs = z
       .describe('required live SMT state (unset: reported only)'),
     forbiddenModules: z.array(moduleNameSchema).default(['nouveau', 'nvidia']).describe('modules that must not be loaded (nvidia also matches nvidia_*)'),
     requireVfio: z.boolean().default(true).describe('vfio_pci and the sPAPR TCE IOMMU backend (vfio_iommu_spapr_tce) must be available'),
-    loadVfio: z.boolean().default(true).describe('load vfio_pci when it is not loaded, to read whether disable_idle_d3 took effect (a step of its own, since the fact gather stays read-only; it only observes, so the task still reports ok)'),
+    loadVfio: z
+      .union([z.boolean(), z.literal('after-reboot')])
+      .default('after-reboot')
+      .describe(
+        'load vfio_pci when it is not loaded, to read whether disable_idle_d3 took effect (one exec of its own, since the fact gather stays read-only; it only observes, so the task still reports ok). after-reboot (default): only when this run rebooted the host, so a no-op re-run stays one exec per host; true: always (verify.yaml)',
+      ),
   })
   .strict()
 // The args plan() receives: validated, with defaults applied.
@@ -249,7 +254,9 @@ export const hostVerify = defineTask<HostVerifyArgs, HostVerifyFacts>({
     const notes = Object.entries(checks).map(([n, c]) => `${c.ok ? (c.warning ? 'WARN' : 'ok') : 'FAIL'} ${n}: ${c.detail}`)
     if (failed.length) return { kind: 'fail', reason: failed.map(([n, c]) => `${n}: ${c.detail}`).join('; '), evidence: checks }
     const want = wantedDisableIdleD3(args, facts)
-    if (args.requireVfio && args.loadVfio && want !== undefined && facts.vfio.disableIdleD3 === undefined && facts.vfio.modules.vfio_pci !== 'missing') {
+    const rebooted = ctx.earlier.some((e) => e.plan.kind === 'change' && e.plan.steps.some((st) => st.kind === 'reboot'))
+    const load = args.loadVfio === true || (args.loadVfio === 'after-reboot' && rebooted)
+    if (args.requireVfio && load && want !== undefined && facts.vfio.disableIdleD3 === undefined && facts.vfio.modules.vfio_pci !== 'missing') {
       return change(`verified: ${Object.keys(checks).length} checks passed; vfio_pci loaded to confirm disable_idle_d3`, [d3Step(want.value)], { notes, observeOnly: true })
     }
     return noop(`verified: ${Object.keys(checks).length} checks passed`, notes)
