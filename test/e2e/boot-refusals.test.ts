@@ -12,9 +12,9 @@
 //   - the refusal is a preflight: a playbook that turns SMT off BEFORE kernel.arg still changes
 //     nothing on a refused host (the runner asks every task's preflight before the first task).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { rmSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { runQuiet, startTestRack, type RackFixture } from '../runner/rack-helpers.js'
+import { runQuiet, startTestRack, stopTestRack, type RackFixture } from '../runner/rack-helpers.js'
 import { changedPaths, downsOf, execsOf, snapshot } from '../matrix/host-state.js'
 import { ssh } from '../sim/helpers.js'
 
@@ -82,10 +82,7 @@ beforeAll(async () => {
   f = await startTestRack(SPEC, { hosts: 9, rebootTimeMs: 400 })
 }, 180_000)
 
-afterAll(async () => {
-  await f?.rack.stop()
-  if (f) rmSync(f.dir, { recursive: true, force: true })
-})
+afterAll(() => stopTestRack(f))
 
 describe.sequential('combinations gpufleet refuses in preflight, on one rack', () => {
   it('each host presents its combination where the boot facts read it', async () => {

@@ -6,10 +6,9 @@
 //   3. prep again, then a kernel update (the distro's hooks: new entry, new initramfs) boots
 //      prepared: the new entry carries the argument, its initramfs has no nouveau, verify passes
 //      on the new kernel, and prep reports nothing left to do.
-import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SimHostStatus } from '../../src/sim/rack.js'
-import { runQuiet, startTestRack, type RackFixture } from '../runner/rack-helpers.js'
+import { runQuiet, startTestRack, stopTestRack, type RackFixture } from '../runner/rack-helpers.js'
 import { ssh } from '../sim/helpers.js'
 
 const ARG = 'vfio-pci.disable_idle_d3=1'
@@ -78,10 +77,7 @@ beforeAll(async () => {
   for (const host of names) original.set(host, await bootFiles(host))
 }, 180_000)
 
-afterAll(async () => {
-  await f?.rack.stop()
-  if (f) rmSync(f.dir, { recursive: true, force: true })
-})
+afterAll(() => stopTestRack(f))
 
 describe.sequential('every boot stack on one rack: EL7, EL8 BLS, EL9, Ubuntu', () => {
   it('each host boots its own stack: grub.cfg + grubby, BLS + kernelopts, BLS + /etc/kernel/cmdline, update-grub + initramfs-tools', async () => {

@@ -9,7 +9,7 @@
 //      with unique guest PCI addresses; a second attach is a no-op;
 //   4. detach + rollback restore the original boot files byte for byte, and the hosts boot them.
 import { execa } from 'execa'
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import YAML from 'yaml'
@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FleetEvent } from '../../src/events.js'
 import { summarize } from '../../src/report/summarize.js'
 import type { SimHostStatus } from '../../src/sim/rack.js'
-import { runQuiet, startTestRack, type RackFixture } from '../runner/rack-helpers.js'
+import { runQuiet, startTestRack, stopTestRack, type RackFixture } from '../runner/rack-helpers.js'
 import { ssh } from '../sim/helpers.js'
 
 const ARG = 'vfio-pci.disable_idle_d3=1'
@@ -122,10 +122,7 @@ beforeAll(async () => {
   for (const host of names) original.set(host, { files: await bootFiles(host), status: await f.rack.status(host) })
 }, 120_000)
 
-afterAll(async () => {
-  await f?.rack.stop()
-  if (f) rmSync(f.dir, { recursive: true, force: true })
-})
+afterAll(() => stopTestRack(f))
 
 describe.sequential('issue 4 end to end on a mixed s822lc/ac922/pcie rack', () => {
   it('the stock hosts are not ready: no vfio arg, SMT on, nouveau driving the GPUs and in the initramfs', async () => {

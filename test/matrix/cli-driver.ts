@@ -43,8 +43,8 @@ export async function startUntil(args: string[], on: (e: FleetEvent) => boolean)
   return { child, runId, hit }
 }
 
-// Every execution of a command on a host, per the simulator (a step applied twice shows twice).
-// The initramfs rebuild script (the record keeps a command's first 200 characters).
-// The initramfs rebuild step, alone or as a part of a batched change exec.
+// The initramfs rebuild step, alone or as a part of a batched change exec (the simulator records a
+// batched change up to its confirm, src/sim/exec-detail.ts).
 export const DRACUT_SCRIPT = /(^|\n)set -u\ntrap '' HUP PIPE\nimg=/
+// Every execution of a command on a host, per the simulator (a step applied twice shows twice).
 export const countExecs = (r: Rack, host: string, re: RegExp) => execsOf(r, host).filter((e) => re.test(e.detail ?? '')).length

@@ -2,7 +2,7 @@ import { execa } from 'execa'
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runQuiet, startTestRack, type RackFixture } from '../runner/rack-helpers.js'
+import { runQuiet, startTestRack, stopTestRack, type RackFixture } from '../runner/rack-helpers.js'
 
 // The HTML report of a 20-host simulated rolling run (4 racks of 5, one host whose dracut fails
 // for lack of space, one that reboots slowly), opened in headless Chromium (Debian's `chromium`):
@@ -12,10 +12,7 @@ import { runQuiet, startTestRack, type RackFixture } from '../runner/rack-helper
 const CLI = join(process.cwd(), 'dist', 'cli.js')
 const CHROMIUM = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--allow-file-access-from-files', '--virtual-time-budget=10000']
 let fixture: RackFixture | undefined
-afterAll(async () => {
-  await fixture?.rack.stop()
-  if (fixture) rmSync(fixture.dir, { recursive: true, force: true })
-})
+afterAll(() => stopTestRack(fixture))
 
 describe('report.html in headless Chromium', () => {
   it('a 20-host rolling run with a failed and a slow host: tiles per rack, the failure visible, the timeline drawn', async () => {

@@ -31,6 +31,13 @@ export async function startTestRack(specYaml: string, options: { hosts?: number;
   }
 }
 
+// Stops a rack started by startTestRack and removes its directory (a file-wide rack's afterAll).
+export async function stopTestRack(f: RackFixture | undefined): Promise<void> {
+  if (!f) return
+  await f.rack.stop()
+  rmSync(f.dir, { recursive: true, force: true })
+}
+
 // Runs in-process with output captured.
 export async function runQuiet(spec: RunSpec, resumeId?: string, extra: { becomePassword?: string; hypervisorTiming?: RunIo['hypervisorTiming'] } = {}) {
   const out: string[] = []
@@ -43,10 +50,7 @@ export async function runQuiet(spec: RunSpec, resumeId?: string, extra: { become
 export function racksPerTest(): (specYaml: string, options?: { hosts?: number; rebootTimeMs?: number }) => Promise<RackFixture> {
   let fixtures: RackFixture[] = []
   afterEach(async () => {
-    for (const f of fixtures) {
-      await f.rack.stop()
-      rmSync(f.dir, { recursive: true, force: true })
-    }
+    for (const f of fixtures) await stopTestRack(f)
     fixtures = []
   })
   return async (specYaml, options = {}) => {

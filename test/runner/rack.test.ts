@@ -5,20 +5,15 @@ import { describe, expect, it } from 'vitest'
 import YAML from 'yaml'
 import type { FleetEvent } from '../../src/events.js'
 import { maxDownFromSim } from '../../src/commands/sim-record.js'
+import { CLI, parseEvents as events, startUntil } from '../matrix/cli-driver.js'
 import { racksPerTest, runQuiet, type RackFixture } from './rack-helpers.js'
 
 // The runner on the simulated rack, over real SSH. Every limit is measured from the simulator's
 // own record (rack.events()), never from the runner's events.
 
-const CLI = join(process.cwd(), 'dist', 'cli.js')
 const rack = racksPerTest()
 
 const downs = (f: RackFixture, host: string) => f.rack.events().filter((e) => e.host === host && e.kind === 'down').length
-const events = (output: string): FleetEvent[] =>
-  output
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as FleetEvent)
 
 describe('runner on the simulated rack', () => {
   it('rolls within --max-unavailable 2 --per-rack 1 (per the simulator), and a second run changes nothing', async () => {
@@ -102,29 +97,10 @@ describe('runner on the simulated rack', () => {
     const f = await rack('hostsPerRack: 3\nprofile: pcie\n', { hosts: 6, rebootTimeMs: 1500 })
     const runDir = join(f.dir, 'runs')
     const args = ['run', 'prep', '-i', f.rack.inventoryFile, '--known-hosts', f.rack.knownHostsFile, '--max-unavailable', '2', '--reboot-stability', '0.2s', '--reboot-timeout', '30s', '--run-dir', runDir, '--output', 'jsonl']
-    const child = execa('node', [CLI, ...args], { reject: false, buffer: false })
-    let runId = ''
     let issued = 0
-    await new Promise<void>((resolve) => {
-      let buf = ''
-      child.stdout!.on('data', (chunk: Buffer) => {
-        buf += chunk.toString()
-        let nl: number
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl)
-          buf = buf.slice(nl + 1)
-          if (!line.startsWith('{')) continue
-          const e = JSON.parse(line) as FleetEvent
-          if (e.kind === 'run-started') runId = e.runId
-          // Kill it while the third reboot is in flight: hosts done, down, and not yet started.
-          if (e.kind === 'reboot-issued' && ++issued === 3) {
-            child.kill('SIGKILL')
-            resolve()
-          }
-        }
-      })
-      void child.then(() => resolve())
-    })
+    // Kill it while the third reboot is in flight: hosts done, down, and not yet started.
+    const { child, runId } = await startUntil(args, (e) => e.kind === 'reboot-issued' && ++issued === 3)
+    child.kill('SIGKILL')
     await child
     expect(issued).toBe(3)
     expect(runId).not.toBe('')
