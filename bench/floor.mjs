@@ -7,7 +7,9 @@ import YAML from 'yaml'
 import pLimit from 'p-limit'
 
 const [inventoryFile, knownHostsFile, forks] = process.argv.slice(2)
-const inv = YAML.parse(fs.readFileSync(inventoryFile, 'utf8'))
+// The simulator's inventory names each host's GPU list once and aliases it (&a1 ... *a1): a large
+// rack has more aliases than the yaml package's default limit of 100.
+const inv = YAML.parse(fs.readFileSync(inventoryFile, 'utf8'), { maxAliasCount: -1 })
 const key = fs.readFileSync(inv.all.vars.ansible_ssh_private_key_file)
 const known = new Map(fs.readFileSync(knownHostsFile, 'utf8').trim().split('\n').map((l) => l.split(' ')).map(([h, , k]) => [h, k]))
 const hosts = Object.values(inv.all.children).flatMap((g) => Object.values(g.hosts))

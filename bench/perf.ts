@@ -1,12 +1,13 @@
 // `npm run bench`: gpufleet against the SSH floor and Ansible on the project's own simulated rack
 // (realistic tool costs), one machine. See README.md "Performance".
 //
-//   npm run bench -- [--hosts 20] [--scale 50,200,500,1000] [--no-ansible] [--reboot-time 3s]
-//                    [--stability 2s] [--window 20%] [--forks 50] [--out bench/results]
+//   npm run bench -- [--hosts 20] [--scale 50,200,500,1000] [--prep-max 200] [--no-ansible]
+//                    [--reboot-time 3s] [--stability 2s] [--window 20%] [--forks 50] [--out bench/results]
 //
-// Per N: a fresh rack (`gpufleet sim up`, its own process, so the simulator's CPU is not counted);
-// the floor (bench/floor.mjs); gpufleet `prep`, `prep` again (no-op), `verify`; then, at --hosts
-// only, a second fresh rack for Ansible (bench/ansible/). Each command runs under /usr/bin/time
+// Per N: a fresh rack (`gpufleet sim up`, its own process in its own cgroup, so the simulator's
+// CPU is counted apart: host-cpu.ts); the floor (bench/floor.mjs); gpufleet `plan prep` (the first
+// look: one gather per host, nothing changed); then, up to --prep-max hosts, `prep`, `prep` again
+// (no-op) and `verify`; then, at --hosts only, a second fresh rack for Ansible (bench/ansible/). Each command runs under /usr/bin/time
 // (wall, user+system CPU of it and all its children, peak RSS); Ansible's ControlPersist ssh
 // masters leave its process tree, so their CPU and memory are sampled from /proc and added.
 // Remote execs per host come from the simulator's own record (events.jsonl).
@@ -17,6 +18,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseDuration } from '../src/duration.js'
 import { realisticToolCosts } from '../src/sim/tool-costs.js'
+import { createCpuGroup, type CpuGroup } from './lib/host-cpu.js'
 import { lowerBoundMs, stageMinMs, windowFor } from './lib/lower-bound.js'
 import { renderScaling, renderSvg, renderTable, type Measure, type SizeResult } from './lib/report.js'
 
@@ -26,6 +28,7 @@ const cli = path.join(root, 'dist', 'cli.js')
 interface Args {
   hosts: number
   scale: number[]
+  prepMax: number // above this N only the floor and `plan` run (a full prep of 1000 simulated hosts on a few cores takes hours)
   ansible: boolean
   rebootMs: number
   stabilityMs: number
@@ -43,6 +46,7 @@ function parseArgs(argv: string[]): Args {
   return {
     hosts: Number(get('hosts') ?? 20),
     scale: scale === undefined ? [50, 200, 500, 1000] : scale === '' || scale === 'none' ? [] : scale.split(',').map(Number),
+    prepMax: Number(get('prep-max') ?? 200),
     ansible: !argv.includes('--no-ansible'),
     rebootMs: parseDuration(get('reboot-time') ?? '3s'),
     stabilityMs: parseDuration(get('stability') ?? '2s'),
@@ -61,6 +65,7 @@ interface RackRun {
   inventory: string
   knownHosts: string
   hosts: string[]
+  cpu?: CpuGroup // the simulated hosts' CPU accounting
 }
 
 function simUp(dir: string, hosts: number, rebootMs: number): RackRun {
@@ -68,15 +73,21 @@ function simUp(dir: string, hosts: number, rebootMs: number): RackRun {
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(spec, 'toolCosts: realistic\n')
   const costs = realisticToolCosts({ os: 'el8' })
-  execFileSync(process.execPath, [cli, 'sim', 'up', '--hosts', String(hosts), '--dir', path.join(dir, 'rack'), '--spec', spec, '--reboot-time', `${rebootMs}ms`, '--dracut-time', `${costs.dracut}ms`], { stdio: ['ignore', 'ignore', 'inherit'] })
+  const cpu = createCpuGroup(`gpufleet-bench-${process.pid}-${path.basename(dir)}`)
+  // `sh` joins the group, then becomes `sim up`: the rack and every host process it starts inherit it.
+  const enter = cpu ? ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', cpu.procsFile] : []
+  execFileSync(enter[0] ?? process.execPath, [...enter.slice(1), ...(cpu ? [process.execPath] : []), cli, 'sim', 'up', '--hosts', String(hosts), '--dir', path.join(dir, 'rack'), '--spec', spec, '--reboot-time', `${rebootMs}ms`, '--dracut-time', `${costs.dracut}ms`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
   const rack = path.join(dir, 'rack')
   const inventory = path.join(rack, 'inventory.yaml')
   const names = [...fs.readFileSync(inventory, 'utf8').matchAll(/^ {8}(p[89]-r\d+-\d+):$/gm)].map((m) => m[1]!)
-  return { dir: rack, inventory, knownHosts: path.join(rack, 'known_hosts'), hosts: names }
+  return { dir: rack, inventory, knownHosts: path.join(rack, 'known_hosts'), hosts: names, ...(cpu ? { cpu } : {}) }
 }
 
 function simDown(r: RackRun): void {
   execFileSync(process.execPath, [cli, 'sim', 'down', '--dir', r.dir], { stdio: 'ignore' })
+  r.cpu?.remove()
 }
 
 function eventCount(r: RackRun): number {
@@ -142,9 +153,10 @@ function treeRssKb(rootPid: number): number {
   return total
 }
 
-async function measure(label: string, cmd: string[], rack: RackRun, opts: { env?: NodeJS.ProcessEnv; extraMarker?: string; stdoutFile?: string } = {}): Promise<Measure & { stdout: string }> {
+async function measure(label: string, cmd: string[], rack: RackRun, opts: { env?: NodeJS.ProcessEnv; extraMarker?: string; stdoutFile?: string; okExit?: number[] } = {}): Promise<Measure & { stdout: string }> {
   const timeFile = path.join(path.dirname(rack.dir), 'time.txt') // in this run's own work dir
   const from = eventCount(rack)
+  const hostsCpuBefore = rack.cpu?.usageMs()
   const started = Date.now()
   log(
     `${label}: ${cmd
@@ -167,6 +179,7 @@ async function measure(label: string, cmd: string[], rack: RackRun, opts: { env?
     : undefined
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
   const wallMs = Date.now() - started
+  const hostsCpuMs = hostsCpuBefore === undefined ? undefined : rack.cpu!.usageMs() - hostsCpuBefore
   if (sampler) {
     clearInterval(sampler)
     sampleExtra(opts.extraMarker!, extraCpu)
@@ -175,9 +188,10 @@ async function measure(label: string, cmd: string[], rack: RackRun, opts: { env?
   const [, user, sys, maxRss] = fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number)
   fs.rmSync(timeFile, { force: true })
   const cpuMs = (user! + sys!) * 1000 + [...extraCpu.values()].reduce((a, b) => a + b, 0)
-  if (exitCode !== 0) log(`${label}: exit ${exitCode}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`)
-  const m = { wallMs, cpuMs, peakRssKb: Math.max(maxRss!, peakTree), exitCode, ...remoteCounts(rack, from), stdout }
-  log(`${label}: ${(wallMs / 1000).toFixed(1)} s wall, ${(cpuMs / 1000).toFixed(1)} s CPU, ${Math.round(m.peakRssKb / 1024)} MiB, ${m.execsPerHost.toFixed(1)} execs/host`)
+  if (!(opts.okExit ?? [0]).includes(exitCode ?? -1)) log(`${label}: exit ${exitCode}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`)
+  const m = { wallMs, cpuMs, peakRssKb: Math.max(maxRss!, peakTree), exitCode, ...remoteCounts(rack, from), ...(hostsCpuMs !== undefined ? { hostsCpuMs } : {}), stdout }
+  const hostsCpu = hostsCpuMs === undefined ? '' : `, hosts' CPU ${(hostsCpuMs / 1000).toFixed(1)} s`
+  log(`${label}: ${(wallMs / 1000).toFixed(1)} s wall, ${(cpuMs / 1000).toFixed(1)} s CPU${hostsCpu}, ${Math.round(m.peakRssKb / 1024)} MiB, ${m.execsPerHost.toFixed(1)} execs/host`)
   return m
 }
 
@@ -185,8 +199,8 @@ const strip = ({ stdout: _s, ...m }: Measure & { stdout: string }): Measure => m
 
 // --- gpufleet, floor, Ansible -----------------------------------------------------------------
 
-function gpufleetArgs(rack: RackRun, playbook: string, a: Args, window: number, runs: string): string[] {
-  return [process.execPath, cli, 'run', playbook, '-i', rack.inventory, '--known-hosts', rack.knownHosts, '-f', String(a.forks), '--max-unavailable', String(window), '--reboot-stability', `${a.stabilityMs}ms`, '--output', 'jsonl', '--report-dir', runs]
+function gpufleetArgs(rack: RackRun, playbook: string, a: Args, window: number, runs: string, command: 'run' | 'plan' = 'run'): string[] {
+  return [process.execPath, cli, command, playbook, '-i', rack.inventory, '--known-hosts', rack.knownHosts, '-f', String(a.forks), '--max-unavailable', String(window), '--reboot-stability', `${a.stabilityMs}ms`, '--output', 'jsonl', '--report-dir', runs]
 }
 
 // Staging time from gpufleet's JSONL events: run start to the first reboot slot.
@@ -207,20 +221,18 @@ async function gpufleetAndFloor(n: number, a: Args, work: string): Promise<Omit<
   try {
     const floor = strip(await measure(`N=${n} floor`, [process.execPath, path.join(root, 'bench', 'floor.mjs'), rack.inventory, rack.knownHosts, String(a.forks)], rack))
     const runs = path.join(work, `gpufleet-${n}`, 'reports')
+    const plan = strip(await measure(`N=${n} gpufleet plan prep`, gpufleetArgs(rack, 'prep', a, window, runs, 'plan'), rack, { okExit: [0, 3] })) // 3: changes pending (a fresh rack)
+    const costs = realisticToolCosts({ os: 'el8' })
+    const stageMin = stageMinMs(floor.wallMs, costs)
+    const base = { hosts: n, window, forks: a.forks, rebootMs: a.rebootMs, stabilityMs: a.stabilityMs, cores: os.cpus().length, floor }
+    if (n > a.prepMax) return { ...base, gpufleet: { plan }, stageMinMs: stageMin, boundMs: lowerBoundMs({ stageMinMs: stageMin, hosts: n, window, rebootMs: a.rebootMs, stabilityMs: a.stabilityMs }) }
     const prep = await measure(`N=${n} gpufleet prep`, gpufleetArgs(rack, 'prep', a, window, runs), rack, { stdoutFile: path.join(work, `gpufleet-${n}`, 'prep.jsonl') })
     const noop = await measure(`N=${n} gpufleet prep (no-op)`, gpufleetArgs(rack, 'prep', a, window, runs), rack)
     const verify = await measure(`N=${n} gpufleet verify`, gpufleetArgs(rack, 'verify', a, window, runs), rack)
-    const costs = realisticToolCosts({ os: 'el8' })
-    const stageMin = stageMinMs(floor.wallMs, costs)
     const stageMs = stageMsFrom(prep.stdout)
     return {
-      hosts: n,
-      window,
-      forks: a.forks,
-      rebootMs: a.rebootMs,
-      stabilityMs: a.stabilityMs,
-      floor,
-      gpufleet: { prep: strip(prep), noop: strip(noop), verify: strip(verify), ...(stageMs !== undefined ? { stageMs } : {}) },
+      ...base,
+      gpufleet: { plan, prep: strip(prep), noop: strip(noop), verify: strip(verify), ...(stageMs !== undefined ? { stageMs } : {}) },
       stageMinMs: stageMin,
       boundMs: lowerBoundMs({ stageMinMs: stageMin, hosts: n, window, rebootMs: a.rebootMs, stabilityMs: a.stabilityMs }),
     }
@@ -300,7 +312,7 @@ async function main(): Promise<void> {
       .join(' ')
     const md = [
       `Machine: ${machine}; load average at the end ${loadEnd}.`,
-      `Command: \`npm run bench -- --hosts ${a.hosts} --scale ${a.scale.join(',') || 'none'}${a.ansible ? '' : ' --no-ansible'} --reboot-time ${a.rebootMs}ms --stability ${a.stabilityMs}ms --window ${a.windowPercent}% --forks ${a.forks}\``,
+      `Command: \`npm run bench -- --hosts ${a.hosts} --scale ${a.scale.join(',') || 'none'} --prep-max ${a.prepMax}${a.ansible ? '' : ' --no-ansible'} --reboot-time ${a.rebootMs}ms --stability ${a.stabilityMs}ms --window ${a.windowPercent}% --forks ${a.forks}\``,
       '',
       main ? renderTable(main) : '',
       results.length > 1 ? 'Scaling (gpufleet and the floor):\n\n' + renderScaling(results) : '',
@@ -309,12 +321,13 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(a.out, 'results.json'), JSON.stringify({ machine, loadAtEnd: loadEnd, args: a, results }, null, 2) + '\n')
     const series = [
       { name: 'floor (connect + true)', color: '#888', points: results.map((r) => ({ x: r.hosts, y: r.floor.wallMs / 1000 })) },
-      { name: 'gpufleet prep', color: '#1f77b4', points: results.map((r) => ({ x: r.hosts, y: r.gpufleet.prep.wallMs / 1000 })) },
-      { name: 'lower bound', color: '#2ca02c', points: results.map((r) => ({ x: r.hosts, y: r.boundMs / 1000 })) },
-      { name: 'gpufleet no-op', color: '#17becf', points: results.map((r) => ({ x: r.hosts, y: r.gpufleet.noop.wallMs / 1000 })) },
+      { name: 'gpufleet plan', color: '#9467bd', points: results.map((r) => ({ x: r.hosts, y: r.gpufleet.plan.wallMs / 1000 })) },
+      { name: 'gpufleet prep', color: '#1f77b4', points: results.filter((r) => r.gpufleet.prep).map((r) => ({ x: r.hosts, y: r.gpufleet.prep!.wallMs / 1000 })) },
+      { name: 'lower bound', color: '#2ca02c', points: results.filter((r) => r.gpufleet.prep).map((r) => ({ x: r.hosts, y: r.boundMs / 1000 })) },
+      { name: 'gpufleet no-op', color: '#17becf', points: results.filter((r) => r.gpufleet.noop).map((r) => ({ x: r.hosts, y: r.gpufleet.noop!.wallMs / 1000 })) },
       { name: 'Ansible prep', color: '#d62728', points: results.filter((r) => r.ansible).map((r) => ({ x: r.hosts, y: r.ansible!.prep.wallMs / 1000 })) },
     ].filter((s) => s.points.length > 0)
-    fs.writeFileSync(path.join(a.out, 'chart.svg'), renderSvg(series, `prep wall time against N (W = ${a.windowPercent}% of N, R = ${a.rebootMs / 1000} s)`))
+    fs.writeFileSync(path.join(a.out, 'chart.svg'), renderSvg(series, `wall time against N (W = ${a.windowPercent}% of N, R = ${a.rebootMs / 1000} s)`))
     process.stdout.write('\n' + md + '\n')
   }
 }

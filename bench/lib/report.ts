@@ -7,6 +7,7 @@ export interface Measure {
   peakRssKb: number // the controller's peak resident memory (all its processes together for Ansible)
   execsPerHost: number // remote commands per host, from the simulator's record
   connectsPerHost: number
+  hostsCpuMs?: number // the simulated hosts' CPU over the command (all hosts together), where measurable
   exitCode: number | null
   failed?: number // hosts that did not succeed, where the tool says so
 }
@@ -18,8 +19,10 @@ export interface SizeResult {
   forks: number
   rebootMs: number
   stabilityMs: number
+  cores?: number // the machine's CPUs, shared by the controller and every simulated host
   floor: Measure
-  gpufleet: { prep: Measure; noop: Measure; verify: Measure; stageMs?: number }
+  // `plan prep` at every N; prep, its no-op re-run and verify up to --prep-max hosts.
+  gpufleet: { plan: Measure; prep?: Measure; noop?: Measure; verify?: Measure; stageMs?: number }
   ansible?: { prep: Measure; noop: Measure; verify: Measure }
   stageMinMs: number
   boundMs: number
@@ -30,40 +33,64 @@ const cpu = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 const mib = (kb: number) => `${Math.round(kb / 1024)} MiB`
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(1)}×` : '—')
 const execs = (m: Measure) => `${m.execsPerHost.toFixed(1)}`
+const hostsCpu = (m: Measure, hosts: number) => (m.hostsCpuMs === undefined ? '—' : `${cpu(m.hostsCpuMs)} (${(m.hostsCpuMs / hosts / 1000).toFixed(2)} s)`)
+
+// On one machine the hosts' commands and the controller share the cores: their CPU over the cores
+// is a wall time no tool could beat there (a real fleet runs each host's commands on its own CPU).
+export function cpuBoundMs(m: Measure, cores: number | undefined): number | undefined {
+  if (m.hostsCpuMs === undefined || !cores) return undefined
+  return (m.hostsCpuMs + m.cpuMs) / cores
+}
 
 // The comparison table for one N: one row per command, gpufleet beside Ansible, with the ratios.
 export function renderTable(r: SizeResult): string {
   const lines = [
     `N = ${r.hosts} hosts, window W = ${r.window}, forks ${r.forks}, reboot R = ${sec(r.rebootMs)}, stability ${sec(r.stabilityMs)}`,
     '',
-    '| command | tool | wall | controller CPU | peak RSS | execs/host | Ansible ÷ gpufleet (wall, CPU) | gpufleet ÷ floor (wall) |',
-    '|---|---|---|---|---|---|---|---|',
+    "| command | tool | wall | controller CPU | hosts' CPU (per host) | peak RSS | execs/host | Ansible ÷ gpufleet (wall, CPU) | gpufleet ÷ floor (wall) |",
+    '|---|---|---|---|---|---|---|---|---|',
   ]
-  const row = (cmd: string, tool: string, m: Measure, extra: [string, string]) => `| ${cmd} | ${tool} | ${sec(m.wallMs)} | ${cpu(m.cpuMs)} | ${mib(m.peakRssKb)} | ${execs(m)} | ${extra[0]} | ${extra[1]} |`
+  const row = (cmd: string, tool: string, m: Measure, extra: [string, string]) => `| ${cmd} | ${tool} | ${sec(m.wallMs)} | ${cpu(m.cpuMs)} | ${hostsCpu(m, r.hosts)} | ${mib(m.peakRssKb)} | ${execs(m)} | ${extra[0]} | ${extra[1]} |`
   lines.push(row('floor: connect + `true`', 'ssh2', r.floor, ['', '1.0×']))
+  lines.push(row('`plan prep` (fresh rack)', 'gpufleet', r.gpufleet.plan, ['', ratio(r.gpufleet.plan.wallMs, r.floor.wallMs)]))
   for (const cmd of ['prep', 'noop', 'verify'] as const) {
     const g = r.gpufleet[cmd]
+    if (!g) continue
     const a = r.ansible?.[cmd]
     const name = cmd === 'prep' ? '`prep` (stage + roll)' : cmd === 'noop' ? '`prep` again (no-op)' : '`verify`'
     lines.push(row(name, 'gpufleet', g, [a ? `${ratio(a.wallMs, g.wallMs)}, ${ratio(a.cpuMs, g.cpuMs)}` : '', ratio(g.wallMs, r.floor.wallMs)]))
     if (a) lines.push(row(name, 'Ansible', a, ['', ratio(a.wallMs, r.floor.wallMs)]))
   }
+  const prep = r.gpufleet.prep
+  if (!prep) return lines.join('\n') + '\n'
   lines.push('')
   lines.push(
-    `Lower bound for \`prep\`: T_stage,min + ceil(N/W)·(R + stability) = ${sec(r.stageMinMs)} + ${Math.ceil(r.hosts / r.window)}·(${sec(r.rebootMs)} + ${sec(r.stabilityMs)}) = **${sec(r.boundMs)}**; gpufleet ${sec(r.gpufleet.prep.wallMs)} = **${(r.gpufleet.prep.wallMs / r.boundMs).toFixed(2)}×** the bound` +
+    `Lower bound for \`prep\`: T_stage,min + ceil(N/W)·(R + stability) = ${sec(r.stageMinMs)} + ${Math.ceil(r.hosts / r.window)}·(${sec(r.rebootMs)} + ${sec(r.stabilityMs)}) = **${sec(r.boundMs)}**; gpufleet ${sec(prep.wallMs)} = **${(prep.wallMs / r.boundMs).toFixed(2)}×** the bound` +
       (r.ansible ? `, Ansible ${sec(r.ansible.prep.wallMs)} = ${(r.ansible.prep.wallMs / r.boundMs).toFixed(2)}×.` : '.'),
   )
+  const gBound = cpuBoundMs(prep, r.cores)
+  if (gBound !== undefined) {
+    const aBound = r.ansible ? cpuBoundMs(r.ansible.prep, r.cores) : undefined
+    lines.push('')
+    lines.push(
+      `CPU bound on this machine (the simulated hosts share its ${r.cores} cores with the controller): (hosts' CPU + controller CPU) ÷ cores = ` +
+        `${sec(gBound)} for gpufleet's \`prep\`` +
+        (aBound !== undefined ? `, ${sec(aBound)} for Ansible's` : '') +
+        `; wall time there cannot be less than the larger of the two bounds.`,
+    )
+  }
   return lines.join('\n') + '\n'
 }
 
-// The scaling table: gpufleet and the floor at every N, memory per host.
+// The scaling table: gpufleet and the floor at every N, memory per host; `prep` columns where it ran.
 export function renderScaling(rows: SizeResult[]): string {
-  const lines = ['| N | floor wall | `prep` wall | bound | `prep` ÷ bound | no-op wall | no-op ÷ floor | `prep` CPU | `prep` peak RSS | RSS per host | execs/host (prep, no-op) |', '|---|---|---|---|---|---|---|---|---|---|---|']
+  const lines = ["| N | floor wall | `plan` wall | `plan` ÷ floor | `plan` CPU | `plan` peak RSS | RSS per host | hosts' CPU per host (`plan`) | `prep` wall | bound | `prep` ÷ bound | no-op wall | execs/host (plan, prep, no-op) |", '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
   for (const r of [...rows].sort((a, b) => a.hosts - b.hosts)) {
-    const g = r.gpufleet
-    lines.push(
-      `| ${r.hosts} | ${sec(r.floor.wallMs)} | ${sec(g.prep.wallMs)} | ${sec(r.boundMs)} | ${(g.prep.wallMs / r.boundMs).toFixed(2)}× | ${sec(g.noop.wallMs)} | ${ratio(g.noop.wallMs, r.floor.wallMs)} | ${cpu(g.prep.cpuMs)} | ${mib(g.prep.peakRssKb)} | ${Math.round(g.prep.peakRssKb / r.hosts)} KiB | ${execs(g.prep)}, ${execs(g.noop)} |`,
-    )
+    const { plan, prep, noop } = r.gpufleet
+    const perHost = plan.hostsCpuMs === undefined ? '—' : `${(plan.hostsCpuMs / r.hosts / 1000).toFixed(2)} s`
+    const prepCols = prep ? [sec(prep.wallMs), sec(r.boundMs), `${(prep.wallMs / r.boundMs).toFixed(2)}×`] : ['—', '—', '—']
+    const counts = [plan, prep, noop].map((m) => (m ? execs(m) : '—')).join(', ')
+    lines.push(`| ${r.hosts} | ${sec(r.floor.wallMs)} | ${sec(plan.wallMs)} | ${ratio(plan.wallMs, r.floor.wallMs)} | ${cpu(plan.cpuMs)} | ${mib(plan.peakRssKb)} | ${Math.round(plan.peakRssKb / r.hosts)} KiB | ${perHost} | ${prepCols.join(' | ')} | ${noop ? sec(noop.wallMs) : '—'} | ${counts} |`)
   }
   return lines.join('\n') + '\n'
 }

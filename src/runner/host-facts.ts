@@ -3,7 +3,7 @@ import type { Fact } from '../facts/define.js'
 import { buildGatherScript, parseFact, splitGatherOutput, type ParsedFact } from '../facts/gather.js'
 import { bootId as bootIdFact } from '../facts/kernel-boot-id.js'
 import { libvirtGuests as libvirtGuestsFact } from '../facts/libvirt-guests.js'
-import type { Task } from '../tasks/define.js'
+import type { PlanContext, Task } from '../tasks/define.js'
 import { connectWithRetry } from './connect-retry.js'
 import { conn, type HostState } from './host-state.js'
 import { lockFact, rebootMarkerFact } from './lock.js'
@@ -16,11 +16,21 @@ import type { RunnablePlaybook, RunnableTask } from './types.js'
 // lock (so checking it costs no exec) and the reboot marker (resume).
 const RUNNER_FACTS: Array<Fact<unknown>> = [bootIdFact, lockFact, rebootMarkerFact]
 
-// Every fact some task of the playbook reads, once, plus the runner's own. Facts no task reads are
-// never gathered. A playbook that can reboot also reads the host's guests (for the drain).
-export function playbookFacts(playbook: RunnablePlaybook): Array<Fact<unknown>> {
+// The fact keys of a task this host's plan reads: all, unless the task narrows them for its args.
+function keysRead(pt: RunnableTask, host: PlanContext['host']): Set<string> {
+  const keys = Object.keys(pt.task.facts as Record<string, Fact<unknown>>)
+  return new Set(pt.task.reads ? (pt.task.reads(pt.args, host) as string[]) : keys)
+}
+
+// Every fact some task of the playbook reads on this host, once, plus the runner's own. Facts no
+// task reads are never gathered. A playbook that can reboot also reads the host's guests (for the
+// drain).
+export function playbookFacts(playbook: RunnablePlaybook, host: PlanContext['host']): Array<Fact<unknown>> {
   const byName = new Map<string, Fact<unknown>>()
-  for (const pt of [...playbook.stage, ...playbook.roll]) for (const fact of Object.values(pt.task.facts) as Array<Fact<unknown>>) byName.set(fact.name, fact)
+  for (const pt of [...playbook.stage, ...playbook.roll]) {
+    const read = keysRead(pt, host)
+    for (const [key, fact] of Object.entries(pt.task.facts as Record<string, Fact<unknown>>)) if (read.has(key)) byName.set(fact.name, fact)
+  }
   for (const fact of RUNNER_FACTS) byName.set(fact.name, fact)
   if (playbook.roll.some((pt) => pt.task.name === 'host.reboot')) byName.set(libvirtGuestsFact.name, libvirtGuestsFact as Fact<unknown>)
   return [...byName.values()]
@@ -31,8 +41,11 @@ export class HostFacts {
   readonly script: string
   private readonly parsed = new Map<string, ParsedFact>()
 
-  constructor(playbook: RunnablePlaybook) {
-    this.all = playbookFacts(playbook)
+  constructor(
+    playbook: RunnablePlaybook,
+    private readonly host: PlanContext['host'],
+  ) {
+    this.all = playbookFacts(playbook, host)
     this.script = buildGatherScript(this.all)
   }
 
@@ -47,10 +60,11 @@ export class HostFacts {
     return this.parsed.get(name)
   }
 
-  // A task's facts by its own keys.
+  // A task's facts by its own keys (a key its plan does not read on this host is left undefined).
   forTask(pt: RunnableTask): Record<string, unknown> {
     const out: Record<string, unknown> = {}
-    for (const [key, fact] of Object.entries(pt.task.facts as Record<string, Fact<unknown>>)) out[key] = this.get(fact)
+    const read = keysRead(pt, this.host)
+    for (const [key, fact] of Object.entries(pt.task.facts as Record<string, Fact<unknown>>)) out[key] = read.has(key) ? this.get(fact) : undefined
     return out
   }
 

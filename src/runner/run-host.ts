@@ -39,7 +39,7 @@ export class HostRun {
       host,
       shared,
       previous,
-      facts: new HostFacts(shared.playbook),
+      facts: new HostFacts(shared.playbook, host),
       transport: undefined,
       outcome: undefined,
       message: undefined,

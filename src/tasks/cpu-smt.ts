@@ -4,7 +4,7 @@ import { smtState, type SmtState } from '../facts/cpu-smt.js'
 import { SMT_UNIT_NAME, SMT_UNIT_PATH, smtUnit, type SmtUnit } from '../facts/smt-unit.js'
 import { libvirtDomains, type LibvirtDomains } from '../facts/libvirt-domains.js'
 import { command } from '../shell.js'
-import { smtOffNeeded, smtPolicy } from './lib/smt-policy.js'
+import { readsGuests, smtOffNeeded, smtPolicy } from './lib/smt-policy.js'
 import { change, defineTask, noop, type Step } from './define.js'
 
 // Sets SMT live with ppc64_cpu and persists it with an enabled oneshot unit ordered before libvirtd:
@@ -29,7 +29,7 @@ export interface CpuSmtFacts extends Record<string, unknown> {
   smt: SmtState
   cpu: CpuInfo
   unit: SmtUnit
-  libvirt: LibvirtDomains // for `gpufleet_smt=auto`: POWER8-compat guests
+  libvirt: LibvirtDomains | undefined // for `gpufleet_smt=auto` only (reads()): POWER8-compat guests
 }
 
 // The unit file gpufleet installs for a given ppc64_cpu path and state.
@@ -69,6 +69,7 @@ export const cpuSmt = defineTask<CpuSmtArgs, CpuSmtFacts>({
   facts: { smt: smtState, cpu: cpuInfo, unit: smtUnit, libvirt: libvirtDomains },
   writes: [smtState, smtUnit, cpuInfo],
   args: cpuSmtArgs,
+  reads: (args, host) => (args.persist && readsGuests(args.state, host) ? ['smt', 'cpu', 'unit', 'libvirt'] : ['smt', 'cpu', 'unit']),
   plan(args, { smt, cpu, unit, libvirt }, ctx) {
     const notes = generationNote(cpu.generation)
     if (args.generations && !args.generations.map((g) => g.toUpperCase()).includes((cpu.generation ?? '').toUpperCase())) {

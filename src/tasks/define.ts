@@ -48,6 +48,11 @@ export interface Task<Args, Facts extends Record<string, unknown>> {
   // Zod schema for args (validated at load time, also exported as JSON Schema).
   args: import('zod').ZodType<Args>
   plan(args: Args, facts: Facts, ctx: PlanContext): Plan // pure: no I/O, no clock, no randomness
+  // The fact keys a plan with these args on this host reads (pure), when that is fewer than all:
+  // the gather then skips the others unless another task reads them, and they reach plan() as
+  // undefined (their type must say so). cpu.smt reads every guest's XML only under
+  // gpufleet_smt=auto, so a default run never pays for virsh dumpxml. Unset: every key.
+  reads?(args: Args, host: PlanContext['host']): Array<keyof Facts>
   // The facts its steps can change. The runner re-reads exactly these (the ones the playbook
   // gathers) at the end of the task's own exec, so the next task plans against the host as it is
   // without a full re-gather. Unset: every gathered fact is re-read (the safe default).

@@ -15,7 +15,7 @@ import { moduleNameSchema } from './lib/module-name.js'
 import { smtMatches } from './lib/pending-reboot.js'
 import { smtUnit, type SmtUnit } from '../facts/smt-unit.js'
 import { libvirtDomains, type LibvirtDomains } from '../facts/libvirt-domains.js'
-import { smtOffNeeded, smtPolicy } from './lib/smt-policy.js'
+import { readsGuests, smtOffNeeded, smtPolicy } from './lib/smt-policy.js'
 import { command } from '../shell.js'
 import { isNvlinkBridge, V100_SXM2_IDS } from './lib/gpu-groups.js'
 
@@ -54,8 +54,8 @@ export interface HostVerifyFacts extends Record<string, unknown> {
   vfio: VfioStatus
   kvm: KvmStatus
   kconfig: KernelConfig
-  smtUnit: SmtUnit // `gpufleet_smt=auto`: the state cpu.smt applied and persisted
-  libvirt: LibvirtDomains // `gpufleet_smt=auto`: POWER8-compat guests
+  smtUnit: SmtUnit | undefined // `gpufleet_smt=auto` only (reads()): the state cpu.smt applied and persisted
+  libvirt: LibvirtDomains | undefined // `gpufleet_smt=auto` only (reads()): POWER8-compat guests
 }
 
 // One verify check: pass/fail, a one-line detail, and any evidence fields.
@@ -124,7 +124,7 @@ export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: Plan
   let smtWhy = ''
   if (smtPolicy(ctx) === 'auto' && args.smt === 'off') {
     const need = smtOffNeeded(f.cpu, f.libvirt)
-    const unitValue = f.smtUnit.enabled ? /--smt=(\S+)/.exec(f.smtUnit.content ?? '')?.[1] : undefined
+    const unitValue = f.smtUnit?.enabled ? /--smt=(\S+)/.exec(f.smtUnit.content ?? '')?.[1] : undefined
     smtWant = need ? 'off' : unitValue === undefined ? undefined : /^\d+$/.test(unitValue) ? Number(unitValue) : (unitValue as 'off' | 'on')
     smtWhy = need ? ` (gpufleet_smt=auto: ${need})` : unitValue !== undefined ? ' (gpufleet_smt=auto: as gpufleet-smt.service persists it)' : ''
   }
@@ -240,14 +240,20 @@ export function verifyChecks(args: HostVerifyArgs, f: HostVerifyFacts, ctx: Plan
   return checks
 }
 
+// The facts verify reads, by key.
+const VERIFY_FACTS = { cmdline: kernelCmdline, release: kernelRelease, cpu: cpuInfo, smt: smtState, modules: kernelModules, pci: pciDevices, iommu: iommuGroups, vfio: vfioStatus, kvm: kvmStatus, kconfig: kernelConfig, smtUnit: smtUnit, libvirt: libvirtDomains }
+const VERIFY_FACT_KEYS = Object.keys(VERIFY_FACTS) as Array<keyof HostVerifyFacts>
+
 // The host.verify task.
 export const hostVerify = defineTask<HostVerifyArgs, HostVerifyFacts>({
   name: 'host.verify',
   summary: 'checks with evidence: PowerNV, KVM, kernel args live, SMT, no nouveau/nvidia, GPUs, viable IOMMU groups, sPAPR vfio, disable_idle_d3 (loads vfio_pci to read it), NVLink2 from the kernel config',
   phase: 'any',
-  facts: { cmdline: kernelCmdline, release: kernelRelease, cpu: cpuInfo, smt: smtState, modules: kernelModules, pci: pciDevices, iommu: iommuGroups, vfio: vfioStatus, kvm: kvmStatus, kconfig: kernelConfig, smtUnit: smtUnit, libvirt: libvirtDomains },
+  facts: VERIFY_FACTS,
   args: hostVerifyArgs,
   writes: [], // read-only
+  // The guests and the SMT unit only matter under gpufleet_smt=auto.
+  reads: (args, host) => VERIFY_FACT_KEYS.filter((k) => readsGuests(args.smt, host) || (k !== 'libvirt' && k !== 'smtUnit')),
   plan(args, facts, ctx) {
     const checks = verifyChecks(args, facts, ctx)
     const failed = Object.entries(checks).filter(([, c]) => !c.ok)

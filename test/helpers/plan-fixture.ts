@@ -40,8 +40,11 @@ function resolveFact(value: unknown): unknown {
 // The plan the task makes for the fixture's args, facts and context.
 export function planFixture(task: string, fx: TaskFixture): Plan {
   const t = tasks[task]
-  const facts: Record<string, unknown> = {}
-  for (const key of Object.keys(t.facts)) facts[key] = resolveFact(fx.facts[key])
   const ctx: PlanContext = { host: { name: 'host-1', vars: {}, assignments: [], ...fx.ctx?.host }, earlier: fx.ctx?.earlier ?? [] }
-  return t.plan(t.args.parse(fx.args), facts, ctx)
+  const args = t.args.parse(fx.args)
+  // As the runner does: a key the task says it does not read with these args is undefined.
+  const read = new Set<string>(t.reads ? (t.reads(args, ctx.host) as string[]) : Object.keys(t.facts))
+  const facts: Record<string, unknown> = {}
+  for (const key of Object.keys(t.facts)) facts[key] = read.has(key) ? resolveFact(fx.facts[key]) : undefined
+  return t.plan(args, facts, ctx)
 }

@@ -25,9 +25,17 @@ export function power8CompatGuests(libvirt: LibvirtDomains): string[] {
 }
 
 // Under `auto`: why this host needs SMT off, or undefined when KVM does not need it.
-export function smtOffNeeded(cpu: CpuInfo, libvirt: LibvirtDomains): string | undefined {
+// `libvirt` is gathered only under `auto` (the tasks' reads()); undefined there is a runner bug.
+export function smtOffNeeded(cpu: CpuInfo, libvirt: LibvirtDomains | undefined): string | undefined {
   if (cpu.generation === 'POWER8') return 'POWER8: KVM-HV needs host SMT off'
+  if (!libvirt) throw new Error('gpufleet_smt=auto needs the libvirt.domains fact, which was not gathered')
   const compat = power8CompatGuests(libvirt)
   if (compat.length) return `POWER8-compat guest(s) ${compat.join(', ')} on ${cpu.generation ?? 'this CPU'} need host SMT off (and kvm_hv indep_threads_mode=N)`
   return undefined
+}
+
+// Whether a plan with this SMT state reads the guests (libvirt.domains): only when `auto` may leave
+// SMT as it is, which depends on POWER8-compat guests.
+export function readsGuests(state: unknown, host: PlanContext['host']): boolean {
+  return state === 'off' && smtPolicy({ host, earlier: [] }) === 'auto'
 }
