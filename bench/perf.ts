@@ -226,7 +226,8 @@ async function gpufleetAndFloor(n: number, a: Args, work: string): Promise<Omit<
     const stageMin = stageMinMs(floor.wallMs, costs)
     const base = { hosts: n, window, forks: a.forks, rebootMs: a.rebootMs, stabilityMs: a.stabilityMs, cores: os.cpus().length, floor }
     if (n > a.prepMax) return { ...base, gpufleet: { plan }, stageMinMs: stageMin, boundMs: lowerBoundMs({ stageMinMs: stageMin, hosts: n, window, rebootMs: a.rebootMs, stabilityMs: a.stabilityMs }) }
-    const prep = await measure(`N=${n} gpufleet prep`, gpufleetArgs(rack, 'prep', a, window, runs), rack, { stdoutFile: path.join(work, `gpufleet-${n}`, 'prep.jsonl') })
+    // The events go to --out (the work dir is removed at the end): a failed prep can be read afterwards.
+    const prep = await measure(`N=${n} gpufleet prep`, gpufleetArgs(rack, 'prep', a, window, runs), rack, { stdoutFile: path.join(a.out, `prep-${n}.jsonl`) })
     const noop = await measure(`N=${n} gpufleet prep (no-op)`, gpufleetArgs(rack, 'prep', a, window, runs), rack)
     const verify = await measure(`N=${n} gpufleet verify`, gpufleetArgs(rack, 'verify', a, window, runs), rack)
     const stageMs = stageMsFrom(prep.stdout)

@@ -1,4 +1,5 @@
-import { HostFailure, type HostState } from './host-state.js'
+import type { HostState } from './host-state.js'
+import { failTask } from './task-run.js'
 
 // Preflight: right after the gather, before the first task runs, every task of the playbook that
 // can refuse a host (Task.preflight: e.g. kernel.arg on a boot stack it cannot edit safely) is
@@ -11,10 +12,8 @@ export function preflight(s: HostState): void {
     for (const pt of tasks) {
       const refused = pt.task.preflight?.(pt.args, s.facts.forTask(pt))
       if (!refused) continue
-      const host = s.host.name
-      s.shared.emit({ kind: 'task-started', host, task: pt.task.name, title: pt.title, phase })
-      s.shared.emit({ kind: 'task-failed', host, task: pt.task.name, message: refused.reason, ...(refused.evidence ? { evidence: refused.evidence } : {}) })
-      throw new HostFailure(`${pt.title}: ${refused.reason}`, 'failed')
+      s.shared.emit({ kind: 'task-started', host: s.host.name, task: pt.task.name, title: pt.title, phase })
+      failTask(s, pt, refused)
     }
   }
 }

@@ -27,11 +27,13 @@ export async function runTask(s: HostState, pt: RunnableTask, phase: 'stage' | '
     s.shared.emit({ kind: 'task-noop', host, task, reason: plan.reason, ...(plan.notes ? { notes: plan.notes } : {}) })
     return
   }
-  if (plan.kind === 'fail') {
-    s.shared.emit({ kind: 'task-failed', host, task, message: plan.reason, ...(plan.evidence ? { evidence: plan.evidence } : {}) })
-    throw new HostFailure(`${pt.title}: ${plan.reason}`, 'failed')
-  }
+  if (plan.kind === 'fail') failTask(s, pt, plan)
   const reboots = plan.steps.some((st) => st.kind === 'reboot')
+  if (s.shared.check && plan.observeOnly) {
+    // Its steps change nothing (verify loading vfio_pci to read a parameter): not a pending change.
+    s.shared.emit({ kind: 'task-noop', host, task, reason: `would observe, changing nothing: ${plan.reason}`, ...(plan.notes ? { notes: plan.notes } : {}) })
+    return
+  }
   if (s.shared.check) {
     s.shared.emit({ kind: 'task-planned', host, task, reason: plan.reason, steps: plan.steps.map(describeStep), ...(plan.diff ? { diff: plan.diff } : {}), reboots })
     s.changed = true
@@ -62,6 +64,12 @@ export async function runTask(s: HostState, pt: RunnableTask, phase: 'stage' | '
   }
   s.changed = true
   s.shared.emit({ kind: 'task-changed', host, task, reason: plan.reason, durationMs: s.shared.now() - started, ...(plan.notes ? { notes: plan.notes } : {}) })
+}
+
+// A task whose plan (or preflight) found the host unfit: the failure with its evidence, then the host fails.
+export function failTask(s: HostState, pt: RunnableTask, plan: Extract<Plan, { kind: 'fail' }>): never {
+  s.shared.emit({ kind: 'task-failed', host: s.host.name, task: pt.task.name, message: plan.reason, ...(plan.evidence ? { evidence: plan.evidence } : {}) })
+  throw new HostFailure(`${pt.title}: ${plan.reason}`, 'failed')
 }
 
 // The task's plan over the current facts; a throwing plan (a fact it needs could not be parsed)

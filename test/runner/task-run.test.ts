@@ -87,6 +87,27 @@ describe('task apply', () => {
     expect(events.filter((e) => e.kind === 'task-noop').map((e) => [e.task, e.reason])).toEqual([['fake.needs-a', 'a and b are there']])
   })
 
+  it('an observe-only plan (verify loading a module to read it) runs and reports ok; check mode shows it as ok and runs nothing', async () => {
+    const observe = defineTask<Record<string, never>, { files: string[] }>({
+      ...needsA,
+      name: 'fake.observe',
+      writes: [],
+      plan: () => change('load a module to read its parameter', [{ kind: 'run', description: 'observe', command: 'touch /fake/observed' }], { observeOnly: true }),
+    })
+    const pb: RunnablePlaybook = { name: 'x', stage: [{ title: 'observe', task: observe, args: {} }], roll: [] }
+    const checked = fleet({ h1: {} })
+    const c = await runFake(checked, { playbook: pb, check: true })
+    expect(c.result.outcomes).toEqual({ h1: 'ok' })
+    expect(c.events.filter((e) => e.kind === 'task-planned')).toEqual([])
+    expect(c.events.find((e) => e.kind === 'task-noop')).toMatchObject({ task: 'fake.observe', reason: 'would observe, changing nothing: load a module to read its parameter' })
+    expect(existsSync(join(checked.hosts.get('h1')!.root, 'fake/observed'))).toBe(false)
+    const ran = fleet({ h1: {} })
+    const r = await runFake(ran, { playbook: pb })
+    expect(r.result.outcomes).toEqual({ h1: 'ok' })
+    expect(r.events.filter((e) => e.kind === 'task-changed')).toEqual([])
+    expect(existsSync(join(ran.hosts.get('h1')!.root, 'fake/observed'))).toBe(true)
+  })
+
   it('a failing step stops its exec: no later step, no confirm, the failure names the step', async () => {
     const f = fleet({ h1: {} })
     const failing = defineTask<Record<string, never>, { files: string[] }>({
