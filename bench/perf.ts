@@ -74,11 +74,10 @@ function simUp(dir: string, hosts: number, rebootMs: number): RackRun {
   fs.writeFileSync(spec, 'toolCosts: realistic\n')
   const costs = realisticToolCosts({ os: 'el8' })
   const cpu = createCpuGroup(`gpufleet-bench-${process.pid}-${path.basename(dir)}`)
+  const simUpArgv = [process.execPath, cli, 'sim', 'up', '--hosts', String(hosts), '--dir', path.join(dir, 'rack'), '--spec', spec, '--reboot-time', `${rebootMs}ms`, '--dracut-time', `${costs.dracut}ms`]
   // `sh` joins the group, then becomes `sim up`: the rack and every host process it starts inherit it.
-  const enter = cpu ? ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', cpu.procsFile] : []
-  execFileSync(enter[0] ?? process.execPath, [...enter.slice(1), ...(cpu ? [process.execPath] : []), cli, 'sim', 'up', '--hosts', String(hosts), '--dir', path.join(dir, 'rack'), '--spec', spec, '--reboot-time', `${rebootMs}ms`, '--dracut-time', `${costs.dracut}ms`], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
+  const [file, ...args] = cpu ? ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', cpu.procsFile, ...simUpArgv] : simUpArgv
+  execFileSync(file!, args, { stdio: ['ignore', 'ignore', 'inherit'] })
   const rack = path.join(dir, 'rack')
   const inventory = path.join(rack, 'inventory.yaml')
   const names = [...fs.readFileSync(inventory, 'utf8').matchAll(/^ {8}(p[89]-r\d+-\d+):$/gm)].map((m) => m[1]!)

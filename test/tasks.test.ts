@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { facts as allFacts } from '../src/facts/index.js'
-import type { PlanContext, Step } from '../src/tasks/define.js'
+import { factKeysRead, type PlanContext, type Step } from '../src/tasks/define.js'
 import { tasks } from '../src/tasks/index.js'
 import { quote } from '../src/shell.js'
 
@@ -90,7 +90,7 @@ for (const dir of dirs) {
           earlier: fx.ctx?.earlier ?? [],
         }
         // As the runner does: a key the task says it does not read with these args is undefined.
-        const read = new Set<string>(task.reads ? (task.reads(parsed.data, ctx.host) as string[]) : Object.keys(task.facts))
+        const read = factKeysRead(task, parsed.data, ctx.host)
         const facts: Record<string, unknown> = {}
         for (const key of Object.keys(task.facts)) {
           expect(fx.facts, `fixture lacks fact '${key}'`).toHaveProperty(key)

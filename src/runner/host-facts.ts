@@ -3,7 +3,7 @@ import type { Fact } from '../facts/define.js'
 import { buildGatherScript, parseFact, splitGatherOutput, type ParsedFact } from '../facts/gather.js'
 import { bootId as bootIdFact } from '../facts/kernel-boot-id.js'
 import { libvirtGuests as libvirtGuestsFact } from '../facts/libvirt-guests.js'
-import type { PlanContext, Task } from '../tasks/define.js'
+import { factKeysRead, type PlanContext, type Task } from '../tasks/define.js'
 import { connectWithRetry } from './connect-retry.js'
 import { conn, type HostState } from './host-state.js'
 import { lockFact, rebootMarkerFact } from './lock.js'
@@ -16,19 +16,13 @@ import type { RunnablePlaybook, RunnableTask } from './types.js'
 // lock (so checking it costs no exec) and the reboot marker (resume).
 const RUNNER_FACTS: Array<Fact<unknown>> = [bootIdFact, lockFact, rebootMarkerFact]
 
-// The fact keys of a task this host's plan reads: all, unless the task narrows them for its args.
-function keysRead(pt: RunnableTask, host: PlanContext['host']): Set<string> {
-  const keys = Object.keys(pt.task.facts as Record<string, Fact<unknown>>)
-  return new Set(pt.task.reads ? (pt.task.reads(pt.args, host) as string[]) : keys)
-}
-
 // Every fact some task of the playbook reads on this host, once, plus the runner's own. Facts no
 // task reads are never gathered. A playbook that can reboot also reads the host's guests (for the
 // drain).
 export function playbookFacts(playbook: RunnablePlaybook, host: PlanContext['host']): Array<Fact<unknown>> {
   const byName = new Map<string, Fact<unknown>>()
   for (const pt of [...playbook.stage, ...playbook.roll]) {
-    const read = keysRead(pt, host)
+    const read = factKeysRead(pt.task, pt.args, host)
     for (const [key, fact] of Object.entries(pt.task.facts as Record<string, Fact<unknown>>)) if (read.has(key)) byName.set(fact.name, fact)
   }
   for (const fact of RUNNER_FACTS) byName.set(fact.name, fact)
@@ -40,6 +34,7 @@ export class HostFacts {
   readonly all: Array<Fact<unknown>>
   readonly script: string
   private readonly parsed = new Map<string, ParsedFact>()
+  private readonly reads = new Map<RunnableTask, Set<string>>() // per task: its args and this host never change
 
   constructor(
     playbook: RunnablePlaybook,
@@ -63,7 +58,8 @@ export class HostFacts {
   // A task's facts by its own keys (a key its plan does not read on this host is left undefined).
   forTask(pt: RunnableTask): Record<string, unknown> {
     const out: Record<string, unknown> = {}
-    const read = keysRead(pt, this.host)
+    let read = this.reads.get(pt)
+    if (!read) this.reads.set(pt, (read = factKeysRead(pt.task, pt.args, this.host)))
     for (const [key, fact] of Object.entries(pt.task.facts as Record<string, Fact<unknown>>)) out[key] = read.has(key) ? this.get(fact) : undefined
     return out
   }

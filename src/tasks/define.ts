@@ -66,6 +66,12 @@ export interface Task<Args, Facts extends Record<string, unknown>> {
   preflight?(args: Args, facts: Facts): Extract<Plan, { kind: 'fail' }> | undefined
 }
 
+// The fact keys a task's plan reads with these args on this host (Task.reads, else every key). The
+// runner gathers only these and passes the others as undefined; plan fixtures do the same.
+export function factKeysRead<Args>(task: { facts: object; reads?(args: Args, host: PlanContext['host']): PropertyKey[] }, args: Args, host: PlanContext['host']): Set<string> {
+  return new Set((task.reads ? task.reads(args, host) : Object.keys(task.facts)) as string[])
+}
+
 export function defineTask<Args, Facts extends Record<string, unknown>>(task: Task<Args, Facts>): Task<Args, Facts> {
   return task
 }

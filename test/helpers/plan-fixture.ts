@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { facts as allFacts } from '../../src/facts/index.js'
-import type { Plan, PlanContext } from '../../src/tasks/define.js'
+import { factKeysRead, type Plan, type PlanContext } from '../../src/tasks/define.js'
 import { tasks } from '../../src/tasks/index.js'
 
 const testRoot = join(import.meta.dirname, '..')
@@ -43,7 +43,7 @@ export function planFixture(task: string, fx: TaskFixture): Plan {
   const ctx: PlanContext = { host: { name: 'host-1', vars: {}, assignments: [], ...fx.ctx?.host }, earlier: fx.ctx?.earlier ?? [] }
   const args = t.args.parse(fx.args)
   // As the runner does: a key the task says it does not read with these args is undefined.
-  const read = new Set<string>(t.reads ? (t.reads(args, ctx.host) as string[]) : Object.keys(t.facts))
+  const read = factKeysRead(t, args, ctx.host)
   const facts: Record<string, unknown> = {}
   for (const key of Object.keys(t.facts)) facts[key] = read.has(key) ? resolveFact(fx.facts[key]) : undefined
   return t.plan(args, facts, ctx)

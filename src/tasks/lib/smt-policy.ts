@@ -14,7 +14,7 @@ export const smtPolicySchema = z.enum(['off', 'auto'], { error: "gpufleet_smt mu
 export type SmtPolicy = z.output<typeof smtPolicySchema>
 
 // The policy for one host (the inventory loader has already refused a bad value).
-export function smtPolicy(ctx: PlanContext): SmtPolicy {
+export function smtPolicy(ctx: Pick<PlanContext, 'host'>): SmtPolicy {
   const v = ctx.host.vars?.[SMT_POLICY_VAR]
   return v === 'auto' ? 'auto' : 'off'
 }
@@ -37,5 +37,5 @@ export function smtOffNeeded(cpu: CpuInfo, libvirt: LibvirtDomains | undefined):
 // Whether a plan with this SMT state reads the guests (libvirt.domains): only when `auto` may leave
 // SMT as it is, which depends on POWER8-compat guests.
 export function readsGuests(state: unknown, host: PlanContext['host']): boolean {
-  return state === 'off' && smtPolicy({ host, earlier: [] }) === 'auto'
+  return state === 'off' && smtPolicy({ host }) === 'auto'
 }
